@@ -1,0 +1,149 @@
+"""From the cell files of a run or sweep to the tidy CSVs (the contract in DESIGN.md)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from runner.store import CellStore
+
+SCHEMA_VERSION = 1
+NOISY_CV = 0.10
+SWEPT = ["workload", "executor", "start_method", "workers", "python", "gil", "tasks", "fail_rate"]
+MEASURES = ["wall_s", "speedup", "parallelism"]
+
+
+def _rows(record: dict[str, Any], sweep: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    spec, result = record["spec"], record["result"]
+    interp = result.get("interpreter", {})
+    workload = spec["workload"]
+    common = {
+        "schema": SCHEMA_VERSION,
+        "sweep": sweep,
+        "cell": record["cell"],
+        "baseline": record["baseline"],
+        "round": record["round"],
+        "workload": workload["name"],
+        "executor": spec["executor"]["name"],
+        "start_method": spec["start_method"],
+        "workers": spec["workers"],
+        "python": interp.get("python", ""),
+        "gil": interp.get("gil"),
+        "tasks": workload["tasks"],
+        "fail_rate": workload["fail_rate"],
+        **{f"workload.{k}": v for k, v in workload["params"].items()},
+    }
+    counted = [r for r in result["reps"] if not r["warmup"]]
+    if not counted:  # a failed cell still leaves one row that says why
+        return [{**common, "rep": None, "status": result["status"], "message": result["message"]}], []
+    results, tasks = [], []
+    for rep in counted:
+        cpu = sum(t[5] for t in rep["tasks"])
+        results.append(
+            {
+                **common,
+                "rep": rep["rep"] - spec["warmup"],
+                "wall_s": rep["wall_s"],
+                "startup_s": rep["startup_s"],
+                "cpu_s": cpu,
+                "parallelism": cpu / rep["wall_s"],
+                "throughput": workload["tasks"] / rep["wall_s"],
+                "peak_rss_mb": rep["peak_rss_mb"],
+                "errors": sum(not t[6] for t in rep["tasks"]),
+                "status": result["status"],
+                "message": result["message"],
+            }
+        )
+        tasks.extend(
+            {
+                "cell": record["cell"],
+                "round": record["round"],
+                "rep": rep["rep"] - spec["warmup"],
+                "task": t[0],
+                "worker": f"{t[1]}/{t[2]}",
+                "pid": t[1],
+                "start_s": t[3],
+                "end_s": t[4],
+                "cpu_s": t[5],
+                "ok": t[6],
+                "error": t[7],
+            }
+            for t in rep["tasks"]
+        )
+    return results, tasks
+
+
+def frames(records: Iterable[dict[str, Any]], sweep: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    results: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
+    for record in records:
+        r, t = _rows(record, sweep)
+        results.extend(r)
+        tasks.extend(t)
+    res = pd.DataFrame(results)
+    if res.empty:
+        return res, pd.DataFrame(tasks)
+    # Speedup is against the median wall time of the serial baseline, pooled over rounds.
+    base_wall = res.groupby("cell")["wall_s"].median()
+    res["speedup"] = res["baseline"].map(base_wall) / res["wall_s"]
+    res["efficiency"] = res["speedup"] / res["workers"]
+    return res, pd.DataFrame(tasks)
+
+
+def _median_ci(values: np.ndarray) -> tuple[float, float, float]:
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return (np.nan, np.nan, np.nan)
+    median = float(np.median(values))
+    if len(values) < 2 or np.ptp(values) == 0:
+        return (median, median, median)
+    ci = stats.bootstrap(
+        (values,), np.median, confidence_level=0.95, n_resamples=999, method="percentile", random_state=0
+    ).confidence_interval
+    return (median, float(ci.low), float(ci.high))
+
+
+def summary(results: pd.DataFrame, load_limit: float | None = None) -> pd.DataFrame:
+    """One row per cell: medians with bootstrap 95% CIs, spread and a noise flag."""
+    params = [c for c in results.columns if c.startswith("workload.")]
+    keys = ["cell", *SWEPT, *params]
+    rows = []
+    for key, group in results.groupby(keys, dropna=False, sort=False):
+        row: dict[str, Any] = dict(zip(keys, key, strict=True))
+        ok = group[group["status"] == "ok"]
+        row["n"] = len(ok)
+        row["status"] = "ok" if len(ok) == len(group) else group["status"][group["status"] != "ok"].iloc[0]
+        row["errors"] = int(group["errors"].sum()) if "errors" in group else 0
+        for measure in MEASURES:
+            values = ok[measure].to_numpy(dtype=float) if measure in ok else np.array([])
+            row[f"{measure}_median"], row[f"{measure}_ci_low"], row[f"{measure}_ci_high"] = _median_ci(values)
+        wall = ok["wall_s"].to_numpy(dtype=float) if "wall_s" in ok else np.array([])
+        row["cv"] = float(np.std(wall, ddof=1) / np.mean(wall)) if len(wall) > 1 else np.nan
+        row["noisy"] = bool(row["cv"] > NOISY_CV) if len(wall) > 1 else False
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    return frame.sort_values(["workload", "executor", "start_method", "workers"], kind="stable")
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Atomic: a crash leaves the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    frame.to_csv(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def aggregate(root: Path) -> pd.DataFrame:
+    """Write results.csv, tasks.csv and summary.csv from the cell files under ``root``."""
+    sweep = "/".join(root.resolve().parts[-2:])
+    results, tasks = frames(CellStore(root).records(), sweep)
+    table = summary(results) if not results.empty else pd.DataFrame()
+    write_csv(results, root / "results.csv")
+    write_csv(tasks, root / "tasks.csv")
+    write_csv(table, root / "summary.csv")
+    return table

@@ -1,0 +1,48 @@
+"""Structured configs: Hydra type-checks every value against these before a cell runs.
+
+Registered in Hydra's ConfigStore as the schemas that ``conf/`` YAML files extend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+
+@dataclass
+class WorkloadConf:
+    name: str = MISSING
+    tasks: int = 64
+    params: dict[str, Any] = field(default_factory=dict)
+    # fraction of tasks that raise, chosen deterministically from ``seed``
+    fail_rate: float = 0.0
+
+
+@dataclass
+class ExecutorConf:
+    name: str = MISSING
+
+
+@dataclass
+class Config:
+    workload: WorkloadConf = MISSING
+    executor: ExecutorConf = MISSING
+    start_method: str = "fork"
+    workers: int = 4
+    repeats: int = 3
+    warmup: int = 1
+    seed: int = 0
+    timeout_s: float = 600.0
+    # interleaved passes over the whole grid; ``round`` is swept outermost
+    rounds: int = 1
+    round: int = 0
+
+
+def register() -> None:
+    store = ConfigStore.instance()
+    store.store(name="base_config", node=Config)
+    store.store(group="workload", name="base_workload", node=WorkloadConf)
+    store.store(group="executor", name="base_executor", node=ExecutorConf)

@@ -1,0 +1,46 @@
+"""What the terminal shows at the end of a run or sweep."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+
+def _value(row: pd.Series, measure: str, fmt: str, ci: bool = False) -> str:
+    median = row[f"{measure}_median"]
+    if pd.isna(median):
+        return "-"
+    if not ci:
+        return f"{median:{fmt}}"
+    return f"{median:{fmt}} [{row[f'{measure}_ci_low']:{fmt}}-{row[f'{measure}_ci_high']:{fmt}}]"
+
+
+def print_summary(table: pd.DataFrame, root: Path) -> None:
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = max(console.width, 110)  # logs and CI: do not fold the table
+    grid = Table(title="summary: medians over repetitions", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("workload", "executor", "start", "workers", "wall s", "speedup [95% CI]", "parallelism", "cv"):
+        grid.add_column(column, justify="left" if column in ("workload", "executor", "start") else "right")
+    grid.add_column("status")
+    for _, row in table.iterrows():
+        status = str(row["status"]) + (" (noisy)" if row["noisy"] else "")
+        if row["errors"]:
+            status += f", {row['errors']} task errors"
+        grid.add_row(
+            str(row["workload"]),
+            str(row["executor"]),
+            "" if pd.isna(row["start_method"]) else str(row["start_method"]),
+            str(row["workers"]),
+            _value(row, "wall_s", ".4f"),
+            _value(row, "speedup", ".2f", ci=True),
+            _value(row, "parallelism", ".2f"),
+            "-" if pd.isna(row["cv"]) else f"{row['cv']:.1%}",
+            status,
+        )
+    console.print(grid)
+    console.print(f"results: {root}")

@@ -1,0 +1,53 @@
+"""Redraw a run's or sweep's figures and report from its files: ``python -m runner.report DIR``.
+
+It reads only results.csv, summary.csv and environment.json; it never measures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from runner import plots
+
+
+def cores(env: dict[str, Any]) -> int:
+    affinity = env.get("cpu_affinity")
+    return len(affinity) if affinity else int(env.get("cpu_count") or 1)
+
+
+def render(root: Path) -> list[Path]:
+    results = pd.read_csv(root / "results.csv")
+    env_path = root / "environment.json"
+    env: dict[str, Any] = json.loads(env_path.read_text()) if env_path.exists() else {}
+    out = root / "plots"
+    out.mkdir(exist_ok=True)
+    n = cores(env)
+    if results.empty or "wall_s" not in results:
+        return []
+    return [
+        plots.speedup(results, n, out / "speedup.png"),
+        plots.concurrency_parallelism(results, n, out / "concurrency_parallelism.png"),
+    ]
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 2:
+        print("usage: python -m runner.report DIR", file=sys.stderr)
+        return 2
+    root = Path(argv[1])
+    if not (root / "results.csv").is_file():
+        print(f"error: {root}: no results.csv here; give a run or sweep directory", file=sys.stderr)
+        return 2
+    for path in render(root):
+        print(os.fspath(path))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,111 @@
+"""From a resolved config (a plain dict) to a validated cell spec, and its identity.
+
+Standard library only: the spec is what crosses into the measuring core as JSON.
+Validation here is what Hydra's types cannot say (ranges, registries, the
+platform); every failure names the key and what is allowed, in one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import multiprocessing
+from typing import Any
+
+import workloads
+from runner.executors import EXECUTORS
+
+SPEC_SCHEMA = 1
+MAX_WORKERS = 1024
+# Keys of the spec that say *what* is measured; the rest (timeouts) say how to run it.
+IDENTITY_KEYS = ("workload", "executor", "start_method", "workers", "repeats", "warmup", "seed")
+
+
+class SpecError(ValueError):
+    """Invalid input, phrased for the user: the key, the value, what is allowed."""
+
+
+def _check_int(key: str, value: Any, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"{key}: expected an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        allowed = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise SpecError(f"{key}: {value} is out of range; allowed: {allowed}")
+    return value
+
+
+def _check_params(name: str, ref: str, params: dict[str, Any]) -> dict[str, Any]:
+    signature = inspect.signature(workloads.load(ref))
+    allowed = {p.name: p for p in list(signature.parameters.values())[1:]}
+    for key, value in params.items():
+        if key not in allowed:
+            names = ", ".join(allowed) or "none"
+            raise SpecError(f"workload.params.{key}: not a parameter of workload {name!r}; allowed: {names}")
+        default = allowed[key].default
+        if default is inspect.Parameter.empty or default is None:
+            continue
+        expected = float if isinstance(default, float) else type(default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            params[key] = float(value)
+        elif not isinstance(value, expected) or isinstance(value, bool) != isinstance(default, bool):
+            raise SpecError(
+                f"workload.params.{key}: expected {expected.__name__} (like the default {default!r}), got {value!r}"
+            )
+    return params
+
+
+def build(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Validate a resolved config and return the cell spec the measuring core reads."""
+    workload = cfg["workload"]
+    executor_name = cfg["executor"]["name"]
+    if executor_name not in EXECUTORS:
+        raise SpecError(f"executor.name: unknown executor {executor_name!r}; allowed: {', '.join(EXECUTORS)}")
+    executor = EXECUTORS[executor_name]
+    try:
+        ref = workloads.reference(workload["name"])
+    except workloads.UnknownWorkload as exc:
+        raise SpecError(f"workload.name: {exc}") from None
+    start_method = cfg["start_method"]
+    methods = multiprocessing.get_all_start_methods()
+    if start_method not in methods:
+        raise SpecError(f"start_method: {start_method!r} is not available here; allowed: {', '.join(methods)}")
+    fail_rate = workload["fail_rate"]
+    if not 0.0 <= fail_rate <= 1.0:
+        raise SpecError(f"workload.fail_rate: {fail_rate} is out of range; allowed: between 0 and 1")
+    workers = _check_int("workers", cfg["workers"], 1, MAX_WORKERS)
+    return {
+        "schema": SPEC_SCHEMA,
+        "workload": {
+            "name": workload["name"],
+            "tasks": _check_int("workload.tasks", workload["tasks"], 1),
+            "params": _check_params(workload["name"], ref, dict(workload["params"])),
+            "fail_rate": fail_rate,
+        },
+        "executor": {"name": executor_name, "options": {}},
+        # Axes that mean nothing to an executor are blanked, so equal cells hash equal.
+        "start_method": start_method if executor.uses_start_method else "",
+        "workers": workers if executor.uses_workers else 1,
+        "repeats": _check_int("repeats", cfg["repeats"], 1),
+        "warmup": _check_int("warmup", cfg["warmup"], 0),
+        "seed": cfg["seed"],
+        "timeout_s": _positive("timeout_s", cfg["timeout_s"]),
+    }
+
+
+def _positive(key: str, value: float) -> float:
+    if value <= 0:
+        raise SpecError(f"{key}: {value} is out of range; allowed: a number above 0")
+    return float(value)
+
+
+def baseline(spec: dict[str, Any]) -> dict[str, Any]:
+    """The serial cell that this cell's speedup is measured against."""
+    return {**spec, "executor": {"name": "serial", "options": {}}, "start_method": "", "workers": 1}
+
+
+def cell_id(spec: dict[str, Any]) -> str:
+    """A stable hash of what a cell measures: equal effective configs share it."""
+    identity = {key: spec[key] for key in IDENTITY_KEYS}
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]

@@ -1,0 +1,60 @@
+"""Workload registry: names to plain top-level task functions.
+
+Standard library only: the measuring core imports this module in every cell.
+A shared YAML names a workload, never an import path; names resolve here, to a
+built-in or to an entry point that an installed package registered in the group
+``concurrency_lab.workloads`` (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib.metadata import entry_points
+from typing import Any
+
+ENTRY_POINT_GROUP = "concurrency_lab.workloads"
+
+# name -> "module:function"; the coroutine form, where a workload has one, is the
+# same module's function named ``<function>_async``.
+BUILTINS: dict[str, str] = {
+    "cpu": "workloads.cpu:run",
+    "sleep": "workloads.sleep:run",
+}
+
+
+class UnknownWorkload(LookupError):
+    """A workload name that is neither built in nor registered by an installed package."""
+
+
+def installed() -> dict[str, str]:
+    """Workloads registered by installed packages, name -> "module:function"."""
+    return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def available() -> dict[str, str]:
+    """Every workload name a config may use; built-ins win over entry points."""
+    return {**installed(), **BUILTINS}
+
+
+def reference(name: str) -> str:
+    """The "module:function" a workload name stands for."""
+    try:
+        return available()[name]
+    except KeyError:
+        names = ", ".join(sorted(available()))
+        raise UnknownWorkload(f"unknown workload {name!r}; available: {names}") from None
+
+
+def load(ref: str) -> Callable[..., Any]:
+    """Import a "module:function" reference that came from this registry."""
+    module, _, attr = ref.partition(":")
+    fn: Callable[..., Any] = getattr(importlib.import_module(module), attr)
+    return fn
+
+
+def coroutine_form(ref: str) -> Callable[..., Any] | None:
+    """The workload's asyncio form, or None where it has none."""
+    module, _, attr = ref.partition(":")
+    fn: Callable[..., Any] | None = getattr(importlib.import_module(module), f"{attr}_async", None)
+    return fn
