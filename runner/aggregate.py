@@ -42,7 +42,8 @@ def _rows(record: dict[str, Any], sweep: str) -> tuple[list[dict[str, Any]], lis
     counted = [r for r in result["reps"] if not r["warmup"]]
     if not counted:  # a failed cell still leaves one row that says why
         return [{**common, "rep": None, "status": result["status"], "message": result["message"]}], []
-    results, tasks = [], []
+    results: list[dict[str, Any]] = []
+    tasks: list[dict[str, Any]] = []
     for rep in counted:
         cpu = sum(t[5] for t in rep["tasks"])
         results.append(
@@ -58,6 +59,7 @@ def _rows(record: dict[str, Any], sweep: str) -> tuple[list[dict[str, Any]], lis
                 "errors": sum(not t[6] for t in rep["tasks"]),
                 "status": result["status"],
                 "message": result["message"],
+                **rep.get("metrics", {}),
             }
         )
         tasks.extend(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import statistics
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,9 @@ def fail(message: str) -> None:
 
 
 def build_spec(cfg: dict[str, Any]) -> dict[str, Any]:
+    unknown = config.unknown_keys(cfg)
+    if unknown:
+        fail(f"{unknown[0]}: unknown key; see `python -m runner --cfg job` for the keys there are")
     try:
         return spec.build(cfg)
     except spec.SpecError as exc:
@@ -57,7 +60,7 @@ def measure(store: CellStore, cell_spec: dict[str, Any], round_: int, job: str) 
     record = store.get(cell, round_)
     if record is not None and record["result"]["status"] == "ok":
         return record, False
-    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="seconds")
     result = run_cell(cell_spec, store.workdir(cell, round_))
     record = {
         "cell": cell,
@@ -116,5 +119,7 @@ def main(cfg: DictConfig) -> None:
     if spec.cell_id(base_spec) != spec.cell_id(cell_spec) and base_fresh:
         print(progress_line(f"[{label}] baseline serial {cell_spec['workload']['name']}", base, base, True), flush=True)
     record, fresh = measure(store, cell_spec, round_, job)
-    write_json(Path(hc.runtime.output_dir) / "job.json", {"cell": record["cell"], "round": round_, "overrides": overrides})
+    write_json(
+        Path(hc.runtime.output_dir) / "job.json", {"cell": record["cell"], "round": round_, "overrides": overrides}
+    )
     print(progress_line(f"[{label}] {' '.join(overrides) or 'defaults'}", record, base, fresh), flush=True)

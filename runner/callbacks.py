@@ -15,7 +15,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig
 
 from runner import environment
 from runner.app import build_spec, plain
@@ -75,8 +75,8 @@ class LabCallback(Callback):
         finish(Path(config.hydra.sweep.dir))
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        with open_dict(config):
-            write_environment(Path(OmegaConf.select(config, "hydra.run.dir")), config)
+        build_spec(plain(config))  # bad input fails before Hydra creates the run directory
+        write_environment(Path(config.hydra.run.dir), config)
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
         finish(Path(config.hydra.run.dir))

@@ -64,6 +64,10 @@ def load_average() -> list[float] | None:
 def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
     executor = EXECUTORS[spec["executor"]["name"]]
     workload = spec["workload"]
+    ref = workloads.reference(workload["name"])
+    setup, summarize = workloads.companion(ref, "setup"), workloads.companion(ref, "summarize")
+    if setup is not None:
+        setup(**workload["params"])
     t0 = time.perf_counter()
     pool = executor.start(spec["workers"], spec["start_method"], spec["executor"]["options"])
     t1 = time.perf_counter()
@@ -74,7 +78,9 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
     finally:
         pool.close()
     t3 = time.perf_counter()
+    values = [value if ok else None for (_i, _p, _t, _s, _e, _c, ok, _err, value) in records]
     return {
+        "metrics": summarize(values, **workload["params"]) if summarize is not None else {},
         "rep": rep,
         "warmup": rep < spec["warmup"],
         "startup_s": t1 - t0,
@@ -87,7 +93,6 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
             for (i, pid, tid, start, end, cpu, ok, error, _value) in records
         ],
     }
-
 
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:

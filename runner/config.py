@@ -5,7 +5,7 @@ Registered in Hydra's ConfigStore as the schemas that ``conf/`` YAML files exten
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
@@ -46,3 +46,16 @@ def register() -> None:
     store.store(name="base_config", node=Config)
     store.store(group="workload", name="base_workload", node=WorkloadConf)
     store.store(group="executor", name="base_executor", node=ExecutorConf)
+
+
+def unknown_keys(cfg: dict[str, Any]) -> list[str]:
+    """Keys that a ``+key=value`` override added beyond the schemas.
+
+    Hydra's append override bypasses the structured config's closed key set, so the
+    lab checks it itself; only ``workload.params`` is open (a workload's own keywords).
+    """
+    found = [k for k in cfg if k not in {f.name for f in fields(Config)}]
+    for key, schema in (("workload", WorkloadConf), ("executor", ExecutorConf)):
+        allowed = {f.name for f in fields(schema)}
+        found += [f"{key}.{k}" for k in cfg.get(key) or {} if k not in allowed]
+    return found

@@ -101,9 +101,7 @@ def start_thread(workers: int, start_method: str, options: Mapping[str, Any]) ->
 def start_process(workers: int, start_method: str, options: Mapping[str, Any]) -> Pool:
     context = multiprocessing.get_context(start_method)
     barrier = context.Barrier(workers + 1)
-    executor = ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_wait_for_everyone, initargs=(barrier,)
-    )
+    executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_wait_for_everyone, initargs=(barrier,))
     return FuturesPool(executor, barrier, workers)
 
 

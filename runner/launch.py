@@ -6,6 +6,7 @@ the sweep, ends it together with every process its pool started.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,10 +24,8 @@ def _failure(status: str, message: str) -> dict[str, Any]:
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 
@@ -63,10 +62,8 @@ def run_cell(spec: dict[str, Any], workdir: Path, python: str = sys.executable) 
             _kill_group(proc)
             raise
     # Whatever the cell started outlives it only by mistake: end the whole group.
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     if code != 0 or not result_path.exists():
         how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
         return _failure("error", f"cell interpreter {how}: {_tail(stderr_path)}".rstrip(": "))

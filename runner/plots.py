@@ -8,10 +8,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no display needed, none used
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
 
 def _log2_workers(grid: sns.FacetGrid, workers: pd.Series) -> None:
@@ -32,8 +32,16 @@ def speedup(results: pd.DataFrame, cores: int, path: Path) -> Path:
     """Speedup against workers: one panel per workload, hue executor, ideal capped at the cores."""
     data = results[results["status"] == "ok"]
     grid = sns.relplot(
-        data=data, x="workers", y="speedup", hue="executor", col="workload", kind="line",
-        marker="o", errorbar=("ci", 95), col_wrap=min(3, data["workload"].nunique()), height=3.4,
+        data=data,
+        x="workers",
+        y="speedup",
+        hue="executor",
+        col="workload",
+        kind="line",
+        marker="o",
+        errorbar=("ci", 95),
+        col_wrap=min(3, data["workload"].nunique()),
+        height=3.4,
         facet_kws={"sharey": False},
     )
     workers = np.array(sorted(data["workers"].unique()), dtype=float)
@@ -51,8 +59,16 @@ def concurrency_parallelism(results: pd.DataFrame, cores: int, path: Path) -> Pa
     data = results[results["status"] == "ok"].copy()
     data["in_flight"] = np.minimum(data["workers"], data["tasks"])
     grid = sns.relplot(
-        data=data, x="in_flight", y="parallelism", hue="executor", col="workload", kind="line",
-        marker="o", errorbar=("ci", 95), col_wrap=min(3, data["workload"].nunique()), height=3.4,
+        data=data,
+        x="in_flight",
+        y="parallelism",
+        hue="executor",
+        col="workload",
+        kind="line",
+        marker="o",
+        errorbar=("ci", 95),
+        col_wrap=min(3, data["workload"].nunique()),
+        height=3.4,
     )
     flight = np.array(sorted(data["in_flight"].unique()), dtype=float)
     for ax in grid.axes.flat:

@@ -53,8 +53,15 @@ def load(ref: str) -> Callable[..., Any]:
     return fn
 
 
-def coroutine_form(ref: str) -> Callable[..., Any] | None:
-    """The workload's asyncio form, or None where it has none."""
+def companion(ref: str, name: str) -> Callable[..., Any] | None:
+    """An optional function beside the task function in its module, or None.
+
+    The lab looks for three: ``<function>_async`` (the coroutine form, for the asyncio
+    executor), ``setup(**params)`` (called in the cell before each repetition's pool
+    starts, to reset shared state) and ``summarize(values, **params)`` (called after
+    each repetition with the tasks' return values, None for a failed task; returns
+    the workload's own figures, which become columns of results.csv).
+    """
     module, _, attr = ref.partition(":")
-    fn: Callable[..., Any] | None = getattr(importlib.import_module(module), f"{attr}_async", None)
+    fn: Callable[..., Any] | None = getattr(importlib.import_module(module), name.format(function=attr), None)
     return fn

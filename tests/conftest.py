@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig
+
+from runner import config
+from runner.paths import CONF_DIR, PROJECT_ROOT
+
+# Small enough that a cell takes a fraction of a second on a shared 2-core machine.
+TINY = ["workload.tasks=4", "repeats=2", "warmup=0"]
+TINY_PARAMS = {"cpu": ["workload.params.n=2000"], "sleep": ["workload.params.seconds=0.001"]}
+
+
+@pytest.fixture
+def compose_cfg() -> Iterator[Any]:
+    config.register()
+
+    def _compose(overrides: list[str] | None = None) -> DictConfig:
+        return compose(config_name="config", overrides=overrides or [])
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        yield _compose
+
+
+def lab(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m runner ARGS`` as a user would, from ``cwd``."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HYDRA_FULL_ERROR": ""}
+    env.pop("HYDRA_FULL_ERROR")
+    return subprocess.run(
+        [sys.executable, "-m", "runner", *args],
+        cwd=cwd or PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def cell_spec(**changes: Any) -> dict[str, Any]:
+    """A valid spec for the measuring core, tiny by default."""
+    spec: dict[str, Any] = {
+        "schema": 1,
+        "workload": {"name": "cpu", "tasks": 4, "params": {"n": 2000}, "fail_rate": 0.0},
+        "executor": {"name": "serial", "options": {}},
+        "start_method": "",
+        "workers": 1,
+        "repeats": 2,
+        "warmup": 1,
+        "seed": 0,
+        "timeout_s": 60.0,
+    }
+    spec.update(changes)
+    return spec

@@ -1,0 +1,112 @@
+"""Aggregation reads cell files from disk: failed cells still report, speedup has its baseline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from runner import spec as specs
+from runner.aggregate import aggregate
+from runner.app import measure
+from runner.store import CellStore
+from tests.conftest import cell_spec
+
+
+@pytest.fixture(scope="module")
+def sweep_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sweep directory with a serial baseline, two thread cells and one that timed out."""
+    root = tmp_path_factory.mktemp("sweep")
+    store = CellStore(root)
+    sleep = {"name": "sleep", "tasks": 8, "params": {"seconds": 0.01}, "fail_rate": 0.0}
+    for job, workers in enumerate((1, 4)):
+        thread = cell_spec(workload=sleep, executor={"name": "thread", "options": {}}, workers=workers, repeats=3)
+        measure(store, specs.baseline(thread), 0, str(job))
+        measure(store, thread, 0, str(job))
+    hang = cell_spec(
+        workload={**sleep, "params": {"seconds": 5.0}},
+        executor={"name": "thread", "options": {}},
+        workers=2,
+        timeout_s=1.0,
+    )
+    measure(store, hang, 0, "2")
+    aggregate(root)
+    return root
+
+
+def test_results_has_one_row_per_counted_repetition(sweep_root: Path) -> None:
+    results = pd.read_csv(sweep_root / "results.csv")
+    ok = results[results["status"] == "ok"]
+    assert len(ok) == 3 * 3  # baseline + two thread cells, three counted repetitions each
+    assert set(ok.groupby("cell")["rep"].apply(lambda r: tuple(sorted(r)))) == {(0, 1, 2)}
+    for column in (
+        "sweep",
+        "cell",
+        "workload",
+        "executor",
+        "start_method",
+        "workers",
+        "python",
+        "gil",
+        "tasks",
+        "rep",
+        "wall_s",
+        "startup_s",
+        "cpu_s",
+        "parallelism",
+        "speedup",
+        "efficiency",
+        "throughput",
+        "peak_rss_mb",
+        "errors",
+        "status",
+        "message",
+        "workload.seconds",
+    ):
+        assert column in results.columns, column
+
+
+def test_a_failed_cell_is_a_row_with_its_status_and_the_rest_still_aggregates(sweep_root: Path) -> None:
+    results = pd.read_csv(sweep_root / "results.csv")
+    failed = results[results["status"] != "ok"]
+    assert list(failed["status"]) == ["timeout"]
+    assert "timeout_s" in failed["message"].iloc[0]
+    summary = pd.read_csv(sweep_root / "summary.csv")
+    assert len(summary) == 4
+    assert summary.set_index("status").loc["timeout", "n"] == 0
+
+
+def test_speedup_is_against_the_median_of_the_serial_baseline(sweep_root: Path) -> None:
+    results = pd.read_csv(sweep_root / "results.csv")
+    ok = results[results["status"] == "ok"]
+    serial = ok[ok["executor"] == "serial"]
+    base = serial["wall_s"].median()
+    assert len(serial["cell"].unique()) == 1
+    assert (ok["baseline"] == serial["cell"].iloc[0]).all()
+    assert ok["speedup"].to_numpy() == pytest.approx(base / ok["wall_s"].to_numpy())
+    assert ok["efficiency"].to_numpy() == pytest.approx(ok["speedup"].to_numpy() / ok["workers"].to_numpy())
+    four = ok[(ok["executor"] == "thread") & (ok["workers"] == 4)]
+    assert four["speedup"].median() > 2  # eight 10 ms sleeps on four threads overlap
+
+
+def test_tasks_has_one_row_per_task(sweep_root: Path) -> None:
+    tasks = pd.read_csv(sweep_root / "tasks.csv")
+    assert len(tasks) == 3 * 3 * 8
+    assert set(tasks.columns) >= {"cell", "rep", "task", "worker", "start_s", "end_s", "cpu_s", "ok"}
+    assert (tasks["end_s"] >= tasks["start_s"]).all()
+
+
+def test_summary_has_medians_and_confidence_intervals(sweep_root: Path) -> None:
+    summary = pd.read_csv(sweep_root / "summary.csv").query("status == 'ok'")
+    for measure_ in ("wall_s", "speedup", "parallelism"):
+        low, mid, high = (summary[f"{measure_}_{s}"] for s in ("ci_low", "median", "ci_high"))
+        assert ((low <= mid + 1e-12) & (mid <= high + 1e-12)).all()
+    assert set(summary["n"]) == {3}
+    assert "noisy" in summary and "cv" in summary
+
+
+def test_reaggregating_is_idempotent(sweep_root: Path) -> None:
+    before = (sweep_root / "results.csv").read_text()
+    aggregate(sweep_root)
+    assert (sweep_root / "results.csv").read_text() == before

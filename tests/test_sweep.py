@@ -1,0 +1,156 @@
+"""End to end: `python -m runner` and `python -m runner -m` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import lab
+
+pytestmark = pytest.mark.slow
+
+
+def test_single_run_measures_the_cell_and_its_baseline(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = lab(
+        "workload=sleep",
+        "workload.tasks=8",
+        "workload.params.seconds=0.01",
+        "workers=4",
+        "repeats=2",
+        "warmup=0",
+        f"hydra.run.dir={out}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = pd.read_csv(out / "summary.csv")
+    assert sorted(summary["executor"]) == ["serial", "thread"]
+    assert "speedup" in proc.stdout and str(out) in proc.stdout
+    assert (out / ".hydra" / "overrides.yaml").exists()
+    assert (out / "plots" / "speedup.png").stat().st_size > 0
+
+
+@pytest.fixture(scope="module")
+def small_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    tmp = tmp_path_factory.mktemp("sweep")
+    root = tmp / "sweep"
+    proc = lab(
+        "-m",
+        "executor=thread,process",
+        "workers=1,2",
+        "start_method=fork,spawn",
+        "workload.tasks=6",
+        "repeats=2",
+        "warmup=1",
+        "workload.params.seconds=0.02",
+        "workload=sleep",
+        f"hydra.sweep.dir={root}",
+        cwd=tmp,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return root, proc.stdout
+
+
+def test_sweep_writes_the_tidy_files(small_sweep: tuple[Path, str]) -> None:
+    root, _ = small_sweep
+    for name in (
+        "results.csv",
+        "tasks.csv",
+        "summary.csv",
+        "environment.json",
+        "multirun.yaml",
+        "plots/speedup.png",
+        "plots/concurrency_parallelism.png",
+    ):
+        assert (root / name).stat().st_size > 0, name
+    results = pd.read_csv(root / "results.csv")
+    summary = pd.read_csv(root / "summary.csv")
+    tasks = pd.read_csv(root / "tasks.csv")
+    # thread x 2 workers (start_method blanked) + process x 2 workers x 2 methods + the serial baseline
+    assert len(summary) == 2 + 4 + 1
+    assert len(results) == 2 * len(summary)
+    assert len(tasks) == 6 * len(results)
+    assert set(results["status"]) == {"ok"}
+    assert set(results[results["executor"] == "thread"]["start_method"].fillna("")) == {""}
+    env = json.loads((root / "environment.json").read_text())
+    assert env["cpu_count"] >= 1 and env["load_before"] and env["load_after"]
+    assert "executor=thread,process" in env["command"]
+
+
+def test_sweep_prints_a_line_per_job_then_a_summary(small_sweep: tuple[Path, str]) -> None:
+    root, stdout = small_sweep
+    jobs = re.findall(r"^\[(\d+)/(\d+)\] (?!baseline)", stdout, flags=re.M)
+    assert [int(i) for i, _ in jobs] == list(range(1, 9))
+    assert {n for _, n in jobs} == {"8"}
+    assert "already measured" in stdout  # thread cells swept over two start methods run once
+    assert stdout.rstrip().endswith(str(root))
+
+
+def test_sweep_lands_in_dated_directories_by_default(tmp_path: Path) -> None:
+    proc = lab(
+        "-m",
+        "executor=serial",
+        "workload=sleep",
+        "workload.tasks=2",
+        "workload.params.seconds=0.001",
+        "repeats=1",
+        "warmup=0",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (root,) = (tmp_path / "outputs" / "sweeps").glob("*/*")
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}/\d{2}-\d{2}-\d{2}", f"{root.parent.name}/{root.name}")
+    assert (root / "0" / ".hydra" / "config.yaml").exists()
+
+
+def test_a_failed_cell_does_not_stop_the_sweep(tmp_path: Path) -> None:
+    root = tmp_path / "sweep"
+    proc = lab(
+        "-m",
+        "workload=sleep",
+        "workload.params.seconds=0.001,0.5",
+        "workload.tasks=8",
+        "executor=thread",
+        "workers=8",
+        "repeats=1",
+        "warmup=0",
+        "timeout_s=2",
+        f"hydra.sweep.dir={root}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = pd.read_csv(root / "summary.csv")
+    # the 0.5 s serial baseline times out; its thread cell is measured, with no speedup to show
+    assert sorted(summary["status"]) == ["ok", "ok", "ok", "timeout"]
+    orphan = summary[(summary["executor"] == "thread") & (summary["workload.seconds"] == 0.5)]
+    assert orphan["speedup_median"].isna().all() and (orphan["status"] == "ok").all()
+    assert (root / "plots" / "speedup.png").exists()
+    assert "TIMEOUT" in proc.stdout
+
+
+def test_report_redraws_from_files_alone(small_sweep: tuple[Path, str], tmp_path: Path) -> None:
+    import shutil
+
+    from runner.report import main
+
+    copy = tmp_path / "copy"
+    shutil.copytree(small_sweep[0], copy, ignore=shutil.ignore_patterns("plots", "cells"))
+    assert main(["report", str(copy)]) == 0
+    assert (copy / "plots" / "speedup.png").stat().st_size > 0
+
+
+def test_the_readme_sweep_shows_the_physics(tmp_path: Path) -> None:
+    """The README's first command on its defaults: the GIL, processes and sleeping threads."""
+    root = tmp_path / "sweep"
+    proc = lab("-m", "executor=thread,process", "workers=1,2,4,8", f"hydra.sweep.dir={root}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    summary = pd.read_csv(root / "summary.csv").fillna({"start_method": ""})
+    assert set(summary["status"]) == {"ok"}
+    cell = summary.set_index(["workload", "executor", "workers"])
+    assert (cell.loc[("cpu", "thread"), "parallelism_median"] <= 1.2).all()
+    assert cell.loc[("cpu", "process", 2), "parallelism_median"] >= 1.6
+    assert cell.loc[("sleep", "thread", 8), "speedup_median"] >= 6
