@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from runner.environment import SCHEMA_VERSION, cores, read_environment
 from runner.store import CellStore
 
-SCHEMA_VERSION = 1
 NOISY_CV = 0.10
+SLOW_FIRST = 1.5
 SWEPT = ["workload", "executor", "start_method", "workers", "python", "gil", "tasks", "fail_rate"]
 MEASURES = ["wall_s", "speedup", "parallelism"]
 
@@ -38,6 +39,7 @@ def _rows(record: dict[str, Any], sweep: str) -> tuple[list[dict[str, Any]], lis
         "tasks": workload["tasks"],
         "fail_rate": workload["fail_rate"],
         **{f"workload.{k}": v for k, v in workload["params"].items()},
+        "load_1m": (result.get("load_before") or [None])[0],
     }
     counted = [r for r in result["reps"] if not r["warmup"]]
     if not counted:  # a failed cell still leaves one row that says why
@@ -111,7 +113,19 @@ def _median_ci(values: np.ndarray) -> tuple[float, float, float]:
     return (median, float(ci.low), float(ci.high))
 
 
-def summary(results: pd.DataFrame, load_limit: float | None = None) -> pd.DataFrame:
+def noise(wall: np.ndarray, load: float, cores: int) -> list[str]:
+    """Why a cell's numbers deserve less trust (hyperfine's and pyperf's warnings)."""
+    reasons = []
+    if len(wall) > 1 and np.std(wall, ddof=1) / np.mean(wall) > NOISY_CV:
+        reasons.append(f"cv {np.std(wall, ddof=1) / np.mean(wall):.0%} > {NOISY_CV:.0%}")
+    if pd.notna(load) and load > cores:
+        reasons.append(f"load {load:.1f} > {cores} cores")
+    if len(wall) >= 3 and wall[0] > SLOW_FIRST * np.median(wall[1:]):
+        reasons.append(f"first repetition {wall[0] / np.median(wall[1:]):.1f}x the rest")
+    return reasons
+
+
+def summary(results: pd.DataFrame, cores: int) -> pd.DataFrame:
     """One row per cell: medians with bootstrap 95% CIs, spread and a noise flag."""
     params = [c for c in results.columns if c.startswith("workload.")]
     keys = ["cell", *SWEPT, *params]
@@ -125,9 +139,10 @@ def summary(results: pd.DataFrame, load_limit: float | None = None) -> pd.DataFr
         for measure in MEASURES:
             values = ok[measure].to_numpy(dtype=float) if measure in ok else np.array([])
             row[f"{measure}_median"], row[f"{measure}_ci_low"], row[f"{measure}_ci_high"] = _median_ci(values)
-        wall = ok["wall_s"].to_numpy(dtype=float) if "wall_s" in ok else np.array([])
+        wall = ok.sort_values(["round", "rep"])["wall_s"].to_numpy(dtype=float) if "wall_s" in ok else np.array([])
         row["cv"] = float(np.std(wall, ddof=1) / np.mean(wall)) if len(wall) > 1 else np.nan
-        row["noisy"] = bool(row["cv"] > NOISY_CV) if len(wall) > 1 else False
+        row["noise"] = "; ".join(noise(wall, group["load_1m"].max(), cores))
+        row["noisy"] = bool(row["noise"])
         rows.append(row)
     frame = pd.DataFrame(rows)
     return frame.sort_values(["workload", "executor", "start_method", "workers"], kind="stable")
@@ -144,7 +159,7 @@ def aggregate(root: Path) -> pd.DataFrame:
     """Write results.csv, tasks.csv and summary.csv from the cell files under ``root``."""
     sweep = "/".join(root.resolve().parts[-2:])
     results, tasks = frames(CellStore(root).records(), sweep)
-    table = summary(results) if not results.empty else pd.DataFrame()
+    table = summary(results, cores(read_environment(root))) if not results.empty else pd.DataFrame()
     write_csv(results, root / "results.csv")
     write_csv(tasks, root / "tasks.csv")
     write_csv(table, root / "summary.csv")

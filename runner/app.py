@@ -19,6 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from runner import config, spec
+from runner.calibrate import CalibrationFailed, calibrated
 from runner.cell import write_json
 from runner.launch import run_cell
 from runner.paths import CONF_DIR
@@ -44,9 +45,9 @@ def fail(message: str) -> None:
 
 
 def build_spec(cfg: dict[str, Any]) -> dict[str, Any]:
-    unknown = config.unknown_keys(cfg)
+    unknown = config.unknown_key(cfg)
     if unknown:
-        fail(f"{unknown[0]}: unknown key; see `python -m runner --cfg job` for the keys there are")
+        fail(unknown)
     try:
         return spec.build(cfg)
     except spec.SpecError as exc:
@@ -54,14 +55,21 @@ def build_spec(cfg: dict[str, Any]) -> dict[str, Any]:
         raise  # unreachable; fail() exits
 
 
-def measure(store: CellStore, cell_spec: dict[str, Any], round_: int, job: str) -> tuple[dict[str, Any], bool]:
-    """The stored record of a cell, measuring it first unless this directory has it."""
+def measure(
+    store: CellStore, cell_spec: dict[str, Any], round_: int, job: str, failure: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], bool]:
+    """The stored record of a cell, measuring it first unless this directory has it.
+
+    ``failure`` records a result without measuring (a calibration that failed).
+    """
     cell = spec.cell_id(cell_spec)
     record = store.get(cell, round_)
     if record is not None and record["result"]["status"] == "ok":
         return record, False
+    if record is not None:
+        store.retire(record)  # a failed attempt is kept, not overwritten
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    result = run_cell(cell_spec, store.workdir(cell, round_))
+    result = failure or run_cell(cell_spec, store.workdir(cell, round_))
     record = {
         "cell": cell,
         "round": round_,
@@ -113,13 +121,18 @@ def main(cfg: DictConfig) -> None:
     root, job, label = root_and_job(hc)
     store = CellStore(root)
     round_ = resolved["round"]
+    failure = None
+    if resolved["calibrate"]:
+        try:
+            cell_spec = calibrated(cell_spec, root, resolved["target_s"])
+        except CalibrationFailed as exc:
+            failure = {"status": "error", "message": str(exc), "reps": []}
     overrides = [o for o in hc.overrides.task if not o.startswith("round=") or resolved["rounds"] > 1]
     base_spec = spec.baseline(cell_spec)
-    base, base_fresh = measure(store, base_spec, round_, job)
+    base, base_fresh = measure(store, base_spec, round_, job, failure)
     if spec.cell_id(base_spec) != spec.cell_id(cell_spec) and base_fresh:
         print(progress_line(f"[{label}] baseline serial {cell_spec['workload']['name']}", base, base, True), flush=True)
-    record, fresh = measure(store, cell_spec, round_, job)
-    write_json(
-        Path(hc.runtime.output_dir) / "job.json", {"cell": record["cell"], "round": round_, "overrides": overrides}
-    )
+    record, fresh = measure(store, cell_spec, round_, job, failure)
+    job_record = {"cell": record["cell"], "round": round_, "overrides": overrides}
+    write_json(Path(hc.runtime.output_dir) / "job.json", job_record)
     print(progress_line(f"[{label}] {' '.join(overrides) or 'defaults'}", record, base, fresh), flush=True)

@@ -18,7 +18,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from runner import environment
-from runner.app import build_spec, plain
+from runner.app import build_spec, fail, plain
 from runner.cell import load_average, write_json
 
 
@@ -44,9 +44,26 @@ def validate(config: DictConfig, jobs: list[list[str]]) -> int:
     return len(cells)
 
 
-def write_environment(root: Path, config: DictConfig) -> None:
-    root.mkdir(parents=True, exist_ok=True)
-    write_json(root / "environment.json", environment.collect(list(config.hydra.overrides.task)))
+def prepare(root: Path, config: DictConfig) -> None:
+    """Check the directory can be written and may be used; record the environment.
+
+    A directory that already holds cells is resumed (``resume=true``, the default):
+    its environment.json gains a session rather than being replaced.
+    """
+    overrides = list(config.hydra.overrides.task)
+    used = (root / "cells").is_dir()
+    if used and not config.resume:
+        fail(f"resume: {root} already holds measured cells; allowed: resume=true, or a new directory")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        env = environment.read_environment(root)
+        if env:
+            env["sessions"] = [*env.get("sessions", []), environment.session(overrides)]
+        else:
+            env = environment.collect(overrides)
+        write_json(root / "environment.json", env)
+    except OSError as exc:
+        fail(f"output directory: cannot write to {root}: {exc.strerror or exc}")
 
 
 def finish(root: Path) -> None:
@@ -54,21 +71,25 @@ def finish(root: Path) -> None:
     from runner import console, report
     from runner.aggregate import aggregate
 
-    env_path = root / "environment.json"
-    env: dict[str, Any] = json.loads(env_path.read_text()) if env_path.exists() else {}
+    env = environment.read_environment(root)
     env["load_after"] = load_average()
-    write_json(env_path, env)
+    if env.get("sessions"):
+        env["sessions"][-1]["load_after"] = env["load_after"]
+    write_json(root / "environment.json", env)
     table = aggregate(root)
     report.render(root)
     console.print_summary(table, root)
 
 
 class LabCallback(Callback):
+    # The sweep in progress, so that an interrupted one can say how to resume it.
+    current_root: Path | None = None
+
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        root = Path(config.hydra.sweep.dir)
+        root = LabCallback.current_root = Path(config.hydra.sweep.dir)
         jobs = planned_jobs(config) if config.hydra.sweeper.get("params") is not None else []
         cells = validate(config, jobs) if jobs else -1
-        write_environment(root, config)
+        prepare(root, config)
         write_json(root / "plan.json", {"jobs": len(jobs) or "?", "cells": cells, "overrides": jobs})
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
@@ -76,7 +97,7 @@ class LabCallback(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         build_spec(plain(config))  # bad input fails before Hydra creates the run directory
-        write_environment(Path(config.hydra.run.dir), config)
+        prepare(Path(config.hydra.run.dir), config)
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
         finish(Path(config.hydra.run.dir))

@@ -39,6 +39,11 @@ class Config:
     # interleaved passes over the whole grid; ``round`` is swept outermost
     rounds: int = 1
     round: int = 0
+    # measure only the cells a directory lacks (or that failed); false refuses a used directory
+    resume: bool = True
+    # scale the workload's size parameter so a serial repetition lasts about target_s
+    calibrate: bool = False
+    target_s: float = 0.2
 
 
 def register() -> None:
@@ -48,14 +53,19 @@ def register() -> None:
     store.store(group="executor", name="base_executor", node=ExecutorConf)
 
 
-def unknown_keys(cfg: dict[str, Any]) -> list[str]:
-    """Keys that a ``+key=value`` override added beyond the schemas.
+def unknown_key(cfg: dict[str, Any]) -> str | None:
+    """The first key that a ``+key=value`` override added beyond the schemas, as an error.
 
     Hydra's append override bypasses the structured config's closed key set, so the
     lab checks it itself; only ``workload.params`` is open (a workload's own keywords).
     """
-    found = [k for k in cfg if k not in {f.name for f in fields(Config)}]
-    for key, schema in (("workload", WorkloadConf), ("executor", ExecutorConf)):
-        allowed = {f.name for f in fields(schema)}
-        found += [f"{key}.{k}" for k in cfg.get(key) or {} if k not in allowed]
-    return found
+    for prefix, schema, node in (
+        ("", Config, cfg),
+        ("workload.", WorkloadConf, cfg.get("workload") or {}),
+        ("executor.", ExecutorConf, cfg.get("executor") or {}),
+    ):
+        allowed = [f.name for f in fields(schema)]
+        for key in node:
+            if key not in allowed:
+                return f"{prefix}{key}: unknown key; allowed: {', '.join(prefix + a for a in allowed)}"
+    return None

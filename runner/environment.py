@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
 import sys
+import sysconfig
+import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,8 @@ from typing import Any
 from runner.cell import interpreter, load_average
 from runner.paths import PROJECT_ROOT
 
+# the version of environment.json and of the tidy CSVs beside it
+SCHEMA_VERSION = 1
 PACKAGES = ("concurrency-lab", "hydra-core", "omegaconf", "pandas", "numpy", "scipy", "seaborn", "matplotlib", "rich")
 
 
@@ -54,23 +59,83 @@ def _versions() -> dict[str, str | None]:
     return found
 
 
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return None
+
+
+def _cpu_frequency_mhz() -> float | None:
+    khz = _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq")
+    if khz:
+        return int(khz) / 1000
+    for line in (_read("/proc/cpuinfo") or "").splitlines():
+        if line.startswith("cpu MHz"):
+            return float(line.split(":", 1)[1])
+    return None
+
+
+def _runnable() -> int | None:
+    for line in (_read("/proc/stat") or "").splitlines():
+        if line.startswith("procs_running"):
+            return int(line.split()[1])
+    return None
+
+
 def collect(overrides: list[str]) -> dict[str, Any]:
+    """The machine and interpreter, in the spirit of pyperf's metadata."""
     affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    uptime = _read("/proc/uptime")
+    perf_counter = time.get_clock_info("perf_counter")
     return {
+        "schema": SCHEMA_VERSION,
         **interpreter(),
         "python_build": platform.python_build(),
+        "python_compiler": platform.python_compiler(),
+        "python_cflags": sysconfig.get_config_var("CFLAGS"),
+        "hash_seed": os.environ.get("PYTHONHASHSEED"),
         "platform": platform.platform(),
         "machine": platform.machine(),
         "hostname": platform.node(),
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "cpu_affinity": affinity,
+        "cpu_frequency_mhz": _cpu_frequency_mhz(),
+        "cpu_governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+        "cpu_isolated": _read("/sys/devices/system/cpu/isolated"),
+        "aslr": _read("/proc/sys/kernel/randomize_va_space"),
+        "uptime_s": float(uptime.split()[0]) if uptime else None,
+        "runnable_threads": _runnable(),
         "memory_gib": _memory_gib(),
+        "timer": f"{perf_counter.implementation}, resolution {perf_counter.resolution:g} s",
         "load_before": load_average(),
-        "hash_seed": os.environ.get("PYTHONHASHSEED"),
         "packages": _versions(),
         "git_revision": _git("rev-parse", "HEAD") or None,
         "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
         "overrides": overrides,
+        "sessions": [session(overrides)],
+    }
+
+
+def cores(env: dict[str, Any]) -> int:
+    """The cores this sweep could use: its CPU affinity, else the machine's count."""
+    affinity = env.get("cpu_affinity")
+    return len(affinity) if affinity else int(env.get("cpu_count") or os.cpu_count() or 1)
+
+
+def read_environment(root: Path) -> dict[str, Any]:
+    path = root / "environment.json"
+    env: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    return env
+
+
+def session(overrides: list[str]) -> dict[str, Any]:
+    """One invocation's part of environment.json: a resumed sweep has several."""
+    return {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "overrides": overrides,
+        "load_before": load_average(),
     }

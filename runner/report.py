@@ -5,26 +5,19 @@ It reads only results.csv, summary.csv and environment.json; it never measures.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from runner import plots
-
-
-def cores(env: dict[str, Any]) -> int:
-    affinity = env.get("cpu_affinity")
-    return len(affinity) if affinity else int(env.get("cpu_count") or 1)
+from runner.environment import cores, read_environment
 
 
 def render(root: Path) -> list[Path]:
     results = pd.read_csv(root / "results.csv")
-    env_path = root / "environment.json"
-    env: dict[str, Any] = json.loads(env_path.read_text()) if env_path.exists() else {}
+    env = read_environment(root)
     out = root / "plots"
     out.mkdir(exist_ok=True)
     n = cores(env)

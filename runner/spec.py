@@ -74,6 +74,11 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
     if not 0.0 <= fail_rate <= 1.0:
         raise SpecError(f"workload.fail_rate: {fail_rate} is out of range; allowed: between 0 and 1")
     workers = _check_int("workers", cfg["workers"], 1, MAX_WORKERS)
+    _check_int("rounds", cfg.get("rounds", 1), 1)
+    _positive("target_s", cfg.get("target_s", 1.0))
+    if cfg.get("calibrate") and workloads.size_parameter(ref) is None:
+        sized = ", ".join(n for n, r in workloads.available().items() if workloads.size_parameter(r))
+        raise SpecError(f"calibrate: workload {workload['name']!r} has no size parameter to scale; allowed: {sized}")
     return {
         "schema": SPEC_SCHEMA,
         "workload": {

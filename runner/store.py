@@ -40,6 +40,14 @@ class CellStore:
         self.cells.mkdir(parents=True, exist_ok=True)
         write_json(self.path(record["cell"], record["round"]), record)
 
+    def retire(self, record: dict[str, Any]) -> None:
+        """Move a failed record aside before its cell is measured again."""
+        history = self.cells / "history"
+        history.mkdir(parents=True, exist_ok=True)
+        key = self.key(record["cell"], record["round"])
+        attempt = len(list(history.glob(f"{key}.*.json")))
+        self.path(record["cell"], record["round"]).rename(history / f"{key}.{attempt}.json")
+
     def records(self) -> Iterator[dict[str, Any]]:
         for path in sorted(self.cells.glob("*.json")):
             yield json.loads(path.read_text())

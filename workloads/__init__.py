@@ -65,3 +65,12 @@ def companion(ref: str, name: str) -> Callable[..., Any] | None:
     module, _, attr = ref.partition(":")
     fn: Callable[..., Any] | None = getattr(importlib.import_module(module), name.format(function=attr), None)
     return fn
+
+
+def size_parameter(ref: str) -> str | None:
+    """The parameter that ``calibrate=true`` scales: the module's ``SIZE``, if it declares one.
+
+    Task cost must grow in proportion to it (loop count, seconds, bytes).
+    """
+    size: str | None = getattr(importlib.import_module(ref.partition(":")[0]), "SIZE", None)
+    return size

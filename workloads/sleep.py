@@ -3,6 +3,9 @@
 import asyncio
 import time
 
+# what calibrate=true scales: task cost grows in proportion to it
+SIZE = "seconds"
+
 
 def run(i: int, seconds: float = 0.02) -> int:
     time.sleep(seconds)

@@ -1,0 +1,153 @@
+"""``python -m runner``: Hydra's command line, with one-line errors and a safety check.
+
+Hydra prints composition errors over several lines and, for shared YAML, would
+instantiate whatever ``hydra.callbacks`` or a logging ``()`` factory names before any
+of the lab's code runs. This wrapper composes the config once first (Hydra's public
+compose API), refuses code that a YAML file tries to have called, and reports every
+input error as one line: ``error: <key>: <problem>``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from hydra import compose, initialize_config_dir
+from hydra._internal.utils import get_args_parser
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from runner.paths import CONF_DIR
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+LAB_CALLBACK = "runner.callbacks.LabCallback"
+
+
+class UnsafeConfig(ValueError):
+    """A YAML file or override that would have the lab call code it names."""
+
+
+def one_line(exc: BaseException) -> str:
+    """Hydra's and OmegaConf's own words, folded to one line that names the key."""
+    parts = [str(exc)]
+    if isinstance(exc.__cause__, OmegaConfBaseException):
+        parts.append(str(exc.__cause__))
+    key, words = None, []
+    for line in "\n".join(parts).splitlines():
+        line = line.strip()
+        if line.startswith("full_key:"):
+            key = key or line.split(":", 1)[1].strip()
+        elif line and not line.startswith(("reference_type=", "object_type=")):
+            words.append(line)
+    text = " ".join(words)
+    missing = re.search(r"Could not find '([^']+)/([^'/]+)'", text)
+    if missing:
+        group, name = missing.groups()
+        listed = re.search(r"Available options in '[^']+':(.*?)(Config search path|$)", text)
+        options = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml")) or (
+            listed.group(1).split() if listed else []
+        )
+        allowed = ", ".join(o for o in options if not o.startswith("base_")) or "none"
+        return f"{group}: no option {name!r}; allowed: {allowed}"
+    return f"{key}: {text}" if key and not text.startswith(key) else text
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _first_values(overrides: list[str]) -> list[str]:
+    """Sweep overrides cut to their first value: enough to compose the hydra node."""
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    single = []
+    for override in parsed:
+        if override.is_sweep_override() and override.is_discrete_sweep():
+            first = next(iter(override.sweep_string_iterator()))
+            single.append(f"{override.get_key_element()}={first}")
+        elif not override.is_sweep_override():
+            single.append(override.input_line or "")
+    return single
+
+
+def _logging_factories(node: Any, where: str) -> list[str]:
+    """Paths in a logging config that name a callable: ``()`` or a non-logging class."""
+    found = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            path = f"{where}.{key}"
+            if key == "()" or (key == "class" and not str(value).startswith("logging.")):
+                found.append(path)
+            found += _logging_factories(value, path)
+    return found
+
+
+def check_safe(hydra_node: DictConfig) -> None:
+    """Refuse a composed config whose Hydra node would have Hydra call named code."""
+    callbacks = OmegaConf.to_container(hydra_node.get("callbacks") or {}, resolve=False)
+    assert isinstance(callbacks, dict)
+    for name, spec in callbacks.items():
+        target = spec.get("_target_") if isinstance(spec, dict) else None
+        if target != LAB_CALLBACK:
+            raise UnsafeConfig(f"hydra.callbacks.{name!s}: a shared config may not name code to run ({target!r})")
+    for part in ("job_logging", "hydra_logging"):
+        node = OmegaConf.to_container(hydra_node.get(part) or {}, resolve=False)
+        for path in _logging_factories(node, f"hydra.{part}"):
+            raise UnsafeConfig(f"{path}: a shared config may not name code to run; only logging.* classes")
+
+
+def preflight(argv: list[str]) -> None:
+    """Compose once as Hydra will, and check the Hydra node before Hydra acts on it."""
+    try:
+        args, _ = get_args_parser().parse_known_args(argv)
+    except SystemExit:
+        return  # Hydra's own parser reports it
+    if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion:
+        return
+    overrides = list(args.overrides)
+    if args.config_dir:
+        overrides.append(f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]")
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            cfg = compose(
+                config_name=args.config_name or "config", overrides=_first_values(overrides), return_hydra_config=True
+            )
+    except (HydraException, OmegaConfBaseException, ValueError):
+        return  # composition errors are reported by Hydra's own run, below
+    finally:
+        GlobalHydra.instance().clear()
+    check_safe(cfg.hydra)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the Hydra app; input errors become one line and exit code 2."""
+    from runner import app, callbacks
+
+    argv = sys.argv[1:] if argv is None else argv
+    user_wants_traceback = bool(os.environ.get("HYDRA_FULL_ERROR"))
+    # Hydra re-raises instead of printing when this is set: the lab prints one line.
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        preflight(argv)
+        sys.argv = [sys.argv[0], *argv]
+        app.main()
+    except UnsafeConfig as exc:
+        fail(str(exc))
+    except (HydraException, OmegaConfBaseException) as exc:
+        if user_wants_traceback:
+            raise
+        fail(one_line(exc))
+    except KeyboardInterrupt:
+        root = callbacks.LabCallback.current_root
+        print("\ninterrupted: every finished cell is kept", file=sys.stderr)
+        if root is not None:
+            again = " ".join([sys.argv[0] if not sys.argv[0].endswith("__main__.py") else "python -m runner", *argv])
+            print(f"resume with: {again} hydra.sweep.dir={root}", file=sys.stderr)
+        raise SystemExit(EXIT_INTERRUPTED) from None
