@@ -18,6 +18,12 @@ NOISY_CV = 0.10
 SLOW_FIRST = 1.5
 SWEPT = ["workload", "executor", "start_method", "workers", "python", "gil", "tasks", "fail_rate"]
 MEASURES = ["wall_s", "speedup", "parallelism"]
+# The fixed columns of results.csv, in order; workload parameters and metrics follow.
+RESULT_COLUMNS = [
+    "schema", "sweep", "cell", "baseline", "round", "workload", "executor", "start_method", "workers",
+    "python", "gil", "tasks", "fail_rate", "rep", "wall_s", "startup_s", "cpu_s", "parallelism", "speedup",
+    "efficiency", "throughput", "peak_rss_mb", "errors", "load_1m", "status", "message",
+]  # fmt: skip
 
 
 def _rows(record: dict[str, Any], sweep: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -94,6 +100,7 @@ def frames(records: Iterable[dict[str, Any]], sweep: str) -> tuple[pd.DataFrame,
     if res.empty:
         return res, pd.DataFrame(tasks)
     # Speedup is against the median wall time of the serial baseline, pooled over rounds.
+    res = res.reindex(columns=[*RESULT_COLUMNS, *(c for c in res.columns if c not in RESULT_COLUMNS)])
     base_wall = res.groupby("cell")["wall_s"].median()
     res["speedup"] = res["baseline"].map(base_wall) / res["wall_s"]
     res["efficiency"] = res["speedup"] / res["workers"]
@@ -151,8 +158,11 @@ def summary(results: pd.DataFrame, cores: int) -> pd.DataFrame:
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """Atomic: a crash leaves the old file or the new one, never half of one."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    try:
+        frame.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def aggregate(root: Path) -> pd.DataFrame:

@@ -6,12 +6,17 @@ before anything else sees it.
 
 from __future__ import annotations
 
+import errno
 import json
 import statistics
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
@@ -38,10 +43,29 @@ def plain(cfg: DictConfig) -> dict[str, Any]:
     }
 
 
-def fail(message: str) -> None:
-    """Bad input: one line on stderr, a non-zero exit, no traceback."""
+# A full disk, a quota, a read-only or forbidden directory: the user's to fix, not a bug.
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT}
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Bad input: one line on stderr, a non-zero exit, no traceback.
+
+    SystemExit, unlike an exception, also stops Hydra's launcher from running the
+    remaining jobs, and passes through Hydra's callback error handling.
+    """
     print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(2)
+    raise SystemExit(code)
+
+
+@contextmanager
+def writing_output() -> Iterator[None]:
+    """Turn a failed write into one line; the files written so far are whole (atomic)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        fail(f"output: cannot write {exc.filename or 'a file'}: {exc.strerror}", code=1)
 
 
 def build_spec(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -52,19 +76,20 @@ def build_spec(cfg: dict[str, Any]) -> dict[str, Any]:
         return spec.build(cfg)
     except spec.SpecError as exc:
         fail(str(exc))
-        raise  # unreachable; fail() exits
 
 
 def measure(
-    store: CellStore, cell_spec: dict[str, Any], round_: int, job: str, failure: dict[str, Any] | None = None
+    store: CellStore, cell_spec: dict[str, Any], round_: int, job: Job, failure: dict[str, Any] | None = None
 ) -> tuple[dict[str, Any], bool]:
     """The stored record of a cell, measuring it first unless this directory has it.
 
+    A cell that failed in an earlier session is measured again (resume); one that
+    failed in this session is not, so a broken baseline costs its timeout once.
     ``failure`` records a result without measuring (a calibration that failed).
     """
     cell = spec.cell_id(cell_spec)
     record = store.get(cell, round_)
-    if record is not None and record["result"]["status"] == "ok":
+    if record is not None and (record["result"]["status"] == "ok" or record.get("session") == job.session):
         return record, False
     if record is not None:
         store.retire(record)  # a failed attempt is kept, not overwritten
@@ -76,7 +101,8 @@ def measure(
         "baseline": spec.cell_id(spec.baseline(cell_spec)),
         "spec": cell_spec,
         "result": result,
-        "job": job,
+        "job": job.name,
+        "session": job.session,
         "started": started,
     }
     store.put(record)
@@ -103,36 +129,52 @@ def progress_line(prefix: str, record: dict[str, Any], base: dict[str, Any], fre
     return f"{prefix}  wall {wall:8.4f} s  speedup {speedup}  parallelism {par:5.2f}{how}"
 
 
-def root_and_job(hc: Any) -> tuple[Path, str, str]:
-    """The run or sweep root, this job's name in it, and the 'i/N' label."""
+@dataclass(frozen=True)
+class Job:
+    """Where a Hydra job measures, and how it calls itself in progress lines."""
+
+    root: Path  # the run or sweep directory
+    name: str
+    label: str  # "i/N"
+    session: str  # one per invocation: a cell that failed in this session is not retried in it
+
+
+def current_job(hc: Any) -> Job:
     if hc.mode == RunMode.MULTIRUN:
         root = Path(hc.sweep.dir)
-        plan = root / "plan.json"
-        total = json.loads(plan.read_text())["jobs"] if plan.exists() else "?"
-        return root, str(hc.job.num), f"{hc.job.num + 1}/{total}"
-    return Path(hc.runtime.output_dir), "run", "1/1"
+        plan_path = root / "plan.json"
+        plan = json.loads(plan_path.read_text()) if plan_path.exists() else {}
+        label = f"{hc.job.num + 1}/{plan.get('jobs', '?')}"
+        return Job(root, str(hc.job.num), label, plan.get("session", ""))
+    return Job(Path(hc.runtime.output_dir), "run", "1/1", uuid.uuid4().hex)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
+    with writing_output():
+        measure_job(cfg)
+
+
+def measure_job(cfg: DictConfig) -> None:
     resolved = plain(cfg)
     cell_spec = build_spec(resolved)
     hc = HydraConfig.get()
-    root, job, label = root_and_job(hc)
-    store = CellStore(root)
+    job = current_job(hc)
+    store = CellStore(job.root)
     round_ = resolved["round"]
     failure = None
     if resolved["calibrate"]:
         try:
-            cell_spec = calibrated(cell_spec, root, resolved["target_s"])
+            cell_spec = calibrated(cell_spec, job.root, resolved["target_s"])
         except CalibrationFailed as exc:
             failure = {"status": "error", "message": str(exc), "reps": []}
     overrides = [o for o in hc.overrides.task if not o.startswith("round=") or resolved["rounds"] > 1]
     base_spec = spec.baseline(cell_spec)
     base, base_fresh = measure(store, base_spec, round_, job, failure)
     if spec.cell_id(base_spec) != spec.cell_id(cell_spec) and base_fresh:
-        print(progress_line(f"[{label}] baseline serial {cell_spec['workload']['name']}", base, base, True), flush=True)
+        line = progress_line(f"[{job.label}] baseline serial {cell_spec['workload']['name']}", base, base, True)
+        print(line, flush=True)
     record, fresh = measure(store, cell_spec, round_, job, failure)
     job_record = {"cell": record["cell"], "round": round_, "overrides": overrides}
     write_json(Path(hc.runtime.output_dir) / "job.json", job_record)
-    print(progress_line(f"[{label}] {' '.join(overrides) or 'defaults'}", record, base, fresh), flush=True)
+    print(progress_line(f"[{job.label}] {' '.join(overrides) or 'defaults'}", record, base, fresh), flush=True)

@@ -7,6 +7,7 @@ works when jobs ran in other processes or on other machines.
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from runner import environment
-from runner.app import build_spec, fail, plain
+from runner.app import build_spec, fail, plain, writing_output
 from runner.cell import load_average, write_json
 
 
@@ -54,7 +55,7 @@ def prepare(root: Path, config: DictConfig) -> None:
     used = (root / "cells").is_dir()
     if used and not config.resume:
         fail(f"resume: {root} already holds measured cells; allowed: resume=true, or a new directory")
-    try:
+    with writing_output():
         root.mkdir(parents=True, exist_ok=True)
         env = environment.read_environment(root)
         if env:
@@ -62,12 +63,15 @@ def prepare(root: Path, config: DictConfig) -> None:
         else:
             env = environment.collect(overrides)
         write_json(root / "environment.json", env)
-    except OSError as exc:
-        fail(f"output directory: cannot write to {root}: {exc.strerror or exc}")
 
 
 def finish(root: Path) -> None:
     """Aggregate, draw, and print the summary; the report reads only the files."""
+    with writing_output():
+        summarize(root)
+
+
+def summarize(root: Path) -> None:
     from runner import console, report
     from runner.aggregate import aggregate
 
@@ -90,7 +94,8 @@ class LabCallback(Callback):
         jobs = planned_jobs(config) if config.hydra.sweeper.get("params") is not None else []
         cells = validate(config, jobs) if jobs else -1
         prepare(root, config)
-        write_json(root / "plan.json", {"jobs": len(jobs) or "?", "cells": cells, "overrides": jobs})
+        plan = {"jobs": len(jobs) or "?", "cells": cells, "session": uuid.uuid4().hex, "overrides": jobs}
+        write_json(root / "plan.json", plan)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         finish(Path(config.hydra.sweep.dir))

@@ -127,8 +127,11 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
 def write_json(path: Path, data: Any) -> None:
     """Write atomically: a reader sees the whole file or none."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(data))
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def main(argv: list[str]) -> int:

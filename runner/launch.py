@@ -19,8 +19,8 @@ from runner.cell import write_json
 from runner.paths import PROJECT_ROOT
 
 
-def _failure(status: str, message: str) -> dict[str, Any]:
-    return {"status": status, "message": message, "reps": []}
+def _failure(status: str, message: str, pid: int) -> dict[str, Any]:
+    return {"status": status, "message": message, "reps": [], "pid": pid}
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -57,7 +57,7 @@ def run_cell(spec: dict[str, Any], workdir: Path, python: str = sys.executable) 
             code = proc.wait(timeout=spec["timeout_s"])
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            return _failure("timeout", f"cell exceeded timeout_s={spec['timeout_s']:g} and was killed")
+            return _failure("timeout", f"cell exceeded timeout_s={spec['timeout_s']:g} and was killed", proc.pid)
         except BaseException:
             _kill_group(proc)
             raise
@@ -66,6 +66,7 @@ def run_cell(spec: dict[str, Any], workdir: Path, python: str = sys.executable) 
         os.killpg(proc.pid, signal.SIGKILL)
     if code != 0 or not result_path.exists():
         how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
-        return _failure("error", f"cell interpreter {how}: {_tail(stderr_path)}".rstrip(": "))
+        return _failure("error", f"cell interpreter {how}: {_tail(stderr_path)}".rstrip(": "), proc.pid)
     result: dict[str, Any] = json.loads(result_path.read_text())
+    result["pid"] = proc.pid  # the cell's session id: what a leak check looks for
     return result

@@ -21,8 +21,8 @@ def render(root: Path) -> list[Path]:
     out = root / "plots"
     out.mkdir(exist_ok=True)
     n = cores(env)
-    if results.empty or "wall_s" not in results:
-        return []
+    if "status" not in results or not results["status"].eq("ok").any():
+        return []  # nothing measured to draw
     return [
         plots.speedup(results, n, out / "speedup.png"),
         plots.concurrency_parallelism(results, n, out / "concurrency_parallelism.png"),

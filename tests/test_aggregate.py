@@ -9,7 +9,7 @@ import pytest
 
 from runner import spec as specs
 from runner.aggregate import aggregate
-from runner.app import measure
+from runner.app import Job, measure
 from runner.store import CellStore
 from tests.conftest import cell_spec
 
@@ -22,15 +22,15 @@ def sweep_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sleep = {"name": "sleep", "tasks": 8, "params": {"seconds": 0.01}, "fail_rate": 0.0}
     for job, workers in enumerate((1, 4)):
         thread = cell_spec(workload=sleep, executor={"name": "thread", "options": {}}, workers=workers, repeats=3)
-        measure(store, specs.baseline(thread), 0, str(job))
-        measure(store, thread, 0, str(job))
+        measure(store, specs.baseline(thread), 0, Job(root, str(job), "", "s"))
+        measure(store, thread, 0, Job(root, str(job), "", "s"))
     hang = cell_spec(
         workload={**sleep, "params": {"seconds": 5.0}},
         executor={"name": "thread", "options": {}},
         workers=2,
         timeout_s=1.0,
     )
-    measure(store, hang, 0, "2")
+    measure(store, hang, 0, Job(root, "2", "", "s"))
     aggregate(root)
     return root
 
