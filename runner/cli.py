@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra import compose, initialize_config_dir
 from hydra._internal.utils import get_args_parser
 from hydra.core.global_hydra import GlobalHydra
@@ -119,7 +120,7 @@ def preflight(argv: list[str]) -> None:
             cfg = compose(
                 config_name=args.config_name or "config", overrides=_first_values(overrides), return_hydra_config=True
             )
-    except (HydraException, OmegaConfBaseException, ValueError):
+    except (HydraException, OmegaConfBaseException, ValueError, yaml.YAMLError):
         return  # composition errors are reported by Hydra's own run, below
     finally:
         GlobalHydra.instance().clear()
@@ -140,6 +141,10 @@ def main(argv: list[str] | None = None) -> None:
         app.main()
     except UnsafeConfig as exc:
         fail(str(exc))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else "a config file"
+        fail(f"{where}: YAML syntax error: {exc.problem or exc}")
     except (HydraException, OmegaConfBaseException) as exc:
         if user_wants_traceback:
             raise

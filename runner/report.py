@@ -15,6 +15,18 @@ from runner import plots
 from runner.environment import cores, read_environment
 
 
+def readable(root: Path) -> pd.DataFrame:
+    """results.csv, or ValueError saying why it cannot be a lab's results file."""
+    try:
+        results = pd.read_csv(root / "results.csv")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot be read as CSV ({str(exc).strip().splitlines()[0]})") from None
+    missing = [c for c in ("cell", "workload", "executor", "workers", "status", "wall_s") if c not in results]
+    if missing:
+        raise ValueError(f"not a concurrency-lab results file; missing columns: {', '.join(missing)}")
+    return results
+
+
 def render(root: Path) -> list[Path]:
     results = pd.read_csv(root / "results.csv")
     env = read_environment(root)
@@ -36,6 +48,11 @@ def main(argv: list[str]) -> int:
     root = Path(argv[1])
     if not (root / "results.csv").is_file():
         print(f"error: {root}: no results.csv here; give a run or sweep directory", file=sys.stderr)
+        return 2
+    try:
+        readable(root)
+    except ValueError as exc:
+        print(f"error: {root / 'results.csv'}: {exc}", file=sys.stderr)
         return 2
     for path in render(root):
         print(os.fspath(path))

@@ -1,0 +1,139 @@
+"""The bad-input catalogue: each is one clear line, a non-zero exit, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runner.paths import PROJECT_ROOT
+from tests.conftest import lab
+
+BROKEN_YAML = "# @package _global_\nworkers: [1, 2\n"
+CATALOGUE: list[tuple[list[str], str]] = [
+    # wrong types
+    (["workers=abc"], "workers:"),
+    (["repeats=1.5"], "repeats:"),
+    (["seed=abc"], "seed:"),
+    (["timeout_s=soon"], "timeout_s:"),
+    (["calibrate=maybe"], "calibrate:"),
+    (["workload.tasks=many"], "workload.tasks:"),
+    # out of range
+    (["workers=0"], "workers: 0 is out of range; allowed: between 1 and 1024"),
+    (["workers=-2"], "workers: -2 is out of range"),
+    (["workers=5000"], "workers: 5000 is out of range"),
+    (["repeats=0"], "repeats: 0 is out of range"),
+    (["warmup=-1"], "warmup: -1 is out of range"),
+    (["workload.tasks=0"], "workload.tasks: 0 is out of range"),
+    (["workload.fail_rate=1.5"], "workload.fail_rate: 1.5 is out of range"),
+    (["timeout_s=0"], "timeout_s: 0.0 is out of range"),
+    (["rounds=0"], "rounds: 0 is out of range"),
+    (["target_s=-1"], "target_s: -1.0 is out of range"),
+    # unknown options and keys
+    (["executor=nope"], "executor: no option 'nope'; allowed: "),
+    (["workload=nope"], "workload: no option 'nope'; allowed: "),
+    (["start_method=nope"], "start_method: no option 'nope'; allowed: fork, forkserver, spawn"),
+    (["+experiment=nope"], "experiment: no option 'nope'"),
+    (["worker=2"], "worker:"),
+    (["+worker=2"], "worker: unknown key; allowed: workload, executor"),
+    (["+executor.speed=2"], "executor.speed: unknown key"),
+    # workload names and parameters
+    (["workload.name=nope"], "workload.name: unknown workload 'nope'; available: "),
+    (["workload.name=subprocess.run"], "workload.name: unknown workload 'subprocess.run'"),
+    (["+workload.params.bogus=1"], "workload.params.bogus: not a parameter of workload 'cpu'; allowed: n"),
+    (["workload.params.n=fast"], "workload.params.n: expected int"),
+    (["workload=sleep", "workload.params.seconds=soon"], "workload.params.seconds: expected float"),
+    # a sweep with one bad value fails before its first cell
+    (["-m", "workers=1,2,0"], "workers: 0 is out of range"),
+    (["-m", "workload.params.n=10,abc"], "workload.params.n: expected int"),
+    # unsafe shared config
+    (["+workload._target_=os.system"], "workload._target_: unknown key"),
+    (["+hydra.callbacks.evil._target_=os.system"], "hydra.callbacks.evil: a shared config may not name code to run"),
+]
+
+
+def assert_one_clear_line(proc: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and expected in lines[0], lines[0]
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+@pytest.mark.parametrize(("args", "expected"), CATALOGUE, ids=[" ".join(a) for a, _ in CATALOGUE])
+def test_bad_input(tmp_path: Path, args: list[str], expected: str) -> None:
+    out = tmp_path / "out"
+    proc = lab(*args, f"hydra.run.dir={out}", f"hydra.sweep.dir={out}", cwd=tmp_path)
+    assert_one_clear_line(proc, expected)
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even the run directory
+
+
+def experiment_dir(tmp_path: Path, text: str) -> Path:
+    folder = tmp_path / "mine"
+    (folder / "experiment").mkdir(parents=True)
+    (folder / "experiment" / "bad.yaml").write_text(text)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (BROKEN_YAML, "experiment/bad.yaml, line 3, column 1: YAML syntax error: expected ',' or ']'"),
+        ("# @package _global_\n_target_: os.system\n", "Key '_target_' not in 'Config'"),
+        ("# @package _global_\nworkload:\n  _target_: os.system\n", "Key '_target_' not in 'WorkloadConf'"),
+        (
+            "# @package _global_\nhydra:\n  callbacks:\n    evil:\n"
+            "      _target_: os.system\n      command: touch pwned\n",
+            "hydra.callbacks.evil: a shared config may not name code to run ('os.system')",
+        ),
+        (
+            "# @package _global_\nhydra:\n  job_logging:\n    handlers:\n      evil:\n        (): os.system\n",
+            "hydra.job_logging.handlers.evil.(): a shared config may not name code to run",
+        ),
+        ("# @package _global_\nworkload:\n  name: subprocess.run\n", "workload.name: unknown workload"),
+    ],
+    ids=["yaml-syntax", "target-top", "target-workload", "callback", "logging-factory", "import-path"],
+)
+def test_a_shared_experiment_cannot_break_in_or_run_code(tmp_path: Path, text: str, expected: str) -> None:
+    folder = experiment_dir(tmp_path, text)
+    out = tmp_path / "out"
+    proc = lab("-cd", str(folder), "+experiment=bad", f"hydra.run.dir={out}", cwd=tmp_path)
+    assert_one_clear_line(proc, expected)
+    assert not out.exists() and not (tmp_path / "pwned").exists()
+
+
+def test_an_entry_point_that_is_not_installed_is_refused(tmp_path: Path) -> None:
+    proc = lab("workload=cpu", "workload.name=not_installed_plugin", cwd=tmp_path)
+    assert_one_clear_line(proc, "workload.name: unknown workload 'not_installed_plugin'")
+
+
+def test_a_start_method_the_platform_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    from runner import spec
+    from tests.conftest import cell_spec
+
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    cfg = {**cell_spec(), "executor": {"name": "process"}, "start_method": "fork"}
+    with pytest.raises(spec.SpecError, match=r"^start_method: 'fork' is not available here; allowed: spawn$"):
+        spec.build(cfg)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (None, "no results.csv"),
+        ('\x00\x01garbage\n"unterminated', "results.csv"),
+        ("a,b\n1,2\n", "results.csv"),
+    ],
+    ids=["missing", "corrupt", "foreign"],
+)
+def test_the_report_refuses_what_it_cannot_read(tmp_path: Path, content: str | None, expected: str) -> None:
+    if content is not None:
+        (tmp_path / "results.csv").write_text(content)
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner.report", str(tmp_path)], capture_output=True, text=True, cwd=PROJECT_ROOT
+    )
+    assert_one_clear_line(proc, expected)

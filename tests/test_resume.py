@@ -1,0 +1,122 @@
+"""Resume, rounds and calibration: what a rerun into the same directory measures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import lab
+
+pytestmark = pytest.mark.slow
+QUICK = [
+    "workload=sleep",
+    "workload.tasks=4",
+    "workload.params.seconds=0.002",
+    "repeats=2",
+    "warmup=0",
+    "executor=thread",
+]
+
+
+def measured_cells(root: Path) -> dict[str, float]:
+    return {p.name: p.stat().st_mtime_ns for p in (root / "cells").glob("*.json")}
+
+
+def test_a_resumed_sweep_measures_exactly_the_missing_cells(tmp_path: Path) -> None:
+    root = tmp_path / "sweep"
+    first = lab("-m", *QUICK, "workers=1,2", f"hydra.sweep.dir={root}", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    before = measured_cells(root)
+    assert len(before) == 3  # serial baseline + two thread cells
+
+    removed = sorted(before)[0]
+    (root / "cells" / removed).unlink()
+    again = lab("-m", *QUICK, "workers=1,2,4", f"hydra.sweep.dir={root}", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    after = measured_cells(root)
+    remeasured = {name for name in after if after[name] != before.get(name)}
+    assert len(after) == 4
+    assert removed in remeasured and len(remeasured) == 2  # the deleted cell and the new workers=4 cell
+    results = pd.read_csv(root / "results.csv")
+    assert not results.duplicated(["cell", "round", "rep"]).any()
+    assert len(results) == 4 * 2
+    sessions = json.loads((root / "environment.json").read_text())["sessions"]
+    assert len(sessions) == 2 and "workers=1,2,4" in sessions[1]["command"]
+
+
+def test_failed_cells_are_measured_again_and_the_failure_is_kept(tmp_path: Path) -> None:
+    root = tmp_path / "sweep"
+    slow = [*QUICK, "workload.params.seconds=0.5", "workers=4"]
+    first = lab("-m", *slow, "timeout_s=0.5", f"hydra.sweep.dir={root}", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert set(pd.read_csv(root / "summary.csv")["status"]) == {"timeout"}
+    second = lab("-m", *slow, "timeout_s=60", f"hydra.sweep.dir={root}", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert set(pd.read_csv(root / "summary.csv")["status"]) == {"ok"}
+    kept = [json.loads(p.read_text()) for p in (root / "cells" / "history").glob("*.json")]
+    assert sorted(r["result"]["status"] for r in kept) == ["timeout", "timeout"]
+
+
+def test_a_failed_baseline_is_not_retried_within_one_sweep(tmp_path: Path) -> None:
+    root = tmp_path / "sweep"
+    proc = lab(
+        "-m",
+        *QUICK,
+        "workload.params.seconds=0.4",
+        "workers=2,4,8",
+        "timeout_s=1",
+        f"hydra.sweep.dir={root}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("baseline serial sleep  TIMEOUT") == 1
+    assert not (root / "cells" / "history").exists()
+
+
+def test_resume_false_refuses_a_used_directory(tmp_path: Path) -> None:
+    root = tmp_path / "sweep"
+    assert lab("-m", *QUICK, f"hydra.sweep.dir={root}", cwd=tmp_path).returncode == 0
+    before = measured_cells(root)
+    proc = lab("-m", *QUICK, "resume=false", f"hydra.sweep.dir={root}", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: resume:") and "Traceback" not in proc.stderr
+    assert measured_cells(root) == before
+
+
+def test_rounds_interleave_whole_passes_and_pool_in_the_summary(tmp_path: Path) -> None:
+    root = tmp_path / "sweep"
+    proc = lab("-m", *QUICK, "workers=1,2", "rounds=2", f"hydra.sweep.dir={root}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads((root / "plan.json").read_text())
+    assert [job[0] for job in plan["overrides"]] == ["round=0", "round=0", "round=1", "round=1"]
+    results = pd.read_csv(root / "results.csv")
+    assert sorted(results["round"].unique()) == [0, 1]
+    summary = pd.read_csv(root / "summary.csv")
+    assert len(summary) == 3 and set(summary["n"]) == {4}  # two rounds of two repetitions, pooled
+
+
+def test_calibration_sizes_the_workload_once_for_every_cell(tmp_path: Path) -> None:
+    root = tmp_path / "sweep"
+    proc = lab(
+        "-m",
+        "workload=cpu",
+        "workload.tasks=8",
+        "repeats=2",
+        "warmup=1",
+        "executor=thread",
+        "workers=1,2",
+        "calibrate=true",
+        "target_s=0.1",
+        f"hydra.sweep.dir={root}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (calibration,) = [json.loads(p.read_text()) for p in (root / "calibration").glob("*.json")]
+    assert calibration["param"] == "n" and calibration["original"] == 200_000
+    results = pd.read_csv(root / "results.csv")
+    assert set(results["workload.n"]) == {calibration["calibrated"]}
+    serial = results[results["executor"] == "serial"]["wall_s"].median()
+    assert 0.03 < serial < 0.3  # about target_s, with room for a shared machine
