@@ -28,7 +28,7 @@ def print_summary(table: pd.DataFrame, root: Path) -> None:
         grid.add_column(column, justify="left" if column in ("workload", "executor", "start") else "right")
     grid.add_column("status")
     for _, row in table.iterrows():
-        status = str(row["status"]) + (" (noisy)" if row["noisy"] else "")
+        status = str(row["status"]) + (f" (noisy: {row['noise']})" if row["noisy"] else "")
         if row["errors"]:
             status += f", {row['errors']} task errors"
         grid.add_row(
@@ -43,4 +43,10 @@ def print_summary(table: pd.DataFrame, root: Path) -> None:
             status,
         )
     console.print(grid)
+    noisy = int(table["noisy"].sum()) if "noisy" in table else 0
+    if noisy:
+        console.print(
+            f"[yellow]{noisy} of {len(table)} cells are noisy.[/] To trust them: close other programs (load), "
+            "raise repeats=, interleave passes with rounds=3, or lengthen repetitions with calibrate=true."
+        )
     console.print(f"results: {root}")

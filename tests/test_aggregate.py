@@ -110,3 +110,24 @@ def test_reaggregating_is_idempotent(sweep_root: Path) -> None:
     before = (sweep_root / "results.csv").read_text()
     aggregate(sweep_root)
     assert (sweep_root / "results.csv").read_text() == before
+
+
+@pytest.mark.parametrize(
+    ("wall", "load", "cores", "expected"),
+    [
+        ([1.0, 1.01, 0.99, 1.0], 0.5, 2, []),
+        ([1.0, 1.5, 0.7, 1.2], 0.5, 2, ["cv"]),
+        ([1.0, 1.0, 1.0], 3.5, 2, ["load 3.5 > 2 cores"]),
+        ([2.0, 1.0, 1.0, 1.0], 0.5, 2, ["cv", "first repetition 2.0x the rest"]),
+        ([1.0, 1.0], float("nan"), 2, []),
+    ],
+)
+def test_noise_flags_say_why(wall: list[float], load: float, cores: int, expected: list[str]) -> None:
+    import numpy as np
+
+    from runner.aggregate import noise
+
+    reasons = noise(np.array(wall), load, cores)
+    assert len(reasons) == len(expected)
+    for reason, start in zip(reasons, expected, strict=True):
+        assert reason.startswith(start)
