@@ -16,12 +16,16 @@ from runner.store import CellStore
 
 NOISY_CV = 0.10
 SLOW_FIRST = 1.5
-SWEPT = ["workload", "executor", "start_method", "workers", "python", "gil", "tasks", "fail_rate"]
+SWEPT = [
+    "workload", "executor", "start_method", "workers", "python", "implementation", "free_threaded", "gil",
+    "switch_interval", "tasks", "fail_rate",
+]  # fmt: skip
 MEASURES = ["wall_s", "speedup", "parallelism"]
 # The fixed columns of results.csv, in order; workload parameters and metrics follow.
 RESULT_COLUMNS = [
     "schema", "sweep", "cell", "baseline", "round", "workload", "executor", "start_method", "workers",
-    "python", "gil", "tasks", "fail_rate", "rep", "wall_s", "startup_s", "cpu_s", "parallelism", "speedup",
+    "python", "implementation", "free_threaded", "gil", "switch_interval", "tasks", "fail_rate", "rep",
+    "wall_s", "startup_s", "cpu_s", "parallelism", "speedup",
     "efficiency", "throughput", "peak_rss_mb", "errors", "load_1m", "status", "message",
 ]  # fmt: skip
 
@@ -41,7 +45,10 @@ def _rows(record: dict[str, Any], sweep: str) -> tuple[list[dict[str, Any]], lis
         "start_method": spec["start_method"],
         "workers": spec["workers"],
         "python": interp.get("python", ""),
+        "implementation": interp.get("implementation", ""),
+        "free_threaded": interp.get("free_threaded_build"),
         "gil": interp.get("gil"),
+        "switch_interval": spec.get("switch_interval"),
         "tasks": workload["tasks"],
         "fail_rate": workload["fail_rate"],
         **{f"workload.{k}": v for k, v in workload["params"].items()},

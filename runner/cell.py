@@ -104,7 +104,10 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         params=workload["params"],
         seed=spec["seed"],
         fail_rate=workload["fail_rate"],
+        switch_interval=spec.get("switch_interval"),
     )
+    if spec.get("switch_interval") is not None:
+        sys.setswitchinterval(spec["switch_interval"])
     result: dict[str, Any] = {
         "schema": RESULT_SCHEMA,
         "interpreter": interpreter(),

@@ -44,6 +44,12 @@ class Config:
     # scale the workload's size parameter so a serial repetition lasts about target_s
     calibrate: bool = False
     target_s: float = 0.2
+    # the interpreter that runs each cell: empty for this one, a version (3.12, 3.13t) or a path
+    python: str = ""
+    # PYTHON_GIL for a free-threaded build: 0 off, 1 on; unset leaves the build's default
+    gil: int | None = None
+    # sys.setswitchinterval in the cell and its workers (seconds); unset keeps 0.005
+    switch_interval: float | None = None
 
 
 def register() -> None:

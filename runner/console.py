@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.table import Table
+
+REASONS = {"cv": "spread over 10%", "load": "machine load above its cores", "first": "a slow first repetition"}
 
 
 def _value(row: pd.Series, measure: str, fmt: str, ci: bool = False) -> str:
@@ -24,14 +27,17 @@ def print_summary(table: pd.DataFrame, root: Path) -> None:
     if not console.is_terminal:
         console.width = max(console.width, 110)  # logs and CI: do not fold the table
     grid = Table(title="summary: medians over repetitions", title_justify="left", box=box.SIMPLE_HEAD)
-    for column in ("workload", "executor", "start", "workers", "wall s", "speedup [95% CI]", "parallelism", "cv"):
-        grid.add_column(column, justify="left" if column in ("workload", "executor", "start") else "right")
+    pythons = table["python"].nunique() > 1
+    columns = ["python"] * pythons + ["workload", "executor", "start", "workers"]
+    for column in (*columns, "wall s", "speedup [95% CI]", "parallelism", "cv"):
+        grid.add_column(column, justify="left" if column in ("python", "workload", "executor", "start") else "right")
     grid.add_column("status")
     for _, row in table.iterrows():
-        status = str(row["status"]) + (f" (noisy: {row['noise']})" if row["noisy"] else "")
+        status = str(row["status"]) + (" noisy" if row["noisy"] else "")
         if row["errors"]:
             status += f", {row['errors']} task errors"
         grid.add_row(
+            *[str(row["python"])] * pythons,
             str(row["workload"]),
             str(row["executor"]),
             "" if pd.isna(row["start_method"]) else str(row["start_method"]),
@@ -45,8 +51,11 @@ def print_summary(table: pd.DataFrame, root: Path) -> None:
     console.print(grid)
     noisy = int(table["noisy"].sum()) if "noisy" in table else 0
     if noisy:
+        reasons = Counter(r.split(" ")[0] for text in table["noise"].dropna() for r in str(text).split("; ") if r)
+        why = ", ".join(f"{REASONS.get(k, k)} in {n}" for k, n in reasons.items())
         console.print(
-            f"[yellow]{noisy} of {len(table)} cells are noisy.[/] To trust them: close other programs (load), "
-            "raise repeats=, interleave passes with rounds=3, or lengthen repetitions with calibrate=true."
+            f"[yellow]{noisy} of {len(table)} cells are noisy[/] ({why}; summary.csv column noise). To trust them: "
+            "close other programs (load), raise repeats=, interleave passes with rounds=3, or lengthen "
+            "repetitions with calibrate=true."
         )
     console.print(f"results: {root}")

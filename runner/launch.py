@@ -37,14 +37,17 @@ def _tail(path: Path, lines: int = 3) -> str:
     return " | ".join(text[-lines:])
 
 
-def run_cell(spec: dict[str, Any], workdir: Path, python: str = sys.executable) -> dict[str, Any]:
-    """Measure ``spec`` under ``python``; the result's status says ok, error or timeout."""
+def run_cell(spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
+    """Measure ``spec`` under its interpreter; the result's status says ok, error or timeout."""
     workdir.mkdir(parents=True, exist_ok=True)
     spec_path, result_path = workdir / "spec.json", workdir / "result.json"
     stderr_path = workdir / "stderr.txt"
     write_json(spec_path, spec)
     result_path.unlink(missing_ok=True)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+    if spec.get("gil") is not None:
+        env["PYTHON_GIL"] = str(spec["gil"])
+    python = spec.get("python") or sys.executable
     with open(workdir / "stdout.txt", "wb") as out, open(stderr_path, "wb") as err:
         proc = subprocess.Popen(
             [python, "-m", "runner.cell", str(spec_path), str(result_path)],

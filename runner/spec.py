@@ -14,12 +14,15 @@ import multiprocessing
 from typing import Any
 
 import workloads
+from runner import interpreters
 from runner.executors import EXECUTORS
 
 SPEC_SCHEMA = 1
 MAX_WORKERS = 1024
 # Keys of the spec that say *what* is measured; the rest (timeouts) say how to run it.
-IDENTITY_KEYS = ("workload", "executor", "start_method", "workers", "repeats", "warmup", "seed")
+IDENTITY_KEYS = (
+    "workload", "executor", "start_method", "workers", "repeats", "warmup", "seed", "python", "gil", "switch_interval",
+)  # fmt: skip
 
 
 class SpecError(ValueError):
@@ -74,6 +77,14 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
     if not 0.0 <= fail_rate <= 1.0:
         raise SpecError(f"workload.fail_rate: {fail_rate} is out of range; allowed: between 0 and 1")
     workers = _check_int("workers", cfg["workers"], 1, MAX_WORKERS)
+    try:
+        python = interpreters.resolve(cfg.get("python") or "")
+        interpreters.check_gil(python, cfg.get("gil"))
+    except interpreters.InterpreterError as exc:
+        raise SpecError(str(exc)) from None
+    switch_interval = cfg.get("switch_interval")
+    if switch_interval is not None:
+        switch_interval = _positive("switch_interval", switch_interval)
     _check_int("rounds", cfg.get("rounds", 1), 1)
     _positive("target_s", cfg.get("target_s", 1.0))
     if cfg.get("calibrate") and workloads.size_parameter(ref) is None:
@@ -94,6 +105,9 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
         "repeats": _check_int("repeats", cfg["repeats"], 1),
         "warmup": _check_int("warmup", cfg["warmup"], 0),
         "seed": cfg["seed"],
+        "python": python,
+        "gil": cfg.get("gil"),
+        "switch_interval": switch_interval,
         "timeout_s": _positive("timeout_s", cfg["timeout_s"]),
     }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import threading
 import time
 from functools import cache
@@ -37,12 +38,16 @@ def fails(i: int, seed: int, fail_rate: float) -> bool:
     return int.from_bytes(digest, "big") / 2**64 < fail_rate
 
 
-def call(ref: str, i: int, params: dict[str, Any], seed: int, fail_rate: float) -> TaskRecord:
+def call(
+    ref: str, i: int, *, params: dict[str, Any], seed: int, fail_rate: float, switch_interval: float | None = None
+) -> TaskRecord:
     """Run task ``i`` of workload ``ref`` and time it where it runs.
 
     CPU time is ``thread_time`` taken inside the task: it counts only this task's
     thread, so threads that wait on the GIL are not charged for it.
     """
+    if switch_interval is not None:  # here, so that spawned workers get it too
+        sys.setswitchinterval(switch_interval)
     fn = _function(ref)
     start = time.perf_counter()
     cpu0 = time.thread_time()

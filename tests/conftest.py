@@ -55,6 +55,9 @@ def cell_spec(**changes: Any) -> dict[str, Any]:
         "repeats": 2,
         "warmup": 1,
         "seed": 0,
+        "python": sys.executable,
+        "gil": None,
+        "switch_interval": None,
         "timeout_s": 60.0,
     }
     spec.update(changes)

@@ -1,0 +1,111 @@
+"""The ``python`` axis: which interpreter runs a cell, found from a path or a version.
+
+Standard library only. ``python=3.12`` looks for ``python3.12`` in pyenv's versions,
+then on PATH; ``python=/path/to/python3.13t`` is taken as given. Every candidate is
+asked what it is (version, build, GIL) by running it once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+OLDEST = (3, 10)  # the measuring core's own syntax and stdlib needs
+PROBE = (
+    "import json, platform, sys, sysconfig; g = getattr(sys, '_is_gil_enabled', None); "
+    "print(json.dumps({'version': platform.python_version(), 'implementation': platform.python_implementation(), "
+    "'free_threaded_build': bool(sysconfig.get_config_var('Py_GIL_DISABLED')), "
+    "'gil': bool(g()) if g else True, 'version_info': list(sys.version_info[:2])}))"
+)
+
+
+class InterpreterError(ValueError):
+    """No usable interpreter for the ``python`` or ``gil`` value."""
+
+
+def _pyenv_versions() -> Path:
+    return Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+
+
+def found_here() -> list[str]:
+    """Version shorthands that resolve on this machine, for error messages."""
+    versions = {m.group(1) for p in _pyenv_versions().glob("*") if (m := re.match(r"(\d+\.\d+)", p.name))}
+    return sorted(
+        (v for v in versions if tuple(map(int, v.split("."))) >= OLDEST), key=lambda v: tuple(map(int, v.split(".")))
+    )
+
+
+@cache
+def probe(path: str) -> dict[str, Any]:
+    """What the interpreter at ``path`` is; InterpreterError if it does not run."""
+    try:
+        out = subprocess.run([path, "-c", PROBE], capture_output=True, text=True, timeout=30, check=True)
+        info: dict[str, Any] = json.loads(out.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        raise InterpreterError(f"python: {path} does not run as a Python interpreter ({exc})") from None
+    if tuple(info["version_info"]) < OLDEST:
+        raise InterpreterError(
+            f"python: {path} is Python {info['version']}; allowed: {'.'.join(map(str, OLDEST))} or newer"
+        )
+    return info
+
+
+def _candidates(version: str) -> list[Path]:
+    base, threaded = version.rstrip("t"), version.endswith("t")
+    pattern = re.compile(rf"{re.escape(base)}\.\d+{'t' if threaded else ''}$")
+    pyenv = sorted(
+        (p for p in _pyenv_versions().glob(f"{base}.*") if pattern.match(p.name)),
+        key=lambda p: [int(x) for x in re.findall(r"\d+", p.name)],
+        reverse=True,
+    )
+    found = [p / "bin" / f"python{version}" for p in pyenv]
+    on_path = shutil.which(f"python{version}")
+    return [p for p in found if p.exists()] + ([Path(on_path)] if on_path else [])
+
+
+def resolve(requested: str) -> str:
+    """An absolute interpreter path for ``requested``: empty (this one), a version, or a path."""
+    if not requested:
+        return sys.executable
+    if re.fullmatch(r"3\.[1-9]", requested):
+        # YAML and Hydra read python=3.10 as the number 3.1; no Python 3.1 runs the core
+        requested += "0"
+    if re.fullmatch(r"\d+\.\d+t?", requested):
+        for candidate in _candidates(requested):
+            try:
+                probe(str(candidate))
+            except InterpreterError as exc:
+                if "allowed:" in str(exc):
+                    raise  # found, but too old
+                continue  # a pyenv shim for a version that is not installed
+            return str(candidate)
+        raise InterpreterError(
+            f"python: no Python {requested} found in pyenv or on PATH; allowed: a path, or one of "
+            f"{', '.join(found_here()) or 'none found'}"
+        )
+    path = shutil.which(os.path.expanduser(requested))
+    if path is None:
+        raise InterpreterError(f"python: {requested} is not an executable; allowed: a path, or a version like 3.12")
+    probe(path)
+    return str(Path(path).absolute())
+
+
+def check_gil(path: str, gil: int | None) -> None:
+    """``gil=0|1`` sets PYTHON_GIL, which only a free-threaded build honours."""
+    if gil is None:
+        return
+    if gil not in (0, 1):
+        raise InterpreterError(f"gil: {gil}; allowed: 0 (off), 1 (on), or unset")
+    info = probe(path)
+    if not info["free_threaded_build"]:
+        raise InterpreterError(
+            f"gil: Python {info['version']} at {path} is not a free-threaded build and always has the GIL; "
+            "allowed: gil unset, or python= a free-threaded build (e.g. python=3.13t)"
+        )
