@@ -1,0 +1,90 @@
+"""The python axis: cells measured under other interpreters, found here, never faked."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from runner import interpreters
+from runner.cell import measure
+from tests.conftest import cell_spec, lab
+
+OTHERS = [v for v in interpreters.found_here() if v != f"{sys.version_info[0]}.{sys.version_info[1]}"]
+
+
+def test_this_interpreter_is_the_default() -> None:
+    assert interpreters.resolve("") == sys.executable
+
+
+def test_a_version_resolves_to_an_interpreter_of_that_version() -> None:
+    for version in interpreters.found_here():
+        info = interpreters.probe(interpreters.resolve(version))
+        assert info["version"].startswith(version + ".")
+
+
+def test_python_3_1_means_3_10_because_yaml_reads_3_10_as_a_number() -> None:
+    if "3.10" not in interpreters.found_here():
+        pytest.skip("no Python 3.10 on this machine")  # absent interpreters are skipped, never faked
+    assert interpreters.resolve("3.1") == interpreters.resolve("3.10")
+
+
+@pytest.mark.parametrize("requested", ["3.99", "/no/such/python", "2.7"])
+def test_missing_or_too_old_interpreters_are_one_line_errors(tmp_path: Path, requested: str) -> None:
+    proc = lab(f"python={requested}", f"hydra.run.dir={tmp_path / 'out'}", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: python: ") and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_gil_on_a_build_with_the_gil_is_a_clear_error(tmp_path: Path) -> None:
+    proc = lab("gil=0", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: gil: ") and "not a free-threaded build" in proc.stderr
+
+
+def test_switch_interval_reaches_threads_and_process_workers() -> None:
+    for executor, method in (("thread", ""), ("process", "spawn")):
+        spec = cell_spec(
+            workload={"name": "cpu", "tasks": 4, "params": {"n": 10}, "fail_rate": 0.0},
+            executor={"name": executor, "options": {}},
+            start_method=method,
+            workers=2,
+            switch_interval=0.0005,
+        )
+        assert measure(spec)["status"] == "ok"
+    from runner import task
+
+    record = task.call("workloads.cpu:run", 0, params={"n": 10}, seed=0, fail_rate=0.0, switch_interval=0.0005)
+    assert record[6] and sys.getswitchinterval() == pytest.approx(0.0005)
+    sys.setswitchinterval(0.005)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(len(OTHERS) < 2, reason="needs two other interpreters (pyenv's 3.10-3.13 here)")
+def test_a_sweep_over_interpreters_records_each_one(tmp_path: Path) -> None:
+    root = tmp_path / "sweep"
+    versions = [*OTHERS[-2:], f"{sys.version_info[0]}.{sys.version_info[1]}"]
+    proc = lab(
+        "-m",
+        f"python={','.join(versions)}",
+        "executor=thread,process",
+        "workers=1,2",
+        "workload=sleep",
+        "workload.tasks=4",
+        "workload.params.seconds=0.005",
+        "repeats=2",
+        "warmup=0",
+        f"hydra.sweep.dir={root}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = pd.read_csv(root / "results.csv", dtype={"python": str})
+    assert set(results["status"]) == {"ok"}
+    assert sorted({v.rsplit(".", 1)[0] for v in results["python"]}) == sorted(versions)
+    assert set(results["gil"]) == {True} and set(results["implementation"]) == {"CPython"}
+    # each interpreter has its own serial baseline
+    assert results.groupby("python")["baseline"].nunique().eq(1).all()
+    assert results["baseline"].nunique() == len(versions)
