@@ -7,6 +7,7 @@ works when jobs ran in other processes or on other machines.
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from runner import environment
 from runner.app import build_spec, fail, plain, writing_output
@@ -45,6 +46,10 @@ def validate(config: DictConfig, jobs: list[list[str]]) -> int:
     return len(cells)
 
 
+# Launchers that run several jobs at once on the machine that measures them.
+CONCURRENT_LAUNCHERS = ("joblib", "submitit_launcher.LocalLauncher", "ray", "rq_launcher")
+
+
 def prepare(root: Path, config: DictConfig) -> None:
     """Check the directory can be written and may be used; record the environment.
 
@@ -52,16 +57,26 @@ def prepare(root: Path, config: DictConfig) -> None:
     its environment.json gains a session rather than being replaced.
     """
     overrides = list(config.hydra.overrides.task)
+    launcher = str(OmegaConf.select(config, "hydra.launcher._target_", default=""))
+    side_by_side = any(name in launcher for name in CONCURRENT_LAUNCHERS)
+    if side_by_side:
+        print(
+            f"warning: {launcher.rsplit('.', 1)[-1]} runs cells side by side on this machine, so their timings "
+            "disturb each other; measure with the basic launcher, or spread cells over nodes (submitit_slurm)",
+            file=sys.stderr,
+        )
     used = (root / "cells").is_dir()
     if used and not config.resume:
         fail(f"resume: {root} already holds measured cells; allowed: resume=true, or a new directory")
     with writing_output():
         root.mkdir(parents=True, exist_ok=True)
-        env = environment.read_environment(root)
-        if env:
-            env["sessions"] = [*env.get("sessions", []), environment.session(overrides)]
-        else:
-            env = environment.collect(overrides)
+        env = environment.read_environment(root) or environment.collect()
+        this = {**environment.session(overrides), "launcher": launcher, "concurrent_launcher": side_by_side}
+        env["sessions"] = [*env.get("sessions", []), this]
+        env.setdefault("command", this["command"])  # the command that defined the sweep
+        env.setdefault("overrides", overrides)
+        # any session that ran cells side by side taints the whole directory's timings
+        env["concurrent_launcher"] = env.get("concurrent_launcher", False) or side_by_side
         write_json(root / "environment.json", env)
 
 

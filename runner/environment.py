@@ -83,7 +83,7 @@ def _runnable() -> int | None:
     return None
 
 
-def collect(overrides: list[str]) -> dict[str, Any]:
+def collect() -> dict[str, Any]:
     """The machine and interpreter, in the spirit of pyperf's metadata."""
     affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
     uptime = _read("/proc/uptime")
@@ -113,9 +113,6 @@ def collect(overrides: list[str]) -> dict[str, Any]:
         "packages": _versions(),
         "git_revision": _git("rev-parse", "HEAD") or None,
         "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "overrides": overrides,
-        "sessions": [session(overrides)],
     }
 
 

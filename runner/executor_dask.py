@@ -1,0 +1,70 @@
+"""``executor=dask``: tasks on dask.distributed, embedded or on a running cluster.
+
+Not part of the standard-library core: the cell imports this module only when a
+spec names the dask executor, and dask itself is an optional extra
+(``pip install concurrency-lab[dask]``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from runner.task import TaskRecord
+
+INSTALL_HINT = "executor=dask needs dask.distributed: pip install 'concurrency-lab[dask]'"
+
+
+class DaskPool:
+    """A dask client's concurrent.futures view, ready once every worker has joined."""
+
+    def __init__(self, workers: int, start_method: str, options: Mapping[str, Any]) -> None:
+        import dask
+        from distributed import Client, LocalCluster
+
+        self._cluster = None
+        address = options.get("address")
+        if address:
+            self._client = Client(address, timeout="30s")
+        else:
+            # dask starts its worker processes with this method; honour the lab's axis
+            dask.config.set({"distributed.worker.multiprocessing-method": start_method or "spawn"})
+            self._cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=int(options.get("threads_per_worker", 1)),
+                processes=True,
+                dashboard_address=None,
+                silence_logs=40,
+            )
+            self._client = Client(self._cluster)
+            self._client.wait_for_workers(workers, timeout=120)
+        # pure=False: dask would otherwise run identical calls once and share the result
+        self._executor = self._client.get_executor(pure=False)
+        info = self._client.scheduler_info(n_workers=-1)["workers"]
+        self._describe = {
+            "dask_workers": len(info),
+            "dask_threads": sum(w.get("nthreads", 0) for w in info.values()),
+            "dask_address": address or "embedded",
+        }
+        self._pids: set[int] = set()
+
+    def run(self, bound: Any, indices: Iterable[int]) -> list[TaskRecord]:
+        futures = [self._executor.submit(bound, i) for i in indices]
+        records = [f.result() for f in futures]
+        self._pids.update(r[1] for r in records)
+        return records
+
+    def pids(self) -> set[int]:
+        return self._pids
+
+    def describe(self) -> dict[str, Any]:
+        return self._describe
+
+    def close(self) -> None:
+        self._client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def start_dask(workers: int, start_method: str, options: Mapping[str, Any]) -> DaskPool:
+    return DaskPool(workers, start_method, options)
