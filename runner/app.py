@@ -23,7 +23,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from runner import config, spec
+from runner import config, progress, spec
 from runner.calibrate import CalibrationFailed, calibrated
 from runner.cell import write_json
 from runner.launch import run_cell
@@ -53,6 +53,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
     SystemExit, unlike an exception, also stops Hydra's launcher from running the
     remaining jobs, and passes through Hydra's callback error handling.
     """
+    progress.SweepProgress.stop()
     print(f"error: {message}", file=sys.stderr)
     raise SystemExit(code)
 
@@ -169,12 +170,14 @@ def measure_job(cfg: DictConfig) -> None:
         except CalibrationFailed as exc:
             failure = {"status": "error", "message": str(exc), "reps": []}
     overrides = [o for o in hc.overrides.task if not o.startswith("round=") or resolved["rounds"] > 1]
+    described = " ".join(overrides) or "defaults"
+    progress.cell_started(described)
     base_spec = spec.baseline(cell_spec)
     base, base_fresh = measure(store, base_spec, round_, job, failure)
     if spec.cell_id(base_spec) != spec.cell_id(cell_spec) and base_fresh:
         line = progress_line(f"[{job.label}] baseline serial {cell_spec['workload']['name']}", base, base, True)
-        print(line, flush=True)
+        progress.cell_line(line, done=False)
     record, fresh = measure(store, cell_spec, round_, job, failure)
     job_record = {"cell": record["cell"], "round": round_, "overrides": overrides}
     write_json(Path(hc.runtime.output_dir) / "job.json", job_record)
-    print(progress_line(f"[{job.label}] {' '.join(overrides) or 'defaults'}", record, base, fresh), flush=True)
+    progress.cell_line(progress_line(f"[{job.label}] {described}", record, base, fresh))

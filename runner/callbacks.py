@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 from runner import environment
 from runner.app import build_spec, fail, plain, writing_output
 from runner.cell import load_average, write_json
+from runner.progress import SweepProgress
 
 
 def planned_jobs(config: DictConfig) -> list[list[str]]:
@@ -111,8 +112,10 @@ class LabCallback(Callback):
         prepare(root, config)
         plan = {"jobs": len(jobs) or "?", "cells": cells, "session": uuid.uuid4().hex, "overrides": jobs}
         write_json(root / "plan.json", plan)
+        SweepProgress.start(len(jobs))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        SweepProgress.stop()
         finish(Path(config.hydra.sweep.dir))
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:

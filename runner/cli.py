@@ -25,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from runner.paths import CONF_DIR
+from runner.progress import SweepProgress
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -150,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         fail(one_line(exc))
     except KeyboardInterrupt:
+        SweepProgress.stop()
         root = callbacks.LabCallback.current_root
         print("\ninterrupted: every finished cell is kept", file=sys.stderr)
         if root is not None:
