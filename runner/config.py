@@ -5,11 +5,12 @@ Registered in Hydra's ConfigStore as the schemas that ``conf/`` YAML files exten
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 
 @dataclass
@@ -41,7 +42,30 @@ class Config:
     round: int = 0
 
 
+def cores() -> int:
+    """The cores this process may run on (its affinity), which a container may cap below cpu_count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
+def doubling(factor: int = 2) -> str:
+    """Worker counts 1, 2, 4, ... up to ``factor`` x the cores here, as a sweep ("1,2,4").
+
+    Resolved on the machine that runs the sweep, so a shared experiment scales to it.
+    The cap itself ends the list when it is not a power of two.
+    """
+    cap = max(1, factor * cores())
+    counts = [2**k for k in range(cap.bit_length()) if 2**k <= cap]
+    if counts[-1] != cap:
+        counts.append(cap)
+    return ",".join(map(str, counts))
+
+
 def register() -> None:
+    # ${lab.doubling:} in a config, e.g. a sweep's workers: the scaling experiment uses it
+    OmegaConf.register_new_resolver("lab.doubling", doubling, replace=True)
     store = ConfigStore.instance()
     store.store(name="base_config", node=Config)
     store.store(group="workload", name="base_workload", node=WorkloadConf)
