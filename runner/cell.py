@@ -97,13 +97,18 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
     }
 
 
-def measure(spec: dict[str, Any]) -> dict[str, Any]:
-    """Warm-up repetitions, then counted ones; each starts and closes its own pool."""
+def bind(spec: dict[str, Any]) -> task.Task:
+    """The spec's workload as the task every worker runs, with the arguments it sends along."""
     workload = spec["workload"]
     ref = workloads.reference(workload["name"])
     arguments = workloads.companion(ref, "arguments")
     extra = arguments(**workload["params"]) if arguments is not None else {}
-    bound = task.Task(ref, {**workload["params"], **extra}, spec["seed"], workload["fail_rate"])
+    return task.Task(ref, {**workload["params"], **extra}, spec["seed"], workload["fail_rate"])
+
+
+def measure(spec: dict[str, Any]) -> dict[str, Any]:
+    """Warm-up repetitions, then counted ones; each starts and closes its own pool."""
+    bound = bind(spec)
     result: dict[str, Any] = {
         "schema": RESULT_SCHEMA,
         "interpreter": interpreter(),
