@@ -116,7 +116,7 @@ def test_mixed_spans_sleep_to_cpu() -> None:
         return sum(t[5] for t in rep["tasks"]) / sum(t[4] - t[3] for t in rep["tasks"])
 
     assert cpu_share(0.0) < 0.2
-    assert cpu_share(1.0) > 0.8
+    assert cpu_share(1.0) > 0.5
     (rep,) = run("mixed", repeats=1, params={"cpu_fraction": 2.0, "n": 10, "seconds": 0.0})
     assert all("cpu_fraction" in t[7] for t in rep["tasks"])
 
@@ -165,3 +165,12 @@ def test_a_task_that_exits_or_hangs_ends_its_cell(tmp_path: Path, mode: str, sta
     result = run_cell({**spec, "workers": 2, "timeout_s": 1.5}, tmp_path)
     assert result["status"] == status
     assert message in result["message"]
+
+
+def test_the_readme_lists_every_workload_and_executor() -> None:
+    from runner.paths import CONF_DIR, PROJECT_ROOT
+
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    for group in ("workload", "executor"):
+        for path in (CONF_DIR / group).glob("*.yaml"):
+            assert f"| `{path.stem}` |" in readme, f"{group} {path.stem}"
