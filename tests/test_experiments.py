@@ -66,6 +66,11 @@ def test_scaling_sweeps_workers_up_to_twice_the_cores_of_this_machine(compose_cf
     assert counts[-1] == 2 * config.cores()
 
 
+def test_any_sweep_can_double_workers_up_to_the_cores(compose_cfg) -> None:
+    _, jobs = plan(["+hydra.sweeper.params.workers=${lab.doubling:}", "executor=thread"])
+    assert sorted({int(job["workers"]) for job in jobs}) == [int(w) for w in config.doubling().split(",")]
+
+
 @pytest.mark.slow
 def test_scaling_runs_end_to_end(tmp_path: Path) -> None:
     root = tmp_path / "sweep"

@@ -36,9 +36,9 @@ def test_counter_loses_updates_without_a_lock_and_none_with_one() -> None:
     assert rep["metrics"]["lost_updates"] > 0
     assert rep["metrics"]["observed_count"] == rep["metrics"]["expected_count"] - rep["metrics"]["lost_updates"]
     for lock in ("lock", "rlock"):
-        (rep,) = run("counter", "thread", workers=4, tasks=8, repeats=1, params={"increments": 50_000, "lock": lock})
+        (rep,) = run("counter", "thread", workers=4, tasks=8, repeats=1, params={"increments": 20_000, "lock": lock})
         assert rep["metrics"]["lost_updates"] == 0
-        assert rep["metrics"]["observed_count"] == 8 * 50_000
+        assert rep["metrics"]["observed_count"] == 8 * 20_000
 
 
 @pytest.mark.parametrize("executor", ["process", "mp_pool", "process_per_task"])

@@ -32,7 +32,7 @@ def _through(send: Send, receive: Receive, message: bytes, messages: int) -> int
     return moved
 
 
-def run(i: int, channel: Literal["queue", "pipe"] = "queue", kib: int = 64, messages: int = 100) -> list[float]:
+def run(i: int, channel: Literal["queue", "pipe"] = "queue", kib: int = 64, messages: int = 200) -> list[float]:
     """Move the messages; returns [bytes received, seconds it took]."""
     message = bytes(kib * 1024)
     start = time.perf_counter()

@@ -9,17 +9,17 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def arguments(kib: int = 256) -> dict[str, Any]:
+def arguments(kib: int = 1024) -> dict[str, Any]:
     """The payload, made once in the cell and sent with every task."""
     return {"data": bytes(kib * 1024)}
 
 
-def run(i: int, kib: int = 256, data: bytes = b"") -> bytes:
+def run(i: int, kib: int = 1024, data: bytes = b"") -> bytes:
     if len(data) != kib * 1024:
         raise ValueError(f"payload of {len(data)} bytes arrived; expected {kib} KiB")
     return data
 
 
-def summarize(values: Sequence[bytes | None], kib: int = 256) -> dict[str, int]:
+def summarize(values: Sequence[bytes | None], kib: int = 1024) -> dict[str, int]:
     """Bytes of arguments and results: what a process-based executor copies, and threads do not."""
     return {"payload_bytes": sum(kib * 1024 + len(v) for v in values if v is not None)}
