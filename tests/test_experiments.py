@@ -39,7 +39,7 @@ def test_every_experiment_plans_its_own_grid_and_every_cell_validates(compose_cf
     cells = validate(cfg, planned_jobs(cfg))
     # a minute or two on two cores: a few dozen cells at most
     assert 1 < cells <= 30
-    assert name in (PROJECT_ROOT / "README.md").read_text()
+    assert f"| `{name}` |" in (PROJECT_ROOT / "README.md").read_text()
 
 
 def test_the_command_line_narrows_an_experiment(compose_cfg) -> None:
