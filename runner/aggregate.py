@@ -52,6 +52,7 @@ def _rows(record: dict[str, Any], sweep: str) -> tuple[list[dict[str, Any]], lis
         "tasks": workload["tasks"],
         "fail_rate": workload["fail_rate"],
         **{f"workload.{k}": v for k, v in workload["params"].items()},
+        **{f"executor.{k}": v for k, v in spec["executor"]["options"].items()},
         "load_1m": (result.get("load_before") or [None])[0],
     }
     counted = [r for r in result["reps"] if not r["warmup"]]

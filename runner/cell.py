@@ -7,7 +7,6 @@ under another interpreter that has none of the runner's dependencies.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import platform
@@ -75,12 +74,15 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
         records = pool.run(bound, range(workload["tasks"]))
         t2 = time.perf_counter()
         rss = peak_rss_mb(pool.pids())
+        metrics = pool.metrics()
     finally:
         pool.close()
     t3 = time.perf_counter()
     values = [value if ok else None for (_i, _p, _t, _s, _e, _c, ok, _err, value) in records]
+    if summarize is not None:
+        metrics.update(summarize(values, **workload["params"]))
     return {
-        "metrics": summarize(values, **workload["params"]) if summarize is not None else {},
+        "metrics": metrics,
         "rep": rep,
         "warmup": rep < spec["warmup"],
         "startup_s": t1 - t0,
@@ -95,17 +97,19 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
     }
 
 
+def bind(spec: dict[str, Any]) -> task.Task:
+    """The spec's workload as the task every worker runs, with the arguments it sends along."""
+    workload = spec["workload"]
+    ref = workloads.reference(workload["name"])
+    arguments = workloads.companion(ref, "arguments")
+    extra = arguments(**workload["params"]) if arguments is not None else {}
+    params = {**workload["params"], **extra}
+    return task.Task(ref, params, spec["seed"], workload["fail_rate"], spec.get("switch_interval"))
+
+
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Warm-up repetitions, then counted ones; each starts and closes its own pool."""
-    workload = spec["workload"]
-    bound = functools.partial(
-        task.call,
-        workloads.reference(workload["name"]),
-        params=workload["params"],
-        seed=spec["seed"],
-        fail_rate=workload["fail_rate"],
-        switch_interval=spec.get("switch_interval"),
-    )
+    bound = bind(spec)
     if spec.get("switch_interval") is not None:
         sys.setswitchinterval(spec["switch_interval"])
     result: dict[str, Any] = {

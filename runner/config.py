@@ -5,11 +5,12 @@ Registered in Hydra's ConfigStore as the schemas that ``conf/`` YAML files exten
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING
+from omegaconf import MISSING, OmegaConf
 
 
 @dataclass
@@ -24,6 +25,17 @@ class WorkloadConf:
 @dataclass
 class ExecutorConf:
     name: str = MISSING
+
+
+@dataclass
+class DaskExecutorConf(ExecutorConf):
+    # a running cluster (tcp://HOST:8786); unset starts an embedded LocalCluster in the cell
+    address: str | None = None
+    threads_per_worker: int = 1
+
+
+# the schema of each executor whose YAML extends one other than base_executor
+EXECUTOR_SCHEMAS: dict[str, type[ExecutorConf]] = {"dask": DaskExecutorConf}
 
 
 @dataclass
@@ -52,11 +64,35 @@ class Config:
     switch_interval: float | None = None
 
 
+def cores() -> int:
+    """The cores this process may run on (its affinity), which a container may cap below cpu_count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
+
+
+def doubling(factor: int = 2) -> str:
+    """Worker counts 1, 2, 4, ... up to ``factor`` x the cores here, as a sweep ("1,2,4").
+
+    Resolved on the machine that runs the sweep, so a shared experiment scales to it.
+    The cap itself ends the list when it is not a power of two.
+    """
+    cap = max(1, factor * cores())
+    counts = [2**k for k in range(cap.bit_length()) if 2**k <= cap]
+    if counts[-1] != cap:
+        counts.append(cap)
+    return ",".join(map(str, counts))
+
+
 def register() -> None:
+    # ${lab.doubling:} in a config, e.g. a sweep's workers: the scaling experiment uses it
+    OmegaConf.register_new_resolver("lab.doubling", doubling, replace=True)
     store = ConfigStore.instance()
     store.store(name="base_config", node=Config)
     store.store(group="workload", name="base_workload", node=WorkloadConf)
     store.store(group="executor", name="base_executor", node=ExecutorConf)
+    store.store(group="executor", name="base_dask", node=DaskExecutorConf)
 
 
 def unknown_key(cfg: dict[str, Any]) -> str | None:
@@ -65,10 +101,11 @@ def unknown_key(cfg: dict[str, Any]) -> str | None:
     Hydra's append override bypasses the structured config's closed key set, so the
     lab checks it itself; only ``workload.params`` is open (a workload's own keywords).
     """
+    executor = cfg.get("executor") or {}
     for prefix, schema, node in (
         ("", Config, cfg),
         ("workload.", WorkloadConf, cfg.get("workload") or {}),
-        ("executor.", ExecutorConf, cfg.get("executor") or {}),
+        ("executor.", EXECUTOR_SCHEMAS.get(str(executor.get("name")), ExecutorConf), executor),
     ):
         allowed = [f.name for f in fields(schema)]
         for key in node:

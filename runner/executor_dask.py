@@ -12,8 +12,6 @@ from typing import Any
 
 from runner.task import TaskRecord
 
-INSTALL_HINT = "executor=dask needs dask.distributed: pip install 'concurrency-lab[dask]'"
-
 
 class DaskPool:
     """A dask client's concurrent.futures view, ready once every worker has joined."""
@@ -41,10 +39,10 @@ class DaskPool:
         # pure=False: dask would otherwise run identical calls once and share the result
         self._executor = self._client.get_executor(pure=False)
         info = self._client.scheduler_info(n_workers=-1)["workers"]
-        self._describe = {
-            "dask_workers": len(info),
-            "dask_threads": sum(w.get("nthreads", 0) for w in info.values()),
-            "dask_address": address or "embedded",
+        # what the cluster had, which for a running one is not what `workers` asked for
+        self._metrics = {
+            "dask_workers": float(len(info)),
+            "dask_threads": float(sum(w.get("nthreads", 0) for w in info.values())),
         }
         self._pids: set[int] = set()
 
@@ -57,8 +55,8 @@ class DaskPool:
     def pids(self) -> set[int]:
         return self._pids
 
-    def describe(self) -> dict[str, Any]:
-        return self._describe
+    def metrics(self) -> dict[str, float]:
+        return self._metrics
 
     def close(self) -> None:
         self._client.close()

@@ -11,13 +11,16 @@ import hashlib
 import inspect
 import json
 import multiprocessing
-from typing import Any
+import typing
+from collections.abc import Callable
+from typing import Any, Literal
 
 import workloads
 from runner import interpreters
 from runner.executors import EXECUTORS
 
 SPEC_SCHEMA = 1
+MISSING = "???"  # how a resolved config shows a value nobody set (OmegaConf's MISSING)
 MAX_WORKERS = 1024
 # Keys of the spec that say *what* is measured; the rest (timeouts) say how to run it.
 IDENTITY_KEYS = (
@@ -38,13 +41,28 @@ def _check_int(key: str, value: Any, low: int, high: int | None = None) -> int:
     return value
 
 
+def _choices(fn: Callable[..., Any]) -> dict[str, tuple[Any, ...]]:
+    """Parameters annotated ``Literal[...]``: the values a task function accepts."""
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # a plugin's annotations that do not evaluate say nothing about choices
+        return {}
+    return {key: typing.get_args(hint) for key, hint in hints.items() if typing.get_origin(hint) is Literal}
+
+
 def _check_params(name: str, ref: str, params: dict[str, Any]) -> dict[str, Any]:
-    signature = inspect.signature(workloads.load(ref))
-    allowed = {p.name: p for p in list(signature.parameters.values())[1:]}
+    fn = workloads.load(ref)
+    allowed = {p.name: p for p in list(inspect.signature(fn).parameters.values())[1:]}
+    choices = _choices(fn)
     for key, value in params.items():
         if key not in allowed:
             names = ", ".join(allowed) or "none"
             raise SpecError(f"workload.params.{key}: not a parameter of workload {name!r}; allowed: {names}")
+        if key in choices and value not in choices[key]:
+            raise SpecError(
+                f"workload.params.{key}: {value!r} is not a choice of workload {name!r};"
+                f" allowed: {', '.join(map(str, choices[key]))}"
+            )
         default = allowed[key].default
         if default is inspect.Parameter.empty or default is None:
             continue
@@ -65,10 +83,16 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
     if executor_name not in EXECUTORS:
         raise SpecError(f"executor.name: unknown executor {executor_name!r}; allowed: {', '.join(EXECUTORS)}")
     executor = EXECUTORS[executor_name]
+    if workload["name"] == MISSING:
+        names = ", ".join(sorted(workloads.available()))
+        raise SpecError(f"workload.name: missing; workload=custom needs workload.name=NAME; allowed: {names}")
     try:
         ref = workloads.reference(workload["name"])
     except workloads.UnknownWorkload as exc:
         raise SpecError(f"workload.name: {exc}") from None
+    refusal = executor.refuses(workload["name"])
+    if refusal is not None:
+        raise SpecError(f"executor: {refusal}")
     start_method = cfg["start_method"]
     methods = multiprocessing.get_all_start_methods()
     if start_method not in methods:
@@ -98,7 +122,7 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
             "params": _check_params(workload["name"], ref, dict(workload["params"])),
             "fail_rate": fail_rate,
         },
-        "executor": {"name": executor_name, "options": {}},
+        "executor": {"name": executor_name, "options": {k: v for k, v in cfg["executor"].items() if k != "name"}},
         # Axes that mean nothing to an executor are blanked, so equal cells hash equal.
         "start_method": start_method if executor.uses_start_method else "",
         "workers": workers if executor.uses_workers else 1,

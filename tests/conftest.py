@@ -17,6 +17,22 @@ from runner.paths import CONF_DIR, PROJECT_ROOT
 # Small enough that a cell takes a fraction of a second on a shared 2-core machine.
 TINY = ["workload.tasks=4", "repeats=2", "warmup=0"]
 TINY_PARAMS = {"cpu": ["workload.params.n=2000"], "sleep": ["workload.params.seconds=0.001"]}
+# Every built-in workload with parameters that make a task take a millisecond or so.
+TINY_WORKLOADS: dict[str, dict[str, Any]] = {
+    "cpu": {"n": 2000},
+    "sleep": {"seconds": 0.001},
+    "io": {"kib": 4, "files": 2},
+    "gil_release": {"kib": 64},
+    "mixed": {"n": 2000, "seconds": 0.001},
+    "tiny": {},
+    "counter": {"increments": 2000},
+    "bounded": {"permits": 2, "seconds": 0.002},
+    "threadlocal": {"updates": 1000},
+    "payload": {"kib": 16},
+    "ipc": {"kib": 4, "messages": 8},
+    "nested": {"inner_workers": 2, "inner_tasks": 4, "seconds": 0.001},
+    "fault": {"mode": "raise", "at": 1, "seconds": 0.001},
+}
 
 
 @pytest.fixture
@@ -30,9 +46,12 @@ def compose_cfg() -> Iterator[Any]:
         yield _compose
 
 
-def lab(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m runner ARGS`` as a user would, from ``cwd``."""
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "HYDRA_FULL_ERROR": ""}
+def lab(
+    *args: str, cwd: Path | None = None, timeout: float = 300, path: tuple[Path, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m runner ARGS`` as a user would, from ``cwd``; ``path`` goes before the project on sys.path."""
+    pythonpath = os.pathsep.join(map(str, [*path, PROJECT_ROOT]))
+    env = {**os.environ, "PYTHONPATH": pythonpath, "HYDRA_FULL_ERROR": ""}
     env.pop("HYDRA_FULL_ERROR")
     return subprocess.run(
         [sys.executable, "-m", "runner", *args],
@@ -62,3 +81,10 @@ def cell_spec(**changes: Any) -> dict[str, Any]:
     }
     spec.update(changes)
     return spec
+
+
+def workload_spec(name: str, tasks: int = 4, fail_rate: float = 0.0, **changes: Any) -> dict[str, Any]:
+    """``cell_spec`` for a built-in workload at its tiny parameters (``params=`` replaces them)."""
+    params = changes.pop("params", TINY_WORKLOADS[name])
+    workload = {"name": name, "tasks": tasks, "params": dict(params), "fail_rate": fail_rate}
+    return cell_spec(workload=workload, **changes)

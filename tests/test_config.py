@@ -10,6 +10,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationErr
 
 from runner import spec
 from runner.app import plain
+from runner.executors import EXECUTORS
 from runner.paths import CONF_DIR
 from tests.conftest import lab
 
@@ -18,16 +19,26 @@ def options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
 
 
-@pytest.mark.parametrize("name", options("workload"))
+@pytest.mark.parametrize("name", [n for n in options("workload") if n != "custom"])
 def test_every_workload_composes_and_validates(compose_cfg, name: str) -> None:
     cfg = compose_cfg([f"workload={name}"])
     built = spec.build(plain(cfg))
     assert built["workload"]["name"] == cfg.workload.name
 
 
+def test_the_custom_workload_needs_a_name(compose_cfg) -> None:
+    with pytest.raises(spec.SpecError, match=r"^workload.name: missing; .*allowed: .*\bcpu\b"):
+        spec.build(plain(compose_cfg(["workload=custom"])))
+
+
 @pytest.mark.parametrize("name", options("executor"))
 def test_every_executor_composes_and_validates(compose_cfg, name: str) -> None:
-    cfg = compose_cfg([f"executor={name}", "workers=3"])
+    cfg = compose_cfg([f"executor={name}", "workers=3", "workload=sleep"])
+    refusal = EXECUTORS[name].refuses("sleep")
+    if refusal is not None:  # the interpreter executor, where this Python has no subinterpreter pool
+        with pytest.raises(spec.SpecError, match=rf"^executor: {name} needs "):
+            spec.build(plain(cfg))
+        return
     built = spec.build(plain(cfg))
     assert built["executor"]["name"] == name
 

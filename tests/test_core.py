@@ -20,9 +20,21 @@ CORE = [
     "runner/cell.py",
     "runner/executors.py",
     "runner/task.py",
+    "runner/per_task.py",
+    "runner/aio.py",
+    "runner/subinterpreters.py",
     *sorted(str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "workloads").glob("*.py")),
 ]
-CORE_PACKAGES = {"runner.cell", "runner.executors", "runner.task", "runner", "workloads"}
+CORE_PACKAGES = {
+    "runner.cell",
+    "runner.executors",
+    "runner.task",
+    "runner.per_task",
+    "runner.aio",
+    "runner.subinterpreters",
+    "runner",
+    "workloads",
+}
 FORBIDDEN = ("hydra", "omegaconf", "pandas", "matplotlib", "seaborn", "numpy", "scipy", "rich")
 
 

@@ -57,7 +57,7 @@ def test_switch_interval_reaches_threads_and_process_workers() -> None:
         assert measure(spec)["status"] == "ok"
     from runner import task
 
-    record = task.call("workloads.cpu:run", 0, params={"n": 10}, seed=0, fail_rate=0.0, switch_interval=0.0005)
+    record = task.Task("workloads.cpu:run", {"n": 10}, 0, 0.0, switch_interval=0.0005)(0)
     assert record[6] and sys.getswitchinterval() == pytest.approx(0.0005)
     sys.setswitchinterval(0.005)
 

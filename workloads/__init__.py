@@ -18,8 +18,22 @@ ENTRY_POINT_GROUP = "concurrency_lab.workloads"
 # name -> "module:function"; the coroutine form, where a workload has one, is the
 # same module's function named ``<function>_async``.
 BUILTINS: dict[str, str] = {
-    "cpu": "workloads.cpu:run",
-    "sleep": "workloads.sleep:run",
+    name: f"workloads.{name}:run"
+    for name in (
+        "cpu",
+        "sleep",
+        "io",
+        "gil_release",
+        "mixed",
+        "tiny",
+        "counter",
+        "bounded",
+        "threadlocal",
+        "payload",
+        "ipc",
+        "nested",
+        "fault",
+    )
 }
 
 
@@ -56,11 +70,13 @@ def load(ref: str) -> Callable[..., Any]:
 def companion(ref: str, name: str) -> Callable[..., Any] | None:
     """An optional function beside the task function in its module, or None.
 
-    The lab looks for three: ``<function>_async`` (the coroutine form, for the asyncio
+    The lab looks for four: ``<function>_async`` (the coroutine form, for the asyncio
     executor), ``setup(**params)`` (called in the cell before each repetition's pool
-    starts, to reset shared state) and ``summarize(values, **params)`` (called after
+    starts, to reset shared state), ``summarize(values, **params)`` (called after
     each repetition with the tasks' return values, None for a failed task; returns
-    the workload's own figures, which become columns of results.csv).
+    the workload's own figures, which become columns of results.csv) and
+    ``arguments(**params)`` (called once in the cell; the keyword arguments it returns
+    travel with every task, so executors that copy arguments pay for them).
     """
     module, _, attr = ref.partition(":")
     fn: Callable[..., Any] | None = getattr(importlib.import_module(module), name.format(function=attr), None)
@@ -74,3 +90,8 @@ def size_parameter(ref: str) -> str | None:
     """
     size: str | None = getattr(importlib.import_module(ref.partition(":")[0]), "SIZE", None)
     return size
+
+
+def coroutine_form(ref: str) -> Callable[..., Any] | None:
+    """The workload's coroutine form, for the asyncio executor, or None."""
+    return companion(ref, "{function}_async")

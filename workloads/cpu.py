@@ -10,3 +10,8 @@ def run(i: int, n: int = 200_000) -> int:
     for k in range(n):
         total += k * k
     return total + i
+
+
+async def run_async(i: int, n: int = 200_000) -> int:
+    """The same loop in a coroutine: it never awaits, so it blocks the event loop throughout."""
+    return run(i, n)
