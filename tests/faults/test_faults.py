@@ -190,3 +190,39 @@ def test_a_full_disk_is_one_line_and_loses_nothing(tmp_path: Path) -> None:
         assert not list(root.rglob(".*.tmp"))
     finally:
         subprocess.run(["umount", str(disk)], check=True)
+
+
+@pytest.mark.parametrize(
+    ("executor", "mode", "status", "says"),
+    [
+        ("process", "exit", "error", "BrokenProcessPool"),
+        ("mp_pool", "exit", "error", "BrokenPool"),
+        ("thread", "segv", "error", "SIGSEGV"),
+        ("process", "segv", "error", "BrokenProcessPool"),
+        ("thread", "hang", "timeout", "timeout_s=3"),
+    ],
+)
+def test_the_fault_workload_in_a_real_sweep(tmp_path: Path, executor: str, mode: str, status: str, says: str) -> None:
+    root = tmp_path / "sweep"
+    proc = lab(
+        "-m",
+        "workload=fault",
+        f"workload.params.mode={mode}",
+        "workload.params.at=2",
+        "workload.tasks=6",
+        "workers=2",
+        "repeats=1",
+        "warmup=0",
+        "timeout_s=3",
+        f"executor={executor},serial",
+        f"hydra.sweep.dir={root}",
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = pd.read_csv(root / "results.csv")
+    broken = results[results["executor"] == executor]
+    assert list(broken["status"]) == [status] and says in broken["message"].iloc[0]
+    assert (root / "plots").is_dir() and (root / "summary.csv").exists()  # the sweep still reports
+    for record in records(root):
+        assert session_members(record["result"]["pid"]) == []
