@@ -33,6 +33,7 @@ BUILTINS: dict[str, str] = {
         "ipc",
         "nested",
         "fault",
+        "convoy",
     )
 }
 
