@@ -32,8 +32,12 @@ SWEEP = ["-m", "executor=thread,process", "workers=1,2,4,8"]
 
 def lab_sweep(root: Path) -> tuple[dict[str, float], float]:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "runner", *SWEEP, f"hydra.sweep.dir={root}"], check=True,
-                   cwd=PROJECT_ROOT, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "runner", *SWEEP, f"hydra.sweep.dir={root}"],
+        check=True,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+    )
     wall = time.perf_counter() - start
     summary = pd.read_csv(root / "summary.csv")
     speedups = {
@@ -49,8 +53,14 @@ def lab_sweep(root: Path) -> tuple[dict[str, float], float]:
 
 
 def plain() -> dict[str, float]:
-    out = subprocess.run([sys.executable, str(Path(__file__).with_name("plain_futures.py"))], check=True,
-                         cwd=PROJECT_ROOT, capture_output=True, text=True, env={"PYTHONPATH": str(PROJECT_ROOT)})
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("plain_futures.py"))],
+        check=True,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(PROJECT_ROOT)},
+    )
     result: dict[str, float] = json.loads(out.stdout)
     return result
 
@@ -77,10 +87,14 @@ def main() -> None:
         ratios.append(a / b)
         print(f"{key:<22}{a:8.2f}{b:8.2f}{a / b:11.3f}")
     within = sum(abs(r - 1) <= 0.10 for r in ratios)
-    print(f"cells within 10% of the plain script: {within}/{len(ratios)}; "
-          f"median |lab/plain - 1| = {statistics.median(abs(r - 1) for r in ratios):.3f}")
-    print(f"overhead per cell: median {statistics.median(overheads):.3f} s over {args.rounds} sweeps "
-          f"({', '.join(f'{o:.3f}' for o in overheads)})")
+    print(
+        f"cells within 10% of the plain script: {within}/{len(ratios)}; "
+        f"median |lab/plain - 1| = {statistics.median(abs(r - 1) for r in ratios):.3f}"
+    )
+    print(
+        f"overhead per cell: median {statistics.median(overheads):.3f} s over {args.rounds} sweeps "
+        f"({', '.join(f'{o:.3f}' for o in overheads)})"
+    )
 
 
 if __name__ == "__main__":

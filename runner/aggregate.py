@@ -9,13 +9,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from runner.store import CellStore
 
 SCHEMA_VERSION = 1
 NOISY_CV = 0.10
 SWEPT = ["workload", "executor", "start_method", "workers", "python", "gil", "tasks", "fail_rate"]
+# Not an axis but the count a complete cell has: the report marks cells with fewer rows.
+EXPECTED = "repeats"
 MEASURES = ["wall_s", "speedup", "parallelism"]
 
 
@@ -37,6 +38,7 @@ def _rows(record: dict[str, Any], sweep: str) -> tuple[list[dict[str, Any]], lis
         "gil": interp.get("gil"),
         "tasks": workload["tasks"],
         "fail_rate": workload["fail_rate"],
+        EXPECTED: spec["repeats"],
         **{f"workload.{k}": v for k, v in workload["params"].items()},
     }
     counted = [r for r in result["reps"] if not r["warmup"]]
@@ -105,6 +107,8 @@ def _median_ci(values: np.ndarray) -> tuple[float, float, float]:
     median = float(np.median(values))
     if len(values) < 2 or np.ptp(values) == 0:
         return (median, median, median)
+    from scipy import stats  # here: scipy.stats takes longer to import than a report takes to load
+
     ci = stats.bootstrap(
         (values,), np.median, confidence_level=0.95, n_resamples=999, method="percentile", random_state=0
     ).confidence_interval
@@ -114,7 +118,8 @@ def _median_ci(values: np.ndarray) -> tuple[float, float, float]:
 def summary(results: pd.DataFrame, load_limit: float | None = None) -> pd.DataFrame:
     """One row per cell: medians with bootstrap 95% CIs, spread and a noise flag."""
     params = [c for c in results.columns if c.startswith("workload.")]
-    keys = ["cell", *SWEPT, *params]
+    # results.csv written before EXPECTED existed lacks it; the summary does without
+    keys = ["cell", *SWEPT, *([EXPECTED] if EXPECTED in results else []), *params]
     rows = []
     for key, group in results.groupby(keys, dropna=False, sort=False):
         row: dict[str, Any] = dict(zip(keys, key, strict=True))

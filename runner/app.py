@@ -18,8 +18,9 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from runner import config, spec
+from runner import config, expect, spec
 from runner.cell import write_json
+from runner.expr import ExprError
 from runner.launch import run_cell
 from runner.paths import CONF_DIR
 from runner.store import CellStore
@@ -48,10 +49,13 @@ def build_spec(cfg: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         fail(f"{unknown[0]}: unknown key; see `python -m runner --cfg job` for the keys there are")
     try:
-        return spec.build(cfg)
-    except spec.SpecError as exc:
+        built = spec.build(cfg)
+        # a shared YAML's expressions are refused here, before any cell runs
+        expect.parse(cfg.get("expect") or [], built["workload"]["params"])
+    except (spec.SpecError, ExprError) as exc:
         fail(str(exc))
         raise  # unreachable; fail() exits
+    return built
 
 
 def measure(store: CellStore, cell_spec: dict[str, Any], round_: int, job: str) -> tuple[dict[str, Any], bool]:

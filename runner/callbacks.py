@@ -50,17 +50,24 @@ def write_environment(root: Path, config: DictConfig) -> None:
 
 
 def finish(root: Path) -> None:
-    """Aggregate, draw, and print the summary; the report reads only the files."""
+    """Aggregate, write the report, and print the summary and verdicts; the report reads only the files."""
     from runner import console, report
     from runner.aggregate import aggregate
+    from runner.data import DataError
 
     env_path = root / "environment.json"
     env: dict[str, Any] = json.loads(env_path.read_text()) if env_path.exists() else {}
     env["load_after"] = load_average()
     write_json(env_path, env)
     table = aggregate(root)
-    report.render(root)
     console.print_summary(table, root)
+    try:
+        written = report.render(root)
+    except DataError as exc:  # nothing measured to report: the summary above says why
+        print(f"report: not written ({exc})")
+        return
+    console.print_verdicts(written.verdicts)
+    print(f"report: {root / 'report.html'}")
 
 
 class LabCallback(Callback):

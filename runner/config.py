@@ -27,6 +27,17 @@ class ExecutorConf:
 
 
 @dataclass
+class ExpectConf:
+    """A claim the report checks against the summary (runner/expr.py says what the strings may hold)."""
+
+    claim: str = MISSING
+    # selects summary rows (cells); the default selects every measured cell
+    where: str = "True"
+    # must hold for every selected cell
+    check: str = MISSING
+
+
+@dataclass
 class Config:
     workload: WorkloadConf = MISSING
     executor: ExecutorConf = MISSING
@@ -39,6 +50,8 @@ class Config:
     # interleaved passes over the whole grid; ``round`` is swept outermost
     rounds: int = 1
     round: int = 0
+    # what the report checks; an experiment declares the seed's claims here
+    expect: list[ExpectConf] = field(default_factory=list)
 
 
 def register() -> None:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from runner.verdicts import Verdict
+
+VERDICT_STYLES = {"holds": "green", "fails": "bold red", "not measured": "yellow", "refused": "bold yellow"}
 
 
 def _value(row: pd.Series, measure: str, fmt: str, ci: bool = False) -> str:
@@ -44,3 +50,19 @@ def print_summary(table: pd.DataFrame, root: Path) -> None:
         )
     console.print(grid)
     console.print(f"results: {root}")
+
+
+def print_verdicts(verdicts: list[Verdict]) -> None:
+    """The claims the sweep declared (``expect:``) and what the measurements say of them."""
+    if not verdicts:
+        return
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = max(console.width, 110)
+    grid = Table(title="verdicts", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("claim", "verdict", "numbers behind it"):
+        grid.add_column(column)
+    for verdict in verdicts:
+        style = VERDICT_STYLES.get(verdict.verdict, "")
+        grid.add_row(verdict.claim, f"[{style}]{verdict.verdict}[/]", verdict.numbers)
+    console.print(grid)

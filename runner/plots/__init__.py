@@ -1,0 +1,149 @@
+"""The report's figures, each drawn from the tidy tables alone, one module per figure:
+
+- ``speedup``      speedup against workers, CI bands, ideal line, Amdahl and USL fits
+- ``parallelism``  concurrency (tasks in flight) against parallelism (CPU s per wall s)
+- ``efficiency``   speedup / workers as a heatmap, executor x workers, per workload
+- ``startup``      pool start-up time by executor and start method
+- ``timeline``     Gantt of chosen cells: a row per worker, a bar per task
+- ``latency``      task latency distribution per cell
+
+``common`` holds what they share (colours, markers, facets, saving as PNG and SVG).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from runner.data import Sweep
+from runner.plots import efficiency, latency, parallelism, speedup, startup, timeline
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str  # file stem under plots/
+    title: str
+    caption: str  # how to read it, for the report
+
+
+FIGURES = [
+    Figure(
+        "speedup",
+        "Speedup against workers",
+        "Median speedup over the serial baseline (band: bootstrap 95% CI over the repetitions), one panel per "
+        "workload. The thick grey line is the ideal, min(workers, cores); dashed lines are the Amdahl fit, dotted "
+        "the USL fit (table below). Workers on a log2 axis.",
+    ),
+    Figure(
+        "concurrency_parallelism",
+        "Concurrency against parallelism",
+        "The seed's coffee machines. x: tasks in flight (concurrency); y: CPU seconds per wall second "
+        "(parallelism). A curve along the grey diagonal runs every task at once on its own core (two machines for "
+        "two queues); a curve flat at 1 takes turns on one core (two queues, one machine: threads under the GIL); "
+        "a curve near 0 waits rather than computes (sleep, IO). Nothing rises above the red line of the cores.",
+    ),
+    Figure(
+        "efficiency",
+        "Efficiency heatmap",
+        "Speedup divided by workers: 1 (green) is perfect scaling, 0 (red) is none. An asterisk marks a cell "
+        "with repetitions missing from results.csv.",
+    ),
+    Figure(
+        "startup",
+        "Start-up cost",
+        "Time from creating the pool until every worker is ready, median over repetitions pooled over workloads "
+        "(band: fastest to slowest repetition), log scale. Threads start in microseconds; processes in "
+        "milliseconds, spawn slowest.",
+    ),
+    Figure(
+        "timeline",
+        "Task timelines",
+        "One repetition (the one of median length) of chosen cells: one row per worker, one bar per task, "
+        "shaded by the share of its wall time the task spent on a CPU. Pale, long, overlapping bars are threads "
+        "taking turns on the GIL.",
+    ),
+    Figure(
+        "latency",
+        "Task latency",
+        "Per cell, the time each task took from start to end in its worker, over all repetitions: quartiles "
+        "(thick bar), 5th to 95th percentile (line), median (dot); log scale.",
+    ),
+]
+
+
+# What the figures are drawn from, set before the worker processes fork so that they
+# inherit it instead of unpickling a copy of every table.
+_JOB: dict[str, tuple[Sweep, pd.DataFrame, list[str], Path]] = {}
+# Slowest first, so that the processes finish together.
+ORDER = ["latency", "concurrency_parallelism", "speedup", "efficiency", "timeline", "startup"]
+
+
+def _paint(name: str) -> list[Path]:
+    sweep, fitted, cells, out = _JOB["current"]
+    path = out / f"{name}.png"
+    summary = sweep.summary
+    if name == "speedup":
+        return speedup.draw(summary, fitted, sweep.cores, path)
+    if name == "concurrency_parallelism":
+        return parallelism.draw(summary, sweep.cores, path)
+    if name == "efficiency":
+        return efficiency.draw(summary, path)
+    if name == "startup":
+        return startup.draw(summary, path)
+    if name == "timeline":
+        return timeline.draw(summary, sweep.tasks, cells, path)
+    return latency.draw(summary, sweep.tasks, path)
+
+
+class Painter:
+    """Draws the figures into ``out``, in worker processes where the platform can fork,
+    while the caller goes on (judging verdicts, writing tables); then collect them.
+
+        with Painter(sweep, fitted, None, out) as painter:
+            ...
+            figures = painter.results()
+    """
+
+    def __init__(
+        self,
+        sweep: Sweep,
+        fitted: pd.DataFrame,
+        timeline_cells: list[str] | None,
+        out: Path,
+        processes: int | None = None,
+    ) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        cells = timeline.default_cells(sweep.summary) if timeline_cells is None else timeline_cells
+        _JOB["current"] = (sweep, fitted, cells, out)
+        processes = min(len(ORDER), os.cpu_count() or 1) if processes is None else processes
+        self._pool: ProcessPoolExecutor | None = None
+        if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
+            self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
+            self._futures = {name: self._pool.submit(_paint, name) for name in ORDER}
+
+    def results(self) -> dict[str, list[Path]]:
+        """Each drawn figure's files, in the report's order; figures without data are left out."""
+        if self._pool is not None:
+            drawn = {name: future.result() for name, future in self._futures.items()}
+        else:
+            drawn = {name: _paint(name) for name in ORDER}
+        return {f.name: drawn[f.name] for f in FIGURES if drawn[f.name]}
+
+    def __enter__(self) -> Painter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+        _JOB.clear()
+
+
+def draw(sweep: Sweep, fitted: pd.DataFrame, timeline_cells: list[str] | None, out: Path) -> dict[str, list[Path]]:
+    """Every figure, drawn into ``out``."""
+    with Painter(sweep, fitted, timeline_cells, out) as painter:
+        return painter.results()
