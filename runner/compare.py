@@ -21,9 +21,10 @@ machine). So a cell is *faster* or *slower* only when both hold:
 
 1. the bootstrap 95% CI of the ratio of medians excludes 1: the repetitions of the
    two cells hardly overlap; and
-2. the ratio is beyond the minimum effect (default 5%) *and* beyond twice the larger
-   of the two cells' coefficients of variation: a change smaller than a cell's own
-   repetition-to-repetition noise is not a change.
+2. the ratio is beyond the minimum effect (default 5%) *and* beyond twice the noise of
+   the ratio (the coefficients of variation of every sample in it, the cells' and,
+   for relative times, their baselines', combined in quadrature): a change smaller
+   than the repetition-to-repetition noise is not a change.
 
 Otherwise: *no significant change*. Cells with fewer than 2 repetitions on a side
 cannot be judged (*too few repetitions*).
@@ -95,16 +96,34 @@ def _key_frame(summary: pd.DataFrame, keys: list[str]) -> pd.Series:
     return frame.apply("|".join, axis=1) if len(frame) else pd.Series(dtype=str)
 
 
-def ratio_ci(a: np.ndarray, b: np.ndarray, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap CI of median(b) / median(a), resampling each side's repetitions."""
+Side = tuple[np.ndarray, ...]  # a cell's repetitions, then (relative measure) its baseline's
+
+
+def _side(values: np.ndarray | Side) -> Side:
+    return (values,) if isinstance(values, np.ndarray) else tuple(values)
+
+
+def _value(side: Side, axis: int = -1) -> Any:
+    """The compared value of one side: the median, over the baseline's median where there is one."""
+    median = np.median(side[0], axis=axis)
+    return median / np.median(side[1], axis=axis) if len(side) > 1 else median
+
+
+def ratio_ci(a: np.ndarray | Side, b: np.ndarray | Side, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI of value(B) / value(A), resampling the repetitions of every
+    sample independently: a baseline's own noise widens the interval of each cell measured
+    against it."""
     from scipy import stats
 
-    if np.ptp(a) == 0 and np.ptp(b) == 0:
-        ratio = float(np.median(b) / np.median(a))
+    a, b = _side(a), _side(b)
+    samples = (*a, *b)
+    if min(len(x) for x in samples) < 2 or all(np.ptp(x) == 0 for x in samples):  # nothing to resample
+        ratio = float(_value(b) / _value(a))
         return ratio, ratio
+    k = len(a)
     result = stats.bootstrap(
-        (a, b),
-        lambda x, y, axis: np.median(y, axis=axis) / np.median(x, axis=axis),
+        samples,
+        lambda *x, axis: _value(x[k:], axis) / _value(x[:k], axis),
         vectorized=True,
         paired=False,
         confidence_level=CONFIDENCE,
@@ -115,13 +134,17 @@ def ratio_ci(a: np.ndarray, b: np.ndarray, seed: int = 0) -> tuple[float, float]
     return float(result.low), float(result.high)
 
 
-def verdict(a: np.ndarray, b: np.ndarray, low: float, high: float, min_effect: float) -> tuple[str, float]:
+def verdict(
+    a: np.ndarray | Side, b: np.ndarray | Side, low: float, high: float, min_effect: float
+) -> tuple[str, float]:
     """The verdict for one pair of cells, and the effect threshold it used."""
-    if len(a) < 2 or len(b) < 2:
+    a, b = _side(a), _side(b)
+    if min(len(x) for x in (*a, *b)) < 2:
         return TOO_FEW, math.nan
-    cv = max(float(np.std(a, ddof=1) / np.mean(a)), float(np.std(b, ddof=1) / np.mean(b)))
-    threshold = max(min_effect, NOISE_FACTOR * cv)
-    ratio = float(np.median(b) / np.median(a))
+    # the noise of the ratio: each sample's coefficient of variation, combined in quadrature
+    noise = math.sqrt(sum((float(np.std(x, ddof=1) / np.mean(x))) ** 2 for x in (*a, *b)))
+    threshold = max(min_effect, NOISE_FACTOR * noise)
+    ratio = float(_value(b) / _value(a))
     # log-symmetric: 5% slower is x1.05, 5% faster is /1.05
     if high < 1.0 and ratio <= 1.0 / (1.0 + threshold):
         return FASTER, threshold
@@ -130,12 +153,18 @@ def verdict(a: np.ndarray, b: np.ndarray, low: float, high: float, min_effect: f
     return SAME, threshold
 
 
-def repetitions(results: pd.DataFrame, measure: str) -> dict[str, np.ndarray]:
-    """Per cell, the compared value of each repetition: wall_s, or wall_s over the
-    median of the cell's serial baseline in the same sweep (1 / speedup)."""
+def walls(results: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per cell, the wall time of each counted repetition."""
     ok = results[(results["status"] == "ok") & results["rep"].notna()]
-    values = ok["wall_s"] if measure == "wall_s" else 1.0 / ok["speedup"]
-    return {str(cell): group.dropna().to_numpy(dtype=float) for cell, group in values.groupby(ok["cell"])}
+    return {str(cell): group.to_numpy(dtype=float) for cell, group in ok.groupby("cell")["wall_s"]}
+
+
+def _sides(sweep: Sweep, cell: str, relative: bool, measured: dict[str, np.ndarray]) -> Side:
+    own = measured.get(cell, np.array([]))
+    if not relative:
+        return (own,)
+    baseline = sweep.results.loc[sweep.results["cell"] == cell, "baseline"]
+    return (own, measured.get(str(baseline.iloc[0]), np.array([])) if len(baseline) else np.array([]))
 
 
 def compare(sweep_a: Sweep, sweep_b: Sweep, min_effect: float = MIN_EFFECT, measure: str = "relative") -> Comparison:
@@ -144,31 +173,30 @@ def compare(sweep_a: Sweep, sweep_b: Sweep, min_effect: float = MIN_EFFECT, meas
     b = sweep_b.summary.assign(key=_key_frame(sweep_b.summary, keys))
     merged = a.merge(b, on="key", suffixes=("_a", "_b"))
     relative = measure == "relative"
-    values_a, values_b = repetitions(sweep_a.results, measure), repetitions(sweep_b.results, measure)
-    walls_a, walls_b = repetitions(sweep_a.results, "wall_s"), repetitions(sweep_b.results, "wall_s")
+    walls_a, walls_b = walls(sweep_a.results), walls(sweep_b.results)
     rows = []
     for _, row in merged.iterrows():
-        serial = relative and row["executor_a"] == "serial"
         # a serial cell is its own baseline (relative time 1): its wall time shows the drift instead
-        source_a, source_b = (walls_a, walls_b) if serial else (values_a, values_b)
-        wa = source_a.get(row["cell_a"], np.array([]))
-        wb = source_b.get(row["cell_b"], np.array([]))
+        serial = relative and row["executor_a"] == "serial"
+        side_a = _sides(sweep_a, row["cell_a"], relative and not serial, walls_a)
+        side_b = _sides(sweep_b, row["cell_b"], relative and not serial, walls_b)
         out: dict[str, Any] = {k: row[f"{k}_a"] if f"{k}_a" in row else row.get(k) for k in keys}
-        out.update({"n_a": len(wa), "n_b": len(wb)})
-        if len(wa) == 0 or len(wb) == 0:
-            out.update(verdict="not measured in " + ("A" if len(wa) == 0 else "B"))
+        out.update({"n_a": len(side_a[0]), "n_b": len(side_b[0])})
+        empty = [name for name, side in (("A", side_a), ("B", side_b)) if min(len(x) for x in side) == 0]
+        if empty:
+            out.update(verdict=f"not measured in {' and '.join(empty)}")
             rows.append(out)
             continue
-        low, high = ratio_ci(wa, wb)
-        label, threshold = verdict(wa, wb, low, high, min_effect)
+        low, high = ratio_ci(side_a, side_b)
+        label, threshold = verdict(side_a, side_b, low, high, min_effect)
         if serial:
             label = f"{BASELINE}: machine or workload {label}" if label in (FASTER, SLOWER) else BASELINE
         out.update(
             {
                 "measure": "wall_s" if serial else measure,
-                "median_a": float(np.median(wa)),
-                "median_b": float(np.median(wb)),
-                "ratio": float(np.median(wb) / np.median(wa)),
+                "median_a": float(_value(side_a)),
+                "median_b": float(_value(side_b)),
+                "ratio": float(_value(side_b) / _value(side_a)),
                 "ci_low": low,
                 "ci_high": high,
                 "threshold": threshold,
@@ -274,10 +302,12 @@ def markdown(comparison: Comparison, dir_a: Path, dir_b: Path, figure: Path | No
         "The ratio is the median of B's repetitions over A's; below 1, B is faster. Its 95% "
         f"confidence interval comes from a bootstrap ({RESAMPLES} resamples of each side's repetitions). A cell "
         "is **faster** or **slower** only when the interval excludes 1 *and* the ratio is beyond the minimum "
-        f"effect ({comparison.min_effect:.0%}) and beyond {NOISE_FACTOR:g}x the larger coefficient of variation "
-        "of the two cells; otherwise **no significant change**. A rank test (Mann-Whitney U) is not used: with 3 "
-        "repetitions per side its smallest possible p-value is 0.1, so it could never call anything significant; "
-        "a t-test assumes a normal spread that 3 timings cannot show, and calls ordinary machine drift a change.",
+        f"effect ({comparison.min_effect:.0%}) and beyond {NOISE_FACTOR:g}x the noise of the ratio (the "
+        "coefficients of variation of the two cells and, for relative times, of their serial baselines, "
+        "combined in quadrature); otherwise **no significant change**. "
+        "A rank test (Mann-Whitney U) is not used: with 3 repetitions per side its smallest possible p-value "
+        "is 0.1, so it could never call anything significant; a t-test assumes a normal spread that 3 "
+        "timings cannot show, and calls ordinary machine drift a change.",
         "",
     ]
     return "\n".join(lines)
@@ -321,14 +351,15 @@ def print_table(comparison: Comparison) -> None:
     console.print(tally(comparison))
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str]) -> int:
+    """``argv`` as in ``sys.argv``: the program's name, then its arguments."""
     parser = argparse.ArgumentParser(prog="python -m runner.compare", description=__doc__.splitlines()[0])
     parser.add_argument("dir_a", type=Path, help="the reference run or sweep")
     parser.add_argument("dir_b", type=Path, help="the run or sweep compared with it")
     parser.add_argument("--min-effect", type=float, default=MIN_EFFECT, help="smallest change that counts (0.05: 5%%)")
     parser.add_argument("--measure", choices=MEASURES, default="relative", help="relative (default) or wall_s")
     parser.add_argument("--out", type=Path, help="where compare.md, .csv and the figure go (default: DIR_B/compare)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv[1:])
     if not 0 <= args.min_effect < 1:
         print(f"error: --min-effect: {args.min_effect} is out of range; allowed: 0 to below 1", file=sys.stderr)
         return 2
@@ -348,4 +379,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

@@ -40,12 +40,13 @@ def _revision_note(root: Path) -> str | None:
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str]) -> int:
+    """``argv`` as in ``sys.argv``: the program's name, then its arguments."""
     parser = argparse.ArgumentParser(prog="python -m runner.replay", description=__doc__.splitlines()[0])
     parser.add_argument("dir", type=Path, help="a run or sweep directory")
     parser.add_argument("--out", type=Path, help="where the replay lands (default: DIR-replay)")
     parser.add_argument("--dry-run", action="store_true", help="print the command and stop")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv[1:])
     try:
         recorded = read(args.dir)
     except RecordError as exc:
@@ -75,4 +76,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

@@ -59,16 +59,15 @@ def _ci(row: pd.Series, measure: str, fmt: str) -> str:
 
 
 def _values(series: pd.Series) -> str:
-    values = sorted({"" if pd.isna(v) else v for v in series}, key=lambda v: (str(type(v)), v))
-    shown = ", ".join("(none)" if v == "" else f"{v:g}" if isinstance(v, float) else str(v) for v in values)
-    return shown
+    values = sorted(set(series.dropna()), key=lambda v: (str(type(v)), v))
+    return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) or "(none)" for v in values)
 
 
 def swept(sweep: Sweep) -> list[Block]:
     summary = sweep.summary
     axes = [c for c in [*AXES, *param_columns(summary)] if c in summary]
     rows = [
-        {"axis": axis, "values": _values(summary[axis]), "swept": "yes" if summary[axis].nunique() > 1 else ""}
+        {"axis": axis, "values": _values(summary[axis]), "varies": "yes" if summary[axis].nunique() > 1 else ""}
         for axis in axes
     ]
     ok = summary["status"] == "ok"
@@ -326,7 +325,8 @@ def _write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str]) -> int:
+    """``argv`` as in ``sys.argv``: the program's name, then its arguments."""
     parser = argparse.ArgumentParser(prog="python -m runner.report", description=__doc__.splitlines()[0])
     parser.add_argument("dir", type=Path, help="a run or sweep directory")
     parser.add_argument(
@@ -335,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         help="cells to draw task timelines for, as an expect-style expression, e.g. \"executor == 'thread'\" "
         "(default: the widest cell of each executor)",
     )
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv[1:])
     try:
         report = render(args.dir, args.timeline)
     except DataError as exc:
@@ -351,4 +351,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))
