@@ -62,8 +62,8 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *rows])
 
 
-def markdown(title: str, blocks: list[Block]) -> str:
-    out = [f"# {title}", ""]
+def markdown(blocks: list[Block]) -> str:
+    out = []
     for block in blocks:
         if isinstance(block, Heading):
             out += ["#" * block.level + " " + block.text, ""]
@@ -78,3 +78,7 @@ def markdown(title: str, blocks: list[Block]) -> str:
         else:
             out += [f"![{block.alt}]({block.path.as_posix()})", "", f"*{block.caption}*", ""]
     return "\n".join(out)
+
+
+def markdown_page(title: str, fragments: list[str]) -> str:
+    return "\n".join([f"# {title}", "", *fragments])

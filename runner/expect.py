@@ -61,8 +61,18 @@ class Expectation:
     check: Expr
 
 
-def names(params: Iterable[str] = ()) -> frozenset[str]:
-    """Every name an expression may use, given the workload parameters in play."""
+class AnyParam(frozenset[str]):
+    """NAMES, and any ``param_<name>``: before a sweep runs, one job cannot know the
+    parameters of the other jobs' workloads, which the expressions may well name."""
+
+    def __contains__(self, name: object) -> bool:
+        return super().__contains__(name) or (isinstance(name, str) and name.startswith(PARAM_PREFIX))
+
+
+def names(params: Iterable[str] | None = ()) -> frozenset[str]:
+    """Every name an expression may use, given the workload parameters in play (None: any)."""
+    if params is None:
+        return AnyParam(NAMES)
     return frozenset(NAMES) | {PARAM_PREFIX + p for p in params}
 
 
@@ -80,7 +90,7 @@ def parse_one(index: int, item: Mapping[str, Any], allowed: frozenset[str]) -> E
     return Expectation(index, str(item.get("claim") or f"expect[{index}]"), exprs["where"], exprs["check"])
 
 
-def parse(items: Iterable[Mapping[str, Any]], params: Iterable[str] = ()) -> list[Expectation]:
+def parse(items: Iterable[Mapping[str, Any]], params: Iterable[str] | None = ()) -> list[Expectation]:
     """Parse and whitelist every ``expect`` item; the first bad one raises ExprError."""
     allowed = names(params)
     return [parse_one(index, item, allowed) for index, item in enumerate(items)]

@@ -111,7 +111,7 @@ def _operands(node: ast.AST, source: str) -> list[ast.expr]:
 class Expr:
     """A parsed, whitelisted expression; ``names`` are the columns it reads."""
 
-    def __init__(self, source: str, names: Iterable[str] | None = None) -> None:
+    def __init__(self, source: str, names: Iterable[str] | frozenset[str] | None = None) -> None:
         if not isinstance(source, str) or not source.strip():
             raise ExprError(f"expected a non-empty expression string, got {source!r}; allowed: {ALLOWED}")
         if len(source) > MAX_LENGTH:
@@ -123,7 +123,8 @@ class Expr:
         self.source = source.strip()
         self.tree = tree.body
         used: set[str] = set()
-        _check(self.tree, self.source, frozenset(names) if names is not None else None, used)
+        allowed = names if isinstance(names, frozenset) or names is None else frozenset(names)
+        _check(self.tree, self.source, allowed, used)
         self.names = frozenset(used)
 
     def evaluate(self, columns: Mapping[str, Any]) -> Any:

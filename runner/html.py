@@ -63,8 +63,9 @@ def _image(block: Image, root: Path) -> str:
     )
 
 
-def render(title: str, blocks: list[Block], root: Path) -> str:
-    body = [f"<h1>{inline(title)}</h1>"]
+def fragment(blocks: list[Block], root: Path) -> str:
+    """The blocks as HTML; a report renders its parts while its figures are still drawing."""
+    body = []
     for block in blocks:
         if isinstance(block, Heading):
             anchor = re.sub(r"[^a-z0-9]+", "-", block.text.lower()).strip("-")
@@ -79,10 +80,13 @@ def render(title: str, blocks: list[Block], root: Path) -> str:
             body.append(_table(block))
         else:
             body.append(_image(block, root))
+    return "\n".join(body)
+
+
+def page(title: str, fragments: list[str]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>\n<body>\n"
-        + "\n".join(body)
-        + "\n</body></html>\n"
+        f"<h1>{inline(title)}</h1>\n" + "\n".join(fragments) + "\n</body></html>\n"
     )

@@ -294,7 +294,7 @@ def render(root: Path, timeline: str | None = None) -> Report:
         raise DataError(f"{root}: results.csv holds no cells")
     cells = timeline_cells(sweep, timeline)
     fitted = fits.fit(sweep.summary)
-    # the figures draw in worker processes while this one judges and writes tables
+    # the figures draw in worker processes while this one judges, tables and renders the text
     with plots.Painter(sweep, fitted, cells, root / "plots") as painter:
         write_csv(fitted, root / "fits.csv")
         found = verdicts.evaluate(sweep)
@@ -311,10 +311,13 @@ def render(root: Path, timeline: str | None = None) -> Report:
             *environment_blocks(sweep),
             *reproduce_blocks(sweep),
         ]
+        markdown = [document.markdown(head), "", document.markdown(tail)]
+        pages = [html.fragment(head, root), "", html.fragment(tail, root)]
         figures = painter.results()
-    doc = [*head, *figure_blocks(figures, root), *tail]
-    _write(root / "report.md", document.markdown(TITLE, doc))
-    _write(root / "report.html", html.render(TITLE, doc, root))
+    shown = figure_blocks(figures, root)
+    markdown[1], pages[1] = document.markdown(shown), html.fragment(shown, root)
+    _write(root / "report.md", document.markdown_page(TITLE, markdown))
+    _write(root / "report.html", html.page(TITLE, pages))
     return Report(root, sweep, fitted, found, figures)
 
 

@@ -73,6 +73,9 @@ def test_expect_items_name_their_index_and_key() -> None:
 def test_workload_parameters_are_names_with_a_prefix() -> None:
     assert "param_seconds" in expect.names(["seconds"])
     Expr("param_seconds > 0.01", expect.names(["seconds"]))
+    with pytest.raises(ExprError, match="unknown name 'param_n'"):
+        Expr("param_n > 1", expect.names(["seconds"]))
+    Expr("param_n > 1 and param_seconds > 0", expect.names(None))  # before a sweep: any parameter
 
 
 @pytest.fixture(scope="module")
@@ -149,3 +152,10 @@ def test_a_shared_yaml_that_tries_an_attribute_is_refused(tmp_path: Path) -> Non
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: expect[0].check: 'speedup.__class__.__mro__' is attribute access")
     assert not out.exists()
+
+
+def test_a_job_accepts_parameters_that_only_other_jobs_workloads_have(compose_cfg) -> None:
+    from runner.app import build_spec, plain
+
+    cfg = compose_cfg(["workload=cpu", "expect=[{claim: a, where: 'param_seconds > 0', check: 'speedup < 9'}]"])
+    assert build_spec(plain(cfg))["workload"]["name"] == "cpu"
