@@ -298,26 +298,26 @@ def render(root: Path, timeline: str | None = None) -> Report:
     with plots.Painter(sweep, fitted, cells, root / "plots") as painter:
         write_csv(fitted, root / "fits.csv")
         found = verdicts.evaluate(sweep)
-        head: list[Block] = [
-            Para(f"Sweep `{root}`: every number below is read from its files; `python -m runner.report` redraws it."),
-            *swept(sweep),
-            *verdict_blocks(found),
-            Heading("Warnings"),
-            Bullets(warnings(sweep, fitted) or ["none: no failed, incomplete or noisy cells, and a quiet machine"]),
-        ]
+        doubts = warnings(sweep, fitted)
         tail: list[Block] = [
             *fit_blocks(fitted),
             *summary_blocks(plots.common.with_panels(sweep.summary)),
             *environment_blocks(sweep),
             *reproduce_blocks(sweep),
         ]
-        markdown = [document.markdown(head), "", document.markdown(tail)]
-        pages = [html.fragment(head, root), "", html.fragment(tail, root)]
+        tail_md, tail_html = document.markdown(tail), html.fragment(tail, root)
         figures = painter.results()
-    shown = figure_blocks(figures, root)
-    markdown[1], pages[1] = document.markdown(shown), html.fragment(shown, root)
-    _write(root / "report.md", document.markdown_page(TITLE, markdown))
-    _write(root / "report.html", html.page(TITLE, pages))
+    doubts += [f"figure {name} could not be drawn ({why})" for name, why in painter.failed.items()]
+    head: list[Block] = [
+        Para(f"Sweep `{root}`: every number below is read from its files; `python -m runner.report` redraws it."),
+        *swept(sweep),
+        *verdict_blocks(found),
+        Heading("Warnings"),
+        Bullets(doubts or ["none: no failed, incomplete or noisy cells, and a quiet machine"]),
+        *figure_blocks(figures, root),
+    ]
+    _write(root / "report.md", document.markdown_page(TITLE, [document.markdown(head), tail_md]))
+    _write(root / "report.html", html.page(TITLE, [html.fragment(head, root), tail_html]))
     return Report(root, sweep, fitted, found, figures)
 
 

@@ -249,3 +249,15 @@ def test_report_html_renders_in_headless_chromium(rendered: report.Report, tmp_p
 
     pixels = np.asarray(Image.open(shot).convert("L"))
     assert (pixels < 200).mean() > 0.02, "the screenshot is (nearly) blank"
+
+
+def test_a_figure_that_fails_is_a_warning_not_a_lost_report(synthetic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runner.plots import latency
+
+    def broken(*args: object) -> list[Path]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(latency, "draw", broken)  # inherited by the forked workers too
+    written = report.render(synthetic)
+    assert "latency" not in written.figures and "speedup" in written.figures
+    assert "figure latency could not be drawn (RuntimeError: boom)" in (synthetic / "report.md").read_text()

@@ -121,17 +121,23 @@ class Painter:
         cells = timeline.default_cells(sweep.summary) if timeline_cells is None else timeline_cells
         _JOB["current"] = (sweep, fitted, cells, out)
         processes = min(len(ORDER), os.cpu_count() or 1) if processes is None else processes
+        self.failed: dict[str, str] = {}
         self._pool: ProcessPoolExecutor | None = None
         if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
             self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
             self._futures = {name: self._pool.submit(_paint, name) for name in ORDER}
 
     def results(self) -> dict[str, list[Path]]:
-        """Each drawn figure's files, in the report's order; figures without data are left out."""
-        if self._pool is not None:
-            drawn = {name: future.result() for name, future in self._futures.items()}
-        else:
-            drawn = {name: _paint(name) for name in ORDER}
+        """Each drawn figure's files, in the report's order; figures without data are left
+        out, and so are figures that failed (``failed`` says why: the rest of the report
+        is still worth having)."""
+        drawn: dict[str, list[Path]] = {}
+        for name in ORDER:
+            try:
+                drawn[name] = self._futures[name].result() if self._pool is not None else _paint(name)
+            except Exception as exc:  # a figure's bug must not cost the whole report
+                self.failed[name] = f"{type(exc).__name__}: {exc}"
+                drawn[name] = []
         return {f.name: drawn[f.name] for f in FIGURES if drawn[f.name]}
 
     def __enter__(self) -> Painter:
