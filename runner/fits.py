@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares, minimize_scalar
 
 from runner.data import param_columns
 
@@ -83,6 +82,10 @@ def _usl_jacobian(n: np.ndarray, a: float, b: float) -> np.ndarray:
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    # imported here: scipy.optimize takes a third of a second to import, which the report
+    # spends in the worker process that draws the speedup figure rather than up front
+    from scipy.optimize import least_squares, minimize_scalar
+
     # Amdahl has one parameter: a bounded scalar minimisation of the squared error.
     s = float(minimize_scalar(lambda s: np.sum((amdahl(x, s) - y) ** 2), bounds=(0.0, 1.0), method="bounded").x)
     # USL is linear in (a, b) once rearranged, N / C - 1 = a (N - 1) + b N (N - 1): that

@@ -293,19 +293,18 @@ def render(root: Path, timeline: str | None = None) -> Report:
     if sweep.summary.empty:
         raise DataError(f"{root}: results.csv holds no cells")
     cells = timeline_cells(sweep, timeline)
-    fitted = fits.fit(sweep.summary)
     # the figures draw in worker processes while this one judges, tables and renders the text
-    with plots.Painter(sweep, fitted, cells, root / "plots") as painter:
-        write_csv(fitted, root / "fits.csv")
+    with plots.Painter(sweep, cells, root / "plots") as painter:
         found = verdicts.evaluate(sweep)
-        doubts = warnings(sweep, fitted)
-        tail: list[Block] = [
-            *fit_blocks(fitted),
+        rest: list[Block] = [
             *summary_blocks(plots.common.with_panels(sweep.summary)),
             *environment_blocks(sweep),
             *reproduce_blocks(sweep),
         ]
-        tail_md, tail_html = document.markdown(tail), html.fragment(tail, root)
+        rest_md, rest_html = document.markdown(rest), html.fragment(rest, root)
+        fitted = painter.fits()
+        write_csv(fitted, root / "fits.csv")
+        doubts = warnings(sweep, fitted)
         figures = painter.results()
     doubts += [f"figure {name} could not be drawn ({why})" for name, why in painter.failed.items()]
     head: list[Block] = [
@@ -315,9 +314,10 @@ def render(root: Path, timeline: str | None = None) -> Report:
         Heading("Warnings"),
         Bullets(doubts or ["none: no failed, incomplete or noisy cells, and a quiet machine"]),
         *figure_blocks(figures, root),
+        *fit_blocks(fitted),
     ]
-    _write(root / "report.md", document.markdown_page(TITLE, [document.markdown(head), tail_md]))
-    _write(root / "report.html", html.page(TITLE, [html.fragment(head, root), tail_html]))
+    _write(root / "report.md", document.markdown_page(TITLE, [document.markdown(head), rest_md]))
+    _write(root / "report.html", html.page(TITLE, [html.fragment(head, root), rest_html]))
     return Report(root, sweep, fitted, found, figures)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from runner import fits
 from runner.data import Sweep
 from runner.plots import efficiency, latency, parallelism, speedup, startup, timeline
 
@@ -78,66 +79,72 @@ FIGURES = [
 
 # What the figures are drawn from, set before the worker processes fork so that they
 # inherit it instead of unpickling a copy of every table.
-_JOB: dict[str, tuple[Sweep, pd.DataFrame, list[str], Path]] = {}
+_JOB: dict[str, tuple[Sweep, list[str], Path]] = {}
 # Slowest first, so that the processes finish together.
-ORDER = ["latency", "concurrency_parallelism", "speedup", "efficiency", "timeline", "startup"]
+ORDER = ["latency", "speedup", "concurrency_parallelism", "efficiency", "timeline", "startup"]
 
 
-def _paint(name: str) -> list[Path]:
-    sweep, fitted, cells, out = _JOB["current"]
+def _paint(name: str) -> tuple[list[Path], pd.DataFrame | None]:
+    """One figure's files; the speedup figure also returns the fits it draws."""
+    sweep, cells, out = _JOB["current"]
     path = out / f"{name}.png"
     summary = sweep.summary
     if name == "speedup":
-        return speedup.draw(summary, fitted, sweep.cores, path)
+        fitted = fits.fit(summary)
+        return speedup.draw(summary, fitted, sweep.cores, path), fitted
     if name == "concurrency_parallelism":
-        return parallelism.draw(summary, sweep.cores, path)
+        return parallelism.draw(summary, sweep.cores, path), None
     if name == "efficiency":
-        return efficiency.draw(summary, path)
+        return efficiency.draw(summary, path), None
     if name == "startup":
-        return startup.draw(summary, path)
+        return startup.draw(summary, path), None
     if name == "timeline":
-        return timeline.draw(summary, sweep.tasks, cells, path)
-    return latency.draw(summary, sweep.tasks, path)
+        return timeline.draw(summary, sweep.tasks, cells, path), None
+    return latency.draw(summary, sweep.tasks, path), None
 
 
 class Painter:
     """Draws the figures into ``out``, in worker processes where the platform can fork,
-    while the caller goes on (judging verdicts, writing tables); then collect them.
+    while the caller goes on (judging verdicts, writing tables); the scaling fits are
+    computed with the speedup figure, which draws them.
 
-        with Painter(sweep, fitted, None, out) as painter:
+        with Painter(sweep, None, out) as painter:
             ...
+            fitted = painter.fits()
             figures = painter.results()
     """
 
-    def __init__(
-        self,
-        sweep: Sweep,
-        fitted: pd.DataFrame,
-        timeline_cells: list[str] | None,
-        out: Path,
-        processes: int | None = None,
-    ) -> None:
+    def __init__(self, sweep: Sweep, timeline_cells: list[str] | None, out: Path, processes: int | None = None) -> None:
         out.mkdir(parents=True, exist_ok=True)
         cells = timeline.default_cells(sweep.summary) if timeline_cells is None else timeline_cells
-        _JOB["current"] = (sweep, fitted, cells, out)
+        _JOB["current"] = (sweep, cells, out)
         processes = min(len(ORDER), os.cpu_count() or 1) if processes is None else processes
         self.failed: dict[str, str] = {}
+        self._done: dict[str, tuple[list[Path], pd.DataFrame | None]] = {}
         self._pool: ProcessPoolExecutor | None = None
         if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
             self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
             self._futures = {name: self._pool.submit(_paint, name) for name in ORDER}
 
+    def _get(self, name: str) -> tuple[list[Path], pd.DataFrame | None]:
+        if name not in self._done:
+            try:
+                self._done[name] = self._futures[name].result() if self._pool is not None else _paint(name)
+            except Exception as exc:  # a figure's bug must not cost the whole report
+                self.failed[name] = f"{type(exc).__name__}: {exc}"
+                self._done[name] = ([], None)
+        return self._done[name]
+
+    def fits(self) -> pd.DataFrame:
+        """The scaling fits (runner/fits.py), as drawn on the speedup figure."""
+        fitted = self._get("speedup")[1]
+        return fitted if fitted is not None else fits.fit(_JOB["current"][0].summary)
+
     def results(self) -> dict[str, list[Path]]:
         """Each drawn figure's files, in the report's order; figures without data are left
         out, and so are figures that failed (``failed`` says why: the rest of the report
         is still worth having)."""
-        drawn: dict[str, list[Path]] = {}
-        for name in ORDER:
-            try:
-                drawn[name] = self._futures[name].result() if self._pool is not None else _paint(name)
-            except Exception as exc:  # a figure's bug must not cost the whole report
-                self.failed[name] = f"{type(exc).__name__}: {exc}"
-                drawn[name] = []
+        drawn = {name: self._get(name)[0] for name in ORDER}
         return {f.name: drawn[f.name] for f in FIGURES if drawn[f.name]}
 
     def __enter__(self) -> Painter:
@@ -149,7 +156,7 @@ class Painter:
         _JOB.clear()
 
 
-def draw(sweep: Sweep, fitted: pd.DataFrame, timeline_cells: list[str] | None, out: Path) -> dict[str, list[Path]]:
+def draw(sweep: Sweep, timeline_cells: list[str] | None, out: Path) -> dict[str, list[Path]]:
     """Every figure, drawn into ``out``."""
-    with Painter(sweep, fitted, timeline_cells, out) as painter:
+    with Painter(sweep, timeline_cells, out) as painter:
         return painter.results()
