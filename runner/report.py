@@ -297,7 +297,7 @@ def render(root: Path, timeline: str | None = None) -> Report:
     with plots.Painter(sweep, cells, root / "plots") as painter:
         found = verdicts.evaluate(sweep)
         rest: list[Block] = [
-            *summary_blocks(plots.common.with_panels(sweep.summary)),
+            *summary_blocks(plots.common.with_panels(sweep.summary).sort_index()),
             *environment_blocks(sweep),
             *reproduce_blocks(sweep),
         ]

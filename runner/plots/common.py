@@ -100,7 +100,8 @@ def with_panels(summary: pd.DataFrame) -> pd.DataFrame:
             ]
             labels.loc[part.index] = part["workload"].astype(str) + " (" + pd.Series(extra, index=part.index) + ")"
     frame[PANEL] = labels
-    return frame
+    # sorted once here, so that every curve a figure takes from it runs along its workers
+    return frame.sort_values("workers", kind="stable")
 
 
 def _split_rows(part: pd.DataFrame, split: str | None) -> list[tuple[str, pd.DataFrame]]:
@@ -185,7 +186,8 @@ def grid(
 ) -> tuple[Figure, list[Panel]]:
     """A panel per PANEL value: wrapped in a grid while undivided, one per row when divided into blocks."""
     order = list(dict.fromkeys(frame.sort_values(["workload", PANEL])[PANEL]))
-    nblocks = max(len(_split_rows(frame[frame[PANEL] == p], split)) for p in order)
+    by_panel = dict(tuple(frame.groupby(PANEL, sort=False)))
+    nblocks = max(len(_split_rows(by_panel[p], split)) for p in order)
     ncols = 1 if nblocks > 1 else min(WRAP, len(order))
     nrows = math.ceil(len(order) / ncols)
     panel_w = PANEL_W if nblocks == 1 else BLOCK_W * nblocks
@@ -204,7 +206,7 @@ def grid(
         ax.set_visible(False)
     panels = []
     for ax, label in zip(axes.flat, order, strict=False):
-        rows = frame[frame[PANEL] == label]
+        rows = by_panel[label]
         values = rows[column].to_numpy(dtype=float)
         base, width_log2 = math.log2(values.min()), max(math.log2(values.max() / values.min()), 1.0)
         blocks = [
@@ -218,9 +220,10 @@ def grid(
 
 
 def curves(part: pd.DataFrame) -> Iterator[tuple[str, str, pd.DataFrame]]:
-    """(executor, start method, rows sorted by workers) for each curve in a block."""
+    """(executor, start method, rows) for each curve in a block; rows keep the order of
+    ``with_panels``, which sorts them by workers."""
     for (executor, method), curve in part.groupby(["executor", "start_method"], sort=True):
-        yield str(executor), str(method), curve.sort_values("workers")
+        yield str(executor), str(method), curve
 
 
 class Layer:

@@ -29,8 +29,7 @@ def draw(summary: pd.DataFrame, cores: int, path: Path) -> list[Path]:
         for block in panel.blocks:
             flight, x = block.dense(block.rows["in_flight"].min(), block.rows["in_flight"].max())
             layer.line(x, flight, (0.55, 0.55, 0.55, 0.35), width=3)
-            for executor, method, curve in common.curves(block.rows):
-                curve = curve.sort_values("in_flight")
+            for executor, method, curve in common.curves(block.rows):  # in_flight grows with workers
                 c, x = colour[executor], block.x(curve["in_flight"])
                 layer.band(x, curve["parallelism_ci_low"], curve["parallelism_ci_high"], c)
                 layer.curve(x, curve["parallelism_median"], c, common.marker(method))
