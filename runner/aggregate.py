@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from runner.environment import SCHEMA_VERSION, cores, read_environment
 from runner.store import CellStore
@@ -20,6 +19,8 @@ SWEPT = [
     "workload", "executor", "start_method", "workers", "python", "implementation", "free_threaded", "gil",
     "switch_interval", "tasks", "fail_rate",
 ]  # fmt: skip
+# Not an axis but the count a complete cell has: the report marks cells with fewer rows.
+EXPECTED = "repeats"
 MEASURES = ["wall_s", "speedup", "parallelism"]
 # The fixed columns of results.csv, in order; workload parameters and metrics follow.
 RESULT_COLUMNS = [
@@ -51,6 +52,7 @@ def _rows(record: dict[str, Any], sweep: str) -> tuple[list[dict[str, Any]], lis
         "switch_interval": spec.get("switch_interval"),
         "tasks": workload["tasks"],
         "fail_rate": workload["fail_rate"],
+        EXPECTED: spec["repeats"],
         **{f"workload.{k}": v for k, v in workload["params"].items()},
         **{f"executor.{k}": v for k, v in spec["executor"]["options"].items()},
         "load_1m": (result.get("load_before") or [None])[0],
@@ -122,6 +124,8 @@ def _median_ci(values: np.ndarray) -> tuple[float, float, float]:
     median = float(np.median(values))
     if len(values) < 2 or np.ptp(values) == 0:
         return (median, median, median)
+    from scipy import stats  # here: scipy.stats takes longer to import than a report takes to load
+
     ci = stats.bootstrap(
         (values,), np.median, confidence_level=0.95, n_resamples=999, method="percentile", random_state=0
     ).confidence_interval
@@ -143,7 +147,9 @@ def noise(wall: np.ndarray, load: float, cores: int) -> list[str]:
 def summary(results: pd.DataFrame, cores: int) -> pd.DataFrame:
     """One row per cell: medians with bootstrap 95% CIs, spread and a noise flag."""
     params = [c for c in results.columns if c.startswith("workload.")]
-    keys = ["cell", *SWEPT, *params]
+    # results.csv written before EXPECTED existed lacks it; the summary does without
+    # results.csv from before a column existed still groups by the columns it has
+    keys = [c for c in ["cell", *SWEPT, EXPECTED, *params] if c in results]
     rows = []
     for key, group in results.groupby(keys, dropna=False, sort=False):
         row: dict[str, Any] = dict(zip(keys, key, strict=True))
@@ -156,7 +162,8 @@ def summary(results: pd.DataFrame, cores: int) -> pd.DataFrame:
             row[f"{measure}_median"], row[f"{measure}_ci_low"], row[f"{measure}_ci_high"] = _median_ci(values)
         wall = ok.sort_values(["round", "rep"])["wall_s"].to_numpy(dtype=float) if "wall_s" in ok else np.array([])
         row["cv"] = float(np.std(wall, ddof=1) / np.mean(wall)) if len(wall) > 1 else np.nan
-        row["noise"] = "; ".join(noise(wall, group["load_1m"].max(), cores))
+        load = group["load_1m"].max() if "load_1m" in group else np.nan  # results.csv before load_1m had none
+        row["noise"] = "; ".join(noise(wall, load, cores))
         row["noisy"] = bool(row["noise"])
         rows.append(row)
     frame = pd.DataFrame(rows)

@@ -23,9 +23,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from runner import config, progress, spec
+from runner import config, expect, progress, spec
 from runner.calibrate import CalibrationFailed, calibrated
 from runner.cell import write_json
+from runner.expr import ExprError
 from runner.launch import run_cell
 from runner.paths import CONF_DIR
 from runner.store import CellStore
@@ -74,9 +75,13 @@ def build_spec(cfg: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         fail(unknown)
     try:
-        return spec.build(cfg)
-    except spec.SpecError as exc:
+        built = spec.build(cfg)
+        # a shared YAML's expressions are refused here, before any cell runs; any param_*
+        # name passes, as other jobs of the sweep may have the parameter
+        expect.parse(cfg.get("expect") or [], None)
+    except (spec.SpecError, ExprError) as exc:
         fail(str(exc))
+    return built
 
 
 def measure(

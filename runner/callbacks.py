@@ -82,7 +82,7 @@ def prepare(root: Path, config: DictConfig) -> None:
 
 
 def finish(root: Path) -> None:
-    """Aggregate, draw, and print the summary; the report reads only the files."""
+    """Aggregate, write the report, and print the summary and verdicts; the report reads only the files."""
     with writing_output():
         summarize(root)
 
@@ -90,6 +90,7 @@ def finish(root: Path) -> None:
 def summarize(root: Path) -> None:
     from runner import console, report
     from runner.aggregate import aggregate
+    from runner.data import DataError
 
     env = environment.read_environment(root)
     env["load_after"] = load_average()
@@ -97,8 +98,14 @@ def summarize(root: Path) -> None:
         env["sessions"][-1]["load_after"] = env["load_after"]
     write_json(root / "environment.json", env)
     table = aggregate(root)
-    report.render(root)
     console.print_summary(table, root)
+    try:
+        written = report.render(root)
+    except DataError as exc:  # nothing measured to report: the summary above says why
+        print(f"report: not written ({exc})")
+        return
+    console.print_verdicts(written.verdicts)
+    print(f"report: {root / 'report.html'}")
 
 
 class LabCallback(Callback):

@@ -1,4 +1,5 @@
-"""``python -m runner``: Hydra's command line, with one-line errors and a safety check.
+"""``python -m runner`` and ``concurrency-lab``: Hydra's command line, with one-line
+errors and a safety check, and the ``report``, ``compare`` and ``replay`` subcommands.
 
 Hydra prints composition errors over several lines and, for shared YAML, would
 instantiate whatever ``hydra.callbacks`` or a logging ``()`` factory names before any
@@ -9,6 +10,7 @@ input error as one line: ``error: <key>: <problem>``.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
@@ -150,6 +152,10 @@ def main(argv: list[str] | None = None) -> None:
         if user_wants_traceback:
             raise
         fail(one_line(exc))
+    except BrokenPipeError:
+        # the reader went away (`| head`): stop quietly, as any command-line tool does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(0) from None
     except KeyboardInterrupt:
         SweepProgress.stop()
         root = callbacks.LabCallback.current_root
@@ -158,3 +164,16 @@ def main(argv: list[str] | None = None) -> None:
             again = " ".join([sys.argv[0] if not sys.argv[0].endswith("__main__.py") else "python -m runner", *argv])
             print(f"resume with: {again} hydra.sweep.dir={root}", file=sys.stderr)
         raise SystemExit(EXIT_INTERRUPTED) from None
+
+
+# ``concurrency-lab NAME ...`` runs ``python -m runner.NAME ...``; anything else is the Hydra app.
+SUBCOMMANDS = {"report": "runner.report", "compare": "runner.compare", "replay": "runner.replay"}
+
+
+def console_script() -> None:
+    """The ``concurrency-lab`` command: ``python -m runner``, plus the reading subcommands."""
+    argv = sys.argv[1:]
+    if argv and argv[0] in SUBCOMMANDS:
+        module = importlib.import_module(SUBCOMMANDS[argv[0]])
+        sys.exit(module.main([f"concurrency-lab {argv[0]}", *argv[1:]]))
+    main(argv)

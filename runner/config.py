@@ -39,6 +39,17 @@ EXECUTOR_SCHEMAS: dict[str, type[ExecutorConf]] = {"dask": DaskExecutorConf}
 
 
 @dataclass
+class ExpectConf:
+    """A claim the report checks against the summary (runner/expr.py says what the strings may hold)."""
+
+    claim: str = MISSING
+    # selects summary rows (cells); the default selects every measured cell
+    where: str = "True"
+    # must hold for every selected cell
+    check: str = MISSING
+
+
+@dataclass
 class Config:
     workload: WorkloadConf = MISSING
     executor: ExecutorConf = MISSING
@@ -62,6 +73,8 @@ class Config:
     gil: int | None = None
     # sys.setswitchinterval in the cell and its workers (seconds); unset keeps 0.005
     switch_interval: float | None = None
+    # what the report checks; an experiment declares the seed's claims here
+    expect: list[ExpectConf] = field(default_factory=list)
 
 
 def cores() -> int:

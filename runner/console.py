@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from rich import box
@@ -11,6 +12,11 @@ from rich.console import Console
 from rich.table import Table
 
 REASONS = {"cv": "spread over 10%", "load": "machine load above its cores", "first": "a slow first repetition"}
+
+if TYPE_CHECKING:
+    from runner.verdicts import Verdict
+
+VERDICT_STYLES = {"holds": "green", "fails": "bold red", "not measured": "yellow", "refused": "bold yellow"}
 
 
 def _value(row: pd.Series, measure: str, fmt: str, ci: bool = False) -> str:
@@ -59,3 +65,19 @@ def print_summary(table: pd.DataFrame, root: Path) -> None:
             "repetitions with calibrate=true."
         )
     console.print(f"results: {root}")
+
+
+def print_verdicts(verdicts: list[Verdict]) -> None:
+    """The claims the sweep declared (``expect:``) and what the measurements say of them."""
+    if not verdicts:
+        return
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = max(console.width, 110)
+    grid = Table(title="verdicts", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("claim", "verdict", "numbers behind it"):
+        grid.add_column(column)
+    for verdict in verdicts:
+        style = VERDICT_STYLES.get(verdict.verdict, "")
+        grid.add_row(verdict.claim, f"[{style}]{verdict.verdict}[/]", verdict.numbers)
+    console.print(grid)

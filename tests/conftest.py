@@ -88,3 +88,29 @@ def workload_spec(name: str, tasks: int = 4, fail_rate: float = 0.0, **changes: 
     params = changes.pop("params", TINY_WORKLOADS[name])
     workload = {"name": name, "tasks": tasks, "params": dict(params), "fail_rate": fail_rate}
     return cell_spec(workload=workload, **changes)
+
+
+def small_design(**changes: Any) -> Any:
+    """A synthetic sweep small enough to draw in a second: 2 workloads x serial/thread/process
+    x 1, 2, 4 workers x fork/spawn, 3 repetitions (benchmarks/synthetic.py)."""
+    from benchmarks.synthetic import Design
+
+    design = Design(
+        workloads=[("cpu", {"n": 200000}), ("sleep", {"seconds": 0.02})],
+        executors=["serial", "thread", "process"],
+        workers=[1, 2, 4],
+        methods=["fork", "spawn"],
+        tasks=8,
+        cores=2,
+    )
+    for key, value in changes.items():
+        setattr(design, key, value)
+    return design
+
+
+@pytest.fixture
+def synthetic(tmp_path: Path) -> Path:
+    """A fresh synthetic sweep directory (no report yet) for each test that changes it."""
+    from benchmarks.synthetic import make_sweep
+
+    return make_sweep(tmp_path / "sweep", small_design())

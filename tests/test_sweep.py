@@ -87,7 +87,8 @@ def test_sweep_prints_a_line_per_job_then_a_summary(small_sweep: tuple[Path, str
     assert [int(i) for i, _ in jobs] == list(range(1, 9))
     assert {n for _, n in jobs} == {"8"}
     assert "already measured" in stdout  # thread cells swept over two start methods run once
-    assert stdout.rstrip().endswith(str(root))
+    assert f"results: {root}\n" in stdout
+    assert stdout.rstrip().endswith(str(root / "report.html"))
 
 
 def test_sweep_lands_in_dated_directories_by_default(tmp_path: Path) -> None:

@@ -1,0 +1,149 @@
+"""What a run or sweep directory says about how it was made: Hydra's own records.
+
+A sweep root keeps ``multirun.yaml`` (the config and every command-line override) and
+one ``<job>/.hydra/`` per job; a single run keeps ``.hydra/`` at its root. From these
+alone the report learns the expectations and the command, and ``runner.replay``
+rebuilds the command. No pandas here: replay needs none.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+try:  # libyaml parses the thousand job configs of a big sweep several times faster
+    from yaml import CSafeLoader as SafeLoader
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    from yaml import SafeLoader  # type: ignore[assignment]
+
+# Overrides that say where a run lands or how Hydra was invoked, not what it measures.
+PLACEMENT = ("hydra.sweep.dir=", "hydra.run.dir=", "hydra.mode=")
+
+
+class RecordError(ValueError):
+    """A directory whose Hydra records are missing or unreadable; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    root: Path
+    multirun: bool
+    task_overrides: list[str]
+    # Hydra-group overrides (hydra/launcher=..., hydra.job.chdir=...) without PLACEMENT
+    hydra_overrides: list[str]
+    # directories given with --config-dir (Hydra records them as "command-line" sources)
+    config_dirs: list[str]
+    config: dict[str, Any]
+    expect: list[Any] = field(default_factory=list)
+
+    def argv(self, out: Path | None = None) -> list[str]:
+        """``python -m runner`` arguments that make this run or sweep again (into ``out``)."""
+        args = ["-m"] if self.multirun else []
+        for directory in self.config_dirs:
+            args += ["--config-dir", directory]
+        args += [*self.task_overrides, *self.hydra_overrides]
+        if out is not None:
+            args.append(f"hydra.{'sweep' if self.multirun else 'run'}.dir={out}")
+        return args
+
+    def command(self, out: Path | None = None) -> str:
+        return shlex.join(["python", "-m", "runner", *self.argv(out)])
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.load(path.read_text(), Loader=SafeLoader)
+    except (OSError, yaml.YAMLError) as exc:
+        raise RecordError(f"{path}: cannot read Hydra's record ({type(exc).__name__})") from None
+    if not isinstance(data, dict):
+        raise RecordError(f"{path}: expected a YAML mapping, found {type(data).__name__}")
+    return data
+
+
+def _top_level_comma(value: str) -> bool:
+    depth, quote = 0, ""
+    for char in value:
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "[{(":
+            depth += 1
+        elif char in "]})":
+            depth -= 1
+        elif char == "," and depth == 0:
+            return True
+    return False
+
+
+def sweeps_expectations(overrides: dict[str, str]) -> bool:
+    """Whether the swept values (key -> value) can give jobs different expectations: an
+    ``expect`` or ``experiment`` key swept over a list or a sweep function."""
+    for key, value in overrides.items():
+        key = key.lstrip("+~")
+        if key in ("expect", "experiment") or key.startswith(("expect.", "expect[")):
+            text = str(value).strip()
+            if _top_level_comma(text) or text.startswith(("choice(", "range(", "glob(", "interval(")):
+                return True
+    return False
+
+
+def _job_expectations(root: Path) -> list[Any]:
+    """Expectations of every job, for a sweep whose jobs can differ in them."""
+    found: list[Any] = []
+    for path in sorted(root.glob("*/.hydra/config.yaml")):
+        text = path.read_text(errors="replace")
+        if "\nexpect:" not in text or "\nexpect: []" in text:  # parse only the few that have any
+            continue
+        found += _as_list(_load(path).get("expect"))
+    return found
+
+
+def _as_list(value: Any) -> list[Any]:
+    """A hand-edited ``expect`` may be a single item; it is still judged (and refused if malformed)."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    """Each expectation once (every job of a sweep records the same list); a malformed
+    item is kept as it is, for the report to refuse by its index."""
+    seen: dict[str, Any] = {}
+    for item in items:
+        key = repr([item.get(k) for k in ("claim", "where", "check")]) if isinstance(item, dict) else repr(item)
+        seen.setdefault(key, item)
+    return list(seen.values())
+
+
+def read(root: Path) -> Recorded:
+    """The records of a sweep root (multirun.yaml) or of a single run (.hydra/)."""
+    multirun = (root / "multirun.yaml").is_file()
+    if multirun:
+        whole = _load(root / "multirun.yaml")
+        hydra, config = whole.get("hydra") or {}, {k: v for k, v in whole.items() if k != "hydra"}
+    elif (root / ".hydra" / "hydra.yaml").is_file():
+        hydra = _load(root / ".hydra" / "hydra.yaml").get("hydra") or {}
+        config = _load(root / ".hydra" / "config.yaml") if (root / ".hydra" / "config.yaml").is_file() else {}
+    else:
+        raise RecordError(f"{root}: neither multirun.yaml nor .hydra/hydra.yaml here; not a run or sweep directory")
+    overrides = hydra.get("overrides") or {}
+    sources = (hydra.get("runtime") or {}).get("config_sources") or []
+    expect = _as_list(config.get("expect"))
+    swept = {o.partition("=")[0]: o.partition("=")[2] for o in map(str, overrides.get("task") or [])}
+    swept.update({str(k): str(v) for k, v in ((hydra.get("sweeper") or {}).get("params") or {}).items()})
+    if multirun and sweeps_expectations(swept):  # else multirun.yaml holds every job's list
+        expect += _job_expectations(root)
+    return Recorded(
+        root=root,
+        multirun=multirun,
+        task_overrides=[str(o) for o in overrides.get("task") or []],
+        hydra_overrides=[str(o) for o in overrides.get("hydra") or [] if not str(o).startswith(PLACEMENT)],
+        config_dirs=[str(s["path"]) for s in sources if isinstance(s, dict) and s.get("provider") == "command-line"],
+        config=config,
+        expect=_unique(expect),
+    )

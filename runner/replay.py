@@ -1,0 +1,79 @@
+"""Rerun a recorded run or sweep into a new directory: ``python -m runner.replay DIR``.
+
+The command is rebuilt from Hydra's records of DIR (multirun.yaml, or .hydra/ for a
+single run; runner/recorded.py): the same command-line overrides, the same
+``--config-dir``, the same Hydra overrides, only the output directory changes. The
+configs themselves are read from the checkout that runs the replay; a note says so
+when its git revision is not the recorded one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from runner.paths import PROJECT_ROOT
+from runner.recorded import RecordError, read
+
+
+def default_out(root: Path) -> Path:
+    """``DIR-replay``, or ``DIR-replay-2`` and so on where that exists."""
+    candidate, n = root.with_name(f"{root.name}-replay"), 2
+    while candidate.exists():
+        candidate, n = root.with_name(f"{root.name}-replay-{n}"), n + 1
+    return candidate
+
+
+def _revision_note(root: Path) -> str | None:
+    try:
+        recorded = json.loads((root / "environment.json").read_text()).get("git_revision")
+    except (OSError, json.JSONDecodeError):
+        return None
+    head = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
+    current = head.stdout.strip() if head.returncode == 0 else None
+    if recorded and current and recorded != current:
+        return f"note: {root} was measured at revision {recorded[:12]}; this checkout is at {current[:12]}"
+    return None
+
+
+def main(argv: list[str]) -> int:
+    """``argv`` as in ``sys.argv``: the program's name, then its arguments."""
+    parser = argparse.ArgumentParser(prog="python -m runner.replay", description=__doc__.splitlines()[0])
+    parser.add_argument("dir", type=Path, help="a run or sweep directory")
+    parser.add_argument("--out", type=Path, help="where the replay lands (default: DIR-replay)")
+    parser.add_argument("--dry-run", action="store_true", help="print the command and stop")
+    args = parser.parse_args(argv[1:])
+    try:
+        recorded = read(args.dir)
+    except RecordError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = (args.out or default_out(args.dir)).absolute()
+    if out.exists() and any(out.iterdir()):
+        print(f"error: --out: {out} exists and is not empty; allowed: a new or empty directory", file=sys.stderr)
+        return 2
+    missing = [d for d in recorded.config_dirs if not Path(d).is_dir()]
+    if missing:
+        print(
+            f"error: --config-dir {missing[0]} (recorded) no longer exists; the sweep cannot be replayed",
+            file=sys.stderr,
+        )
+        return 2
+    command = [sys.executable, "-m", "runner", *recorded.argv(out)]
+    print(recorded.command(out), flush=True)
+    if args.dry_run:
+        return 0
+    note = _revision_note(args.dir)
+    if note:
+        print(note, flush=True)
+    # the replay runs this checkout's runner, whatever is installed
+    path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+    return subprocess.run(command, env={**os.environ, "PYTHONPATH": path}).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,55 @@
+"""The `concurrency-lab` console script: the Hydra app plus report, compare and replay."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(sys.executable).parent / "concurrency-lab"
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    assert SCRIPT.exists(), "pip install -e . installs the concurrency-lab script beside python"
+    return subprocess.run([str(SCRIPT), *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_help_lists_the_subcommands(tmp_path: Path) -> None:
+    proc = run("--help", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for line in ("report DIR", "compare DIR_A DIR_B", "replay DIR", "== Configuration groups =="):
+        assert line in proc.stdout
+
+
+@pytest.mark.parametrize("sub", ["report", "compare", "replay"])
+def test_each_subcommand_has_its_own_help(tmp_path: Path, sub: str) -> None:
+    proc = run(sub, "--help", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "usage:" in proc.stdout
+
+
+@pytest.mark.slow
+def test_a_run_then_its_report_through_the_script(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = run(
+        "workload=sleep",
+        "workload.tasks=4",
+        "workload.params.seconds=0.001",
+        "repeats=1",
+        "warmup=0",
+        f"hydra.run.dir={out}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (out / "report.html").unlink()
+    again = run("report", str(out), cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert (out / "report.html").stat().st_size > 0
+
+
+def test_bad_input_is_one_line_through_the_script_too(tmp_path: Path) -> None:
+    proc = run("workers=0", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: workers: 0 is out of range; allowed: between 1 and 1024"

@@ -1,0 +1,131 @@
+"""Comparing two sweeps: matched cells, a ratio with its CI, and a verdict that noise does not fool."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.synthetic import make_sweep
+from runner import compare
+from runner.data import load
+from runner.paths import PROJECT_ROOT
+from tests.conftest import small_design
+
+TIGHT_A = np.array([1.00, 1.01, 0.99])
+
+
+@pytest.mark.parametrize(
+    ("b", "expected"),
+    [
+        (TIGHT_A * 1.0, compare.SAME),
+        (TIGHT_A * 1.03, compare.SAME),  # real but below the 5% minimum effect
+        (TIGHT_A * 1.20, compare.SLOWER),
+        (TIGHT_A / 1.20, compare.FASTER),
+        (np.array([1.0, 1.3, 0.8]), compare.SAME),  # overlapping, noisy
+        (np.array([1.2]), compare.TOO_FEW),
+    ],
+)
+def test_the_verdict_needs_both_a_ci_that_excludes_one_and_an_effect(b: np.ndarray, expected: str) -> None:
+    low, high = compare.ratio_ci(TIGHT_A, b)
+    assert compare.verdict(TIGHT_A, b, low, high, compare.MIN_EFFECT)[0] == expected
+
+
+def test_a_change_within_the_cells_own_noise_is_no_change() -> None:
+    noisy_a = np.array([0.9, 1.0, 1.1])  # cv 10%
+    noisy_b = np.array([1.13, 1.18, 1.28])  # 18% slower and apart from A, yet within twice the noise
+    low, high = compare.ratio_ci(noisy_a, noisy_b)
+    label, threshold = compare.verdict(noisy_a, noisy_b, low, high, compare.MIN_EFFECT)
+    noise = np.hypot(np.std(noisy_a, ddof=1) / np.mean(noisy_a), np.std(noisy_b, ddof=1) / np.mean(noisy_b))
+    assert low > 1.0 and threshold == pytest.approx(2 * noise) and label == compare.SAME
+
+
+def test_the_ci_brackets_the_ratio_of_medians() -> None:
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(1.0, 0.05, 5), rng.normal(1.3, 0.05, 5)
+    low, high = compare.ratio_ci(a, b)
+    assert low <= np.median(b) / np.median(a) <= high
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Two synthetic sweeps of the same design with independent noise: the same code twice."""
+    tmp = tmp_path_factory.mktemp("c")
+    return make_sweep(tmp / "a", small_design(), seed=1), make_sweep(tmp / "b", small_design(), seed=2)
+
+
+def test_the_same_sweep_twice_shows_no_significant_change(pair: tuple[Path, Path]) -> None:
+    result = compare.compare(load(pair[0]), load(pair[1]))
+    assert len(result.table) == len(load(pair[0]).summary) and result.only_a == result.only_b == 0
+    unchanged = result.table["verdict"].isin([compare.SAME, compare.BASELINE]).mean()
+    assert unchanged >= 0.9, result.table["verdict"].value_counts()
+
+
+def test_a_machine_twice_as_slow_changes_no_relative_verdict(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    slow = tmp_path / "slow"
+    make_sweep(slow, small_design(), seed=2)
+    results = pd.read_csv(slow / "results.csv")
+    results["wall_s"] *= 2.0  # every cell and every baseline: speedups stay as they were
+    results.to_csv(slow / "results.csv", index=False)
+    relative = compare.compare(load(pair[0]), load(slow)).table
+    serial = relative["executor"] == "serial"
+    assert relative[serial]["verdict"].str.startswith("baseline: machine or workload slower").all()
+    assert relative[~serial]["verdict"].eq(compare.SAME).mean() >= 0.9
+    raw = compare.compare(load(pair[0]), load(slow), measure="wall_s")
+    assert (raw.table["verdict"] == compare.SLOWER).all()
+
+
+def test_slower_threads_are_found(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    changed = tmp_path / "changed"
+    make_sweep(changed, small_design(), seed=2)
+    results = pd.read_csv(changed / "results.csv")
+    threads = results["executor"] == "thread"
+    results.loc[threads, "wall_s"] *= 1.5
+    results.loc[threads, "speedup"] /= 1.5
+    results.to_csv(changed / "results.csv", index=False)
+    (changed / "summary.csv").unlink()  # summarised again from results.csv
+    table = compare.compare(load(pair[0]), load(changed)).table
+    assert (table[table["executor"] == "thread"]["verdict"] == compare.SLOWER).all()
+    assert table[table["executor"] == "process"]["verdict"].eq(compare.SAME).mean() >= 0.9
+
+
+def test_cells_match_on_swept_values_and_constant_differences_are_named(tmp_path: Path) -> None:
+    a = make_sweep(tmp_path / "a", small_design())
+    b = make_sweep(tmp_path / "b", small_design(), seed=3)
+    results = pd.read_csv(b / "results.csv").assign(python="3.13.0")
+    results.to_csv(b / "results.csv", index=False)
+    (b / "summary.csv").unlink()
+    result = compare.compare(load(a), load(b))
+    assert "python" not in result.keys and result.differs["python"] == ("3.12.3", "3.13.0")
+    assert len(result.table) == len(load(a).summary)
+
+
+def test_the_command_prints_a_table_and_writes_compare_md(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner.compare", str(pair[0]), str(pair[1]), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "B / A [95% CI]" in proc.stdout and "no significant change" in proc.stdout
+    text = (out / "compare.md").read_text()
+    assert "## How the verdict is reached" in text and "![ratio of medians](compare.png)" in text
+    assert (out / "compare.png").stat().st_size > 1000 and (out / "compare.svg").exists()
+    assert len(pd.read_csv(out / "compare.csv")) == len(load(pair[0]).summary)
+    bad = subprocess.run(
+        [sys.executable, "-m", "runner.compare", str(pair[0]), str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr

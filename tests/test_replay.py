@@ -1,0 +1,121 @@
+"""End to end: a sweep of an experiment with expectations, its replay, and the comparison of the two."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from runner import compare
+from runner.data import load
+from runner.paths import PROJECT_ROOT
+from tests.conftest import lab
+
+pytestmark = pytest.mark.slow
+
+# A stand-in for conf/experiment/gil.yaml, shrunk to run in seconds: the seed's claims
+# about the GIL on tiny cpu and sleep workloads.
+EXPERIMENT = """\
+# @package _global_
+repeats: 3
+warmup: 1
+expect:
+  - claim: threads do not speed up pure-Python CPU work
+    where: "workload == 'cpu' and executor == 'thread'"
+    check: "speedup < 1.3"
+  - claim: threads on CPU work are concurrency without parallelism
+    where: "workload == 'cpu' and executor == 'thread' and workers > 1"
+    check: "parallelism < 1.3"
+  - claim: sleeping threads overlap
+    where: "workload == 'sleep' and executor == 'thread'"
+    check: "speedup > 0.6 * in_flight"
+  - claim: GIL-releasing C code scales on threads
+    where: "workload == 'gil_release' and executor == 'thread' and workers > 1"
+    check: "speedup > 0.6 * workers"
+hydra:
+  sweeper:
+    params:
+      workload: cpu_tiny,sleep_tiny
+      executor: serial,thread,process
+      workers: 1,2,4
+"""
+WORKLOADS = {
+    "cpu_tiny": "defaults: [base_workload, _self_]\nname: cpu\ntasks: 8\nparams: {n: 30000}\n",
+    "sleep_tiny": "defaults: [base_workload, _self_]\nname: sleep\ntasks: 8\nparams: {seconds: 0.005}\n",
+}
+
+
+def module(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", name, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=600
+    )
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """(config dir, sweep, replay): the experiment swept, then replayed from its records."""
+    tmp = tmp_path_factory.mktemp("replay")
+    conf = tmp / "conf"
+    (conf / "experiment").mkdir(parents=True)
+    (conf / "workload").mkdir()
+    (conf / "experiment" / "gil_standin.yaml").write_text(EXPERIMENT)
+    for name, text in WORKLOADS.items():
+        (conf / "workload" / f"{name}.yaml").write_text(text)
+    root = tmp / "sweep"
+    proc = lab("-m", "--config-dir", str(conf), "+experiment=gil_standin", f"hydra.sweep.dir={root}", cwd=tmp)
+    assert proc.returncode == 0, proc.stderr
+    assert "verdicts" in proc.stdout and proc.stdout.rstrip().endswith("report.html")
+    replayed = module("runner.replay", str(root), cwd=tmp)
+    assert replayed.returncode == 0, replayed.stderr
+    return conf, root, tmp / "sweep-replay"
+
+
+def test_the_sweep_reports_every_figure_fit_and_verdict(swept: tuple[Path, Path, Path]) -> None:
+    _, root, _ = swept
+    for name in ("speedup", "concurrency_parallelism", "efficiency", "startup", "timeline", "latency"):
+        assert (root / "plots" / f"{name}.png").stat().st_size > 1000
+        assert (root / "plots" / f"{name}.svg").exists()
+    fits = pd.read_csv(root / "fits.csv")
+    assert {(w, e) for w, e in zip(fits["workload"], fits["executor"], strict=True)} == {
+        (w, e) for w in ("cpu", "sleep") for e in ("thread", "process")
+    }
+    text = (root / "report.md").read_text()
+    assert "| threads do not speed up pure-Python CPU work | holds |" in text
+    assert "| threads on CPU work are concurrency without parallelism | holds |" in text
+    assert "| GIL-releasing C code scales on threads | not measured |" in text
+    assert (root / "report.html").stat().st_size > 50_000
+
+
+def test_replay_measures_the_same_cells_with_the_same_overrides(swept: tuple[Path, Path, Path]) -> None:
+    _, root, replay = swept
+    assert set(load(root).summary["cell"]) == set(load(replay).summary["cell"])
+    original = load(root).recorded
+    again = load(replay).recorded
+    assert original is not None and again is not None
+    assert again.task_overrides == original.task_overrides and again.config_dirs == original.config_dirs
+
+
+def test_the_sweep_and_its_replay_show_no_significant_change(swept: tuple[Path, Path, Path]) -> None:
+    _, root, replay = swept
+    table = compare.compare(load(root), load(replay)).table
+    judged = table[table["executor"] != "serial"]
+    unchanged = judged["verdict"].eq(compare.SAME).mean()
+    assert unchanged >= 0.9, table[["workload", "executor", "workers", "ratio", "ci_low", "ci_high", "verdict"]]
+    assert table[table["executor"] == "serial"]["verdict"].str.startswith(compare.BASELINE).all()
+
+
+def test_replay_shows_its_command_and_refuses_to_overwrite(swept: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    conf, root, replay = swept
+    dry = module("runner.replay", str(root), "--dry-run", cwd=tmp_path)
+    assert dry.returncode == 0
+    assert f"--config-dir {conf}" in dry.stdout and "+experiment=gil_standin" in dry.stdout
+    assert f"hydra.sweep.dir={root}-replay-2" in dry.stdout  # the first replay's directory exists
+    taken = module("runner.replay", str(root), "--out", str(replay), cwd=tmp_path)
+    assert taken.returncode == 2 and "exists and is not empty" in taken.stderr
+    missing = module("runner.replay", str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stderr.startswith("error: ") and "Traceback" not in missing.stderr

@@ -1,0 +1,263 @@
+"""The report, from a sweep's files alone: figures, fits, verdicts, both documents, bad input."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from benchmarks.synthetic import make_sweep
+from runner import report
+from runner.data import DataError, load
+from runner.paths import PROJECT_ROOT
+from tests.conftest import small_design
+
+FIGURES = ["speedup", "concurrency_parallelism", "efficiency", "startup", "timeline", "latency"]
+
+
+def report_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "runner.report", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory: pytest.TempPathFactory) -> report.Report:
+    items = [
+        {
+            "claim": "threads do not speed up CPU work",
+            "where": "workload == 'cpu' and executor == 'thread'",
+            "check": "speedup < 1.2",
+        },
+    ]
+    root = make_sweep(tmp_path_factory.mktemp("r") / "sweep", small_design(expect=items))
+    return report.render(root)
+
+
+def test_every_figure_is_drawn_as_png_and_svg(rendered: report.Report) -> None:
+    for name in FIGURES:
+        for suffix in (".png", ".svg"):
+            path = rendered.root / "plots" / f"{name}{suffix}"
+            assert path.stat().st_size > 1000, path
+    svg = (rendered.root / "plots" / "speedup.svg").read_text()
+    assert "workers (log2 scale)" in svg and "Amdahl fit" in svg  # labelled axes, text kept as text
+
+
+def test_fits_are_tabulated_for_curves_with_three_worker_counts(rendered: report.Report) -> None:
+    fits = pd.read_csv(rendered.root / "fits.csv")
+    # thread and process (x2 start methods) per workload have 1, 2, 4 workers; serial has one point
+    assert len(fits) == 2 * 3
+    assert set(fits["executor"]) == {"thread", "process"}
+    assert ((fits["amdahl_serial_fraction"] >= 0) & (fits["amdahl_serial_fraction"] <= 1)).all()
+    assert (fits[["usl_a", "usl_b"]] >= 0).all().all()
+    sleep = fits[(fits["workload"] == "sleep") & (fits["executor"] == "thread")].iloc[0]
+    assert sleep["amdahl_serial_fraction"] < 0.05 and not sleep["usl_poor"]  # sleeping threads scale
+
+
+def test_the_markdown_report_has_every_section(rendered: report.Report) -> None:
+    text = (rendered.root / "report.md").read_text()
+    for heading in (
+        "## What was swept",
+        "## Verdicts",
+        "## Warnings",
+        "## Figures",
+        "## Scaling fits",
+        "## Summary",
+        "## Environment",
+        "## Reproduce",
+    ):
+        assert heading in text, heading
+    assert "| threads do not speed up CPU work | holds |" in text
+    assert "python -m runner -m " in text and "git checkout " + "0" * 40 in text
+    for name in FIGURES:
+        assert f"](plots/{name}.png)" in text
+
+
+def test_the_html_report_embeds_every_figure_and_loads_nothing(rendered: report.Report) -> None:
+    page = (rendered.root / "report.html").read_text()
+    assert len(re.findall(r'<img src="data:image/png;base64,', page)) == len(FIGURES)
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)
+    assert '<td class="holds">holds</td>' in page
+
+
+def test_a_removed_row_marks_its_cell_incomplete_and_the_report_still_renders(synthetic: Path) -> None:
+    results = pd.read_csv(synthetic / "results.csv")
+    victim = results[(results["executor"] == "thread") & (results["workers"] == 2)].index[0]
+    results.drop(index=victim).to_csv(synthetic / "results.csv", index=False)
+    cell = results.loc[victim, "cell"]
+    written = report.render(synthetic)
+    row = written.sweep.summary.set_index("cell").loc[cell]
+    assert not row["complete"] and row["n"] == 2 and row["expected"] == 3
+    text = (synthetic / "report.md").read_text()
+    assert f"cell {cell} (" in text and "is incomplete: 2 of 3 repetitions" in text
+    assert "| 2/3 |" in text and "incomplete" in text
+    assert (synthetic / "plots" / "efficiency.png").exists()
+
+
+def test_a_cell_gone_from_results_csv_is_reported_without_numbers(synthetic: Path) -> None:
+    results = pd.read_csv(synthetic / "results.csv")
+    cell = results[(results["executor"] == "process") & (results["workers"] == 4)]["cell"].iloc[0]
+    results[results["cell"] != cell].to_csv(synthetic / "results.csv", index=False)
+    row = load(synthetic).summary.set_index("cell").loc[cell]
+    assert row["n"] == 0 and not row["complete"] and np.isnan(row["speedup_median"])
+    report.render(synthetic)
+
+
+def _garbage(root: Path) -> None:
+    (root / "results.csv").write_bytes(b"\x00\xff\xfe garbage\n\x00")
+
+
+def _columns_missing(root: Path) -> None:
+    (root / "results.csv").write_text("cell,workload\nabc,cpu\n")
+
+
+def _words_for_numbers(root: Path) -> None:
+    pd.read_csv(root / "results.csv").assign(wall_s="fast").to_csv(root / "results.csv", index=False)
+
+
+def _broken_json(root: Path) -> None:
+    (root / "environment.json").write_text("{not json")
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (_garbage, "results.csv"),
+        (_columns_missing, "results.csv: missing column 'executor'"),
+        (_words_for_numbers, "results.csv: column 'wall_s' holds 'fast' on line 2; expected a number"),
+        (_broken_json, "environment.json: not readable JSON"),
+    ],
+)
+def test_corrupt_files_are_one_clear_error(synthetic: Path, damage: Callable[[Path], None], message: str) -> None:
+    damage(synthetic)
+    proc = report_cli(str(synthetic))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and message in proc.stderr, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    assert not (synthetic / "report.html").exists()
+
+
+def test_a_directory_that_is_not_a_sweep_is_one_clear_error(tmp_path: Path) -> None:
+    for target, message in ((tmp_path / "nope", "no such directory"), (tmp_path, "no results.csv here")):
+        proc = report_cli(str(target))
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_refused_expectation_is_reported_and_fails_the_command(synthetic: Path) -> None:
+    recorded = (synthetic / "multirun.yaml").read_text()
+    (synthetic / "multirun.yaml").write_text(recorded.replace("check: speedup < 1.2", "check: __import__('os') == 1"))
+    proc = report_cli(str(synthetic))
+    assert proc.returncode == 2
+    assert "error: expect[0].check: \"__import__('os')\" is a call" in proc.stderr
+    assert "| refused |" in (synthetic / "report.md").read_text()
+
+
+def test_timelines_follow_a_chosen_expression(synthetic: Path) -> None:
+    proc = report_cli(str(synthetic), "--timeline", "executor == 'thread' and workers == 2")
+    assert proc.returncode == 0, proc.stderr
+    proc = report_cli(str(synthetic), "--timeline", "executor.upper()")
+    assert proc.returncode == 2 and proc.stderr.startswith("error: --timeline: ")
+    with pytest.raises(DataError, match="no cell matches"):
+        report.timeline_cells(load(synthetic), "workers > 1000")
+
+
+def test_runner_load_gives_the_tidy_tables_and_loads_pandas_only_then(synthetic: Path) -> None:
+    probe = (
+        "import sys, runner; before = 'pandas' in sys.modules; "
+        f"s = runner.load({str(synthetic)!r}); "
+        "print(before, len(s.results), len(s.tasks), len(s.summary), s.cores)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True)
+    before, results, tasks, summary, cores = out.stdout.split()
+    assert before == "False"
+    assert int(results) == 3 * int(summary) and int(tasks) == 8 * int(results) and cores == "2"
+
+
+def test_report_redraw_needs_no_cell_files(synthetic: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy"
+    shutil.copytree(synthetic, copy)
+    assert not (copy / "cells").exists()
+    assert report_cli(str(copy)).returncode == 0
+    assert (copy / "report.html").stat().st_size > 10_000
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    # without these Chromium reaches for the network, which this machine refuses
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Appended to a copy of the page: once everything has loaded, write what loaded into the DOM.
+PROBE = """<script>
+window.addEventListener("load", () => {
+  const images = Array.from(document.images);
+  const loaded = images.filter((i) => i.complete && i.naturalWidth > 0).length;
+  const marker = document.createElement("div");
+  marker.id = "lab-check";
+  marker.textContent = `images=${images.length} loaded=${loaded} text=${document.body.innerText.trim().length}`;
+  document.body.appendChild(marker);
+});
+</script>"""
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.environ.get("CI") or os.environ.get("LAB_REQUIRE_CHROMIUM"):
+        pytest.fail("chromium is not installed; .ci/run installs it (apt-get install -y chromium)")
+    pytest.skip("chromium is not installed here (CI installs it and runs this test)")
+
+
+def test_report_html_renders_in_headless_chromium(rendered: report.Report, tmp_path: Path) -> None:
+    browser = chromium()
+    page = tmp_path / "check.html"
+    page.write_text((rendered.root / "report.html").read_text().replace("</body>", PROBE + "</body>"))
+    flags = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(
+        [*flags, "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    found = re.search(r'id="lab-check">images=(\d+) loaded=(\d+) text=(\d+)<', dom.stdout)
+    assert found, dom.stderr[-2000:]
+    images, loaded, text = map(int, found.groups())
+    assert images == len(FIGURES) and loaded == images
+    assert text > 2000  # the tables and captions are there, not an empty page
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [*flags, "--window-size=1280,2000", f"--screenshot={shot}", (rendered.root / "report.html").as_uri()],
+        capture_output=True,
+        timeout=120,
+    )
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("L"))
+    assert (pixels < 200).mean() > 0.02, "the screenshot is (nearly) blank"
+
+
+def test_a_figure_that_fails_is_a_warning_not_a_lost_report(synthetic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from runner.plots import latency
+
+    def broken(*args: object) -> list[Path]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(latency, "draw", broken)  # inherited by the forked workers too
+    written = report.render(synthetic)
+    assert "latency" not in written.figures and "speedup" in written.figures
+    assert "figure latency could not be drawn (RuntimeError: boom)" in (synthetic / "report.md").read_text()
