@@ -183,7 +183,11 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 def aggregate(root: Path) -> pd.DataFrame:
     """Write results.csv, tasks.csv and summary.csv from the cell files under ``root``."""
     sweep = "/".join(root.resolve().parts[-2:])
-    results, tasks = frames(CellStore(root).records(), sweep)
+    records = list(CellStore(root).records())
+    if not records and (root / "summary.csv").exists():
+        # no cell files (copied without them, or not a lab sweep): the CSVs are all there is
+        return pd.read_csv(root / "summary.csv")
+    results, tasks = frames(records, sweep)
     table = summary(results, cores(read_environment(root))) if not results.empty else pd.DataFrame()
     write_csv(results, root / "results.csv")
     write_csv(tasks, root / "tasks.csv")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 import uuid
 from pathlib import Path
 from typing import Any
@@ -104,6 +105,14 @@ def summarize(root: Path) -> None:
     except DataError as exc:  # nothing measured to report: the summary above says why
         print(f"report: not written ({exc})")
         return
+    except Exception as exc:
+        # Hydra would turn this into a warning and exit 0: say it, keep the details, fail
+        (root / "report-error.txt").write_text(traceback.format_exc())
+        fail(
+            f"report: {type(exc).__name__}: {exc}; the measurements are safe in {root} (details in "
+            "report-error.txt); redraw with: python -m runner.report DIR",
+            code=1,
+        )
     console.print_verdicts(written.verdicts)
     print(f"report: {root / 'report.html'}")
 

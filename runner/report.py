@@ -46,6 +46,8 @@ class Report:
 
 
 def _num(value: Any, fmt: str = ".3g") -> str:
+    if isinstance(value, str):  # a workload parameter may be a choice (algorithm=sha256)
+        return value
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "∞" if isinstance(value, float) and math.isinf(value) else "-"
     return f"{value:{fmt}}"

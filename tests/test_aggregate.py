@@ -131,3 +131,14 @@ def test_noise_flags_say_why(wall: list[float], load: float, cores: int, expecte
     assert len(reasons) == len(expected)
     for reason, start in zip(reasons, expected, strict=True):
         assert reason.startswith(start)
+
+
+def test_without_cell_files_aggregation_keeps_the_csvs(sweep_root: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(sweep_root, copy, ignore=shutil.ignore_patterns("cells"))
+    before = {name: (copy / name).read_bytes() for name in ("results.csv", "tasks.csv", "summary.csv")}
+    table = aggregate(copy)
+    assert len(table) == 4
+    assert {name: (copy / name).read_bytes() for name in before} == before

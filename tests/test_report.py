@@ -261,3 +261,35 @@ def test_a_figure_that_fails_is_a_warning_not_a_lost_report(synthetic: Path, mon
     written = report.render(synthetic)
     assert "latency" not in written.figures and "speedup" in written.figures
     assert "figure latency could not be drawn (RuntimeError: boom)" in (synthetic / "report.md").read_text()
+
+
+def test_a_workload_choice_parameter_reaches_the_fits_table(tmp_path: Path) -> None:
+    """gil_release's algorithm=sha256 is a string parameter: the fits table must print it, not format it."""
+    from benchmarks.synthetic import make_sweep
+    from tests.conftest import small_design
+
+    design = small_design(workloads=[("gil_release", {"algorithm": "sha256", "kib": 64})])
+    root = make_sweep(tmp_path / "sweep", design)
+    written = report.render(root)
+    assert not written.fits.empty
+    assert "algorithm=sha256" in (root / "report.md").read_text()
+
+
+def test_a_report_that_breaks_fails_the_sweep_loudly_and_keeps_the_data(
+    synthetic: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hydra turns an exception in on_multirun_end into a warning and exit 0; the lab must not."""
+    from runner import callbacks
+
+    def broken(root: Path) -> None:
+        raise RuntimeError("a figure library broke")
+
+    monkeypatch.setattr(report, "render", broken)
+    before = (synthetic / "summary.csv").stat().st_size
+    with pytest.raises(SystemExit) as stopped:
+        callbacks.summarize(synthetic)
+    assert stopped.value.code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: report: RuntimeError: a figure library broke")
+    assert "RuntimeError" in (synthetic / "report-error.txt").read_text()
+    assert (synthetic / "summary.csv").stat().st_size >= before > 0
