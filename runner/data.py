@@ -18,6 +18,7 @@ import pandas as pd
 
 from runner import aggregate
 from runner import environment as env
+from runner.environment import SCHEMA_VERSION
 from runner.recorded import Recorded, RecordError, read
 
 REQUIRED = ("cell", "workload", "executor", "start_method", "workers", "status")
@@ -89,6 +90,12 @@ def _results(root: Path) -> pd.DataFrame:
     results = _read_csv(root / "results.csv")
     if results.empty:
         return results
+    written = pd.to_numeric(results.get("schema", pd.Series([SCHEMA_VERSION])), errors="coerce").max()
+    if written > SCHEMA_VERSION:
+        raise DataError(
+            f"results.csv: written with tidy schema v{written:g}, newer than this lab reads (v{SCHEMA_VERSION} "
+            "and the files before versioning); upgrade concurrency-lab to report it"
+        )
     missing = [c for c in REQUIRED if c not in results]
     if not missing and (results["status"] == "ok").any():
         missing = [c for c in MEASURED if c not in results]

@@ -293,3 +293,14 @@ def test_a_report_that_breaks_fails_the_sweep_loudly_and_keeps_the_data(
     assert len(err) == 1 and err[0].startswith("error: report: RuntimeError: a figure library broke")
     assert "RuntimeError" in (synthetic / "report-error.txt").read_text()
     assert (synthetic / "summary.csv").stat().st_size >= before > 0
+
+
+def test_a_newer_schema_is_refused_and_an_unversioned_file_is_read(synthetic: Path) -> None:
+    from runner.data import DataError, load
+
+    results = pd.read_csv(synthetic / "results.csv")
+    results.drop(columns=["schema"]).to_csv(synthetic / "results.csv", index=False)
+    assert len(load(synthetic).summary) > 0  # before versioning: read as v1
+    results.assign(schema=2).to_csv(synthetic / "results.csv", index=False)
+    with pytest.raises(DataError, match=r"^results.csv: written with tidy schema v2, newer than this lab reads"):
+        load(synthetic)
