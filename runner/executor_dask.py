@@ -7,13 +7,13 @@ spec names the dask executor, and dask itself is an optional extra
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from runner.task import TaskRecord
+from runner.executors import SubmittingPool
 
 
-class DaskPool:
+class DaskPool(SubmittingPool):
     """A dask client's concurrent.futures view, ready once every worker has joined."""
 
     def __init__(self, workers: int, start_method: str, options: Mapping[str, Any]) -> None:
@@ -36,24 +36,14 @@ class DaskPool:
             )
             self._client = Client(self._cluster)
             self._client.wait_for_workers(workers, timeout=120)
-        # pure=False: dask would otherwise run identical calls once and share the result
-        self._executor = self._client.get_executor(pure=False)
         info = self._client.scheduler_info(n_workers=-1)["workers"]
         # what the cluster had, which for a running one is not what `workers` asked for
         self._metrics = {
             "dask_workers": float(len(info)),
             "dask_threads": float(sum(w.get("nthreads", 0) for w in info.values())),
         }
-        self._pids: set[int] = set()
-
-    def run(self, bound: Any, indices: Iterable[int]) -> list[TaskRecord]:
-        futures = [self._executor.submit(bound, i) for i in indices]
-        records = [f.result() for f in futures]
-        self._pids.update(r[1] for r in records)
-        return records
-
-    def pids(self) -> set[int]:
-        return self._pids
+        # pure=False: dask would otherwise run identical calls once and share the result
+        super().__init__(self._client.get_executor(pure=False), set())
 
     def metrics(self) -> dict[str, float]:
         return self._metrics

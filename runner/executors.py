@@ -92,14 +92,12 @@ def _pid() -> int:
     return os.getpid()
 
 
-class FuturesPool:
-    """Any ``concurrent.futures`` executor, made ready before the task phase."""
+class SubmittingPool:
+    """Tasks submitted to a ``concurrent.futures``-style executor; its pids are those seen."""
 
-    def __init__(self, executor: FuturesExecutor, barrier: Any, workers: int) -> None:
+    def __init__(self, executor: FuturesExecutor, pids: set[int]) -> None:
         self._executor = executor
-        ready = [executor.submit(_pid) for _ in range(workers)]
-        barrier.wait(READY_TIMEOUT_S)
-        self._pids = {os.getpid()} | {f.result() for f in ready}
+        self._pids = pids
 
     def run(self, bound: Bound, indices: Iterable[int]) -> list[TaskRecord]:
         futures = [self._executor.submit(bound, i) for i in indices]
@@ -115,6 +113,15 @@ class FuturesPool:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
+
+
+class FuturesPool(SubmittingPool):
+    """Any ``concurrent.futures`` executor, made ready before the task phase."""
+
+    def __init__(self, executor: FuturesExecutor, barrier: Any, workers: int) -> None:
+        ready = [executor.submit(_pid) for _ in range(workers)]
+        barrier.wait(READY_TIMEOUT_S)
+        super().__init__(executor, {os.getpid()} | {f.result() for f in ready})
 
 
 def _children() -> set[int]:

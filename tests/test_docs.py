@@ -23,7 +23,7 @@ from tests.conftest import lab
 pytestmark = pytest.mark.slow
 DOCS = [PROJECT_ROOT / "README.md", PROJECT_ROOT / "docs" / "tutorial.md"]
 SMALL = ["workload.tasks=2", "repeats=1", "warmup=0", "timeout_s=120"]
-RUN_BY_CI = ("python -m pip", "pip install -e", "python -m pytest", "ruff ", "mypy")
+RUN_BY_CI = ("python -m pip", "pip install -e", "python -m pytest", "ruff ", "mypy", "make ")
 # what the README says such a machine lacks, and the error that says so
 UNAVAILABLE = {"python=3.13t": "error: python: no Python 3.13t found"}
 PLACEHOLDERS = re.compile(r"outputs/sweeps/(DATE/TIME|\d{4}-\d{2}-\d{2}/\d{2}-\d{2}-\d{2}|A|B)|\bDIR\b")
@@ -50,6 +50,13 @@ def _run(command: str, tmp: Path, sweeps: list[Path]) -> subprocess.CompletedPro
     if " && " in command:  # "pip install ... && python -m runner ...": CI does the install part
         command = command.split(" && ", 1)[1]
     args = shlex.split(command)
+    if args[0] == "concurrency-lab":  # the console script is `python -m runner` (tests/test_cli.py runs it)
+        args = [
+            "python",
+            "-m",
+            f"runner.{args[1]}" if args[1] in ("report", "compare", "replay") else "runner",
+            *args[2 if args[1] in ("report", "compare", "replay") else 1 :],
+        ]
     if args[:2] == ["pip", "install"]:
         raise AssertionError(f"unexpected install command: {command}")
     module = args[2]

@@ -88,3 +88,38 @@ def test_a_sweep_over_interpreters_records_each_one(tmp_path: Path) -> None:
     # each interpreter has its own serial baseline
     assert results.groupby("python")["baseline"].nunique().eq(1).all()
     assert results["baseline"].nunique() == len(versions)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(len(OTHERS) < 2, reason="needs two other interpreters (pyenv's 3.10-3.13 here)")
+def test_compare_two_interpreters(tmp_path: Path) -> None:
+    import subprocess
+
+    first, second = OTHERS[-2:]
+    roots = []
+    for version in (first, second):
+        root = tmp_path / version
+        proc = lab(
+            "-m",
+            f"python={version}",
+            "executor=thread,process",
+            "workers=1,2",
+            "workload=sleep",
+            "workload.tasks=4",
+            "workload.params.seconds=0.005",
+            "repeats=3",
+            "warmup=0",
+            f"hydra.sweep.dir={root}",
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 0, proc.stderr
+        roots.append(root)
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner.compare", *map(str, roots), "--measure", "wall_s"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert f"differs: python {interpreters.probe(interpreters.resolve(first))['version']}" in proc.stdout
+    assert (roots[1] / "compare" / "compare.md").exists()
