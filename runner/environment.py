@@ -22,23 +22,12 @@ PACKAGES = ("concurrency-lab", "hydra-core", "omegaconf", "pandas", "numpy", "sc
 
 
 def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
+    return _field("/proc/cpuinfo", "model name") or platform.processor()
 
 
 def _memory_gib() -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return round(int(line.split()[1]) / 2**20, 2)
-    except OSError:
-        pass
-    return None
+    kib = _field("/proc/meminfo", "MemTotal")
+    return round(int(kib.split()[0]) / 2**20, 2) if kib else None
 
 
 def _git(*args: str) -> str:
@@ -66,21 +55,25 @@ def _read(path: str) -> str | None:
         return None
 
 
+def _field(path: str, name: str) -> str | None:
+    """The value of the first ``name:`` line (or ``name value`` line) of a /proc file."""
+    for line in (_read(path) or "").splitlines():
+        if line.startswith(name):
+            return line[len(name) :].lstrip(" \t:")
+    return None
+
+
 def _cpu_frequency_mhz() -> float | None:
     khz = _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq")
     if khz:
         return int(khz) / 1000
-    for line in (_read("/proc/cpuinfo") or "").splitlines():
-        if line.startswith("cpu MHz"):
-            return float(line.split(":", 1)[1])
-    return None
+    mhz = _field("/proc/cpuinfo", "cpu MHz")
+    return float(mhz) if mhz else None
 
 
 def _runnable() -> int | None:
-    for line in (_read("/proc/stat") or "").splitlines():
-        if line.startswith("procs_running"):
-            return int(line.split()[1])
-    return None
+    running = _field("/proc/stat", "procs_running")
+    return int(running) if running else None
 
 
 def collect() -> dict[str, Any]:

@@ -64,9 +64,7 @@ def run_cell(spec: dict[str, Any], workdir: Path) -> dict[str, Any]:
         except BaseException:
             _kill_group(proc)
             raise
-    # Whatever the cell started outlives it only by mistake: end the whole group.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    _kill_group(proc)  # whatever the cell started outlives it only by mistake
     if code != 0 or not result_path.exists():
         how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
         return _failure("error", f"cell interpreter {how}: {_tail(stderr_path)}".rstrip(": "), proc.pid)

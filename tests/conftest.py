@@ -63,6 +63,14 @@ def lab(
     )
 
 
+def sweep(tmp_path: Path, *args: str, timeout: float = 300) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """``python -m runner -m ARGS`` into ``tmp_path/sweep``, which must succeed."""
+    root = tmp_path / "sweep"
+    proc = lab("-m", *args, f"hydra.sweep.dir={root}", cwd=tmp_path, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr
+    return root, proc
+
+
 def cell_spec(**changes: Any) -> dict[str, Any]:
     """A valid spec for the measuring core, tiny by default."""
     spec: dict[str, Any] = {

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from runner.paths import PROJECT_ROOT
-from tests.conftest import lab
+from tests.conftest import sweep
 
 pytestmark = pytest.mark.slow
 QUICK = ["workload=sleep", "workload.tasks=6", "workload.params.seconds=0.05", "repeats=2", "warmup=0"]
@@ -92,17 +92,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, lis
 
 def test_a_running_cluster_measured_through_its_address(cluster: tuple[str, list[int]], tmp_path: Path) -> None:
     address, worker_pids = cluster
-    root = tmp_path / "sweep"
-    proc = lab(
-        "-m",
+    root, _proc = sweep(
+        tmp_path,
         *QUICK,
         "executor=dask",
         f"executor.address={address}",
         "workers=2",
-        f"hydra.sweep.dir={root}",
-        cwd=tmp_path,
     )
-    assert proc.returncode == 0, proc.stderr
     results = pd.read_csv(root / "results.csv")
     dask = results[results["executor"] == "dask"]
     assert set(dask["status"]) == {"ok"} and len(dask) == 2
@@ -116,18 +112,14 @@ def test_a_running_cluster_measured_through_its_address(cluster: tuple[str, list
 
 
 def test_the_embedded_cluster_needs_no_setup(tmp_path: Path) -> None:
-    root = tmp_path / "sweep"
-    proc = lab(
-        "-m",
+    root, _proc = sweep(
+        tmp_path,
         *QUICK,
         "executor=dask",
         "workers=2",
         "start_method=spawn",
-        f"hydra.sweep.dir={root}",
-        cwd=tmp_path,
         timeout=600,
     )
-    assert proc.returncode == 0, proc.stderr
     dask = pd.read_csv(root / "results.csv").query("executor == 'dask'")
     assert set(dask["status"]) == {"ok"}
     assert set(dask["dask_workers"]) == {2} and set(dask["start_method"]) == {"spawn"}

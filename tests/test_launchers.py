@@ -8,24 +8,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import lab
+from tests.conftest import lab, sweep
 
 pytestmark = pytest.mark.slow
 QUICK = ["workload=sleep", "workload.tasks=4", "workload.params.seconds=0.005", "repeats=2", "warmup=0"]
 
 
 def test_submitit_local_jobs_aggregate_into_one_results_file(tmp_path: Path) -> None:
-    root = tmp_path / "sweep"
-    proc = lab(
-        "-m",
+    root, proc = sweep(
+        tmp_path,
         "hydra/launcher=submitit_local",
         *QUICK,
         "executor=thread,process",
         "workers=1,2",
-        f"hydra.sweep.dir={root}",
-        cwd=tmp_path,
     )
-    assert proc.returncode == 0, proc.stderr
     results = pd.read_csv(root / "results.csv")
     assert set(results["status"]) == {"ok"}
     assert len(results.drop_duplicates("cell")) == 5  # four cells and their serial baseline
@@ -35,18 +31,14 @@ def test_submitit_local_jobs_aggregate_into_one_results_file(tmp_path: Path) -> 
 
 
 def test_joblib_is_flagged_and_spawn_and_forkserver_still_work(tmp_path: Path) -> None:
-    root = tmp_path / "sweep"
-    proc = lab(
-        "-m",
+    root, proc = sweep(
+        tmp_path,
         "hydra/launcher=joblib",
         *QUICK,
         "executor=process",
         "start_method=spawn,forkserver",
         "workers=2",
-        f"hydra.sweep.dir={root}",
-        cwd=tmp_path,
     )
-    assert proc.returncode == 0, proc.stderr
     assert "warning: JoblibLauncher runs cells side by side" in proc.stderr
     env = json.loads((root / "environment.json").read_text())
     assert env["concurrent_launcher"] is True and "joblib" in env["sessions"][0]["launcher"]

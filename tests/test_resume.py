@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import lab
+from tests.conftest import lab, sweep
 
 pytestmark = pytest.mark.slow
 QUICK = [
@@ -61,17 +61,13 @@ def test_failed_cells_are_measured_again_and_the_failure_is_kept(tmp_path: Path)
 
 
 def test_a_failed_baseline_is_not_retried_within_one_sweep(tmp_path: Path) -> None:
-    root = tmp_path / "sweep"
-    proc = lab(
-        "-m",
+    root, proc = sweep(
+        tmp_path,
         *QUICK,
         "workload.params.seconds=0.4",
         "workers=2,4,8",
         "timeout_s=1",
-        f"hydra.sweep.dir={root}",
-        cwd=tmp_path,
     )
-    assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("baseline serial sleep  TIMEOUT") == 1
     assert not (root / "cells" / "history").exists()
 
@@ -99,9 +95,8 @@ def test_rounds_interleave_whole_passes_and_pool_in_the_summary(tmp_path: Path) 
 
 
 def test_calibration_sizes_the_workload_once_for_every_cell(tmp_path: Path) -> None:
-    root = tmp_path / "sweep"
-    proc = lab(
-        "-m",
+    root, _proc = sweep(
+        tmp_path,
         "workload=cpu",
         "workload.tasks=8",
         "repeats=2",
@@ -110,10 +105,7 @@ def test_calibration_sizes_the_workload_once_for_every_cell(tmp_path: Path) -> N
         "workers=1,2",
         "calibrate=true",
         "target_s=0.1",
-        f"hydra.sweep.dir={root}",
-        cwd=tmp_path,
     )
-    assert proc.returncode == 0, proc.stderr
     (calibration,) = [json.loads(p.read_text()) for p in (root / "calibration").glob("*.json")]
     assert calibration["param"] == "n" and calibration["original"] == 200_000
     results = pd.read_csv(root / "results.csv")

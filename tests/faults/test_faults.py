@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import lab
+from tests.conftest import lab, sweep
 from tests.faults.conftest import (
     cell_interpreters,
     children,
@@ -29,17 +29,13 @@ SLEEPY = ["workload=sleep", "workload.tasks=8", "repeats=1", "warmup=0"]
 
 
 def test_failing_tasks_are_counted_and_the_sweep_goes_on(tmp_path: Path) -> None:
-    root = tmp_path / "sweep"
-    proc = lab(
-        "-m",
+    root, proc = sweep(
+        tmp_path,
         *SLEEPY,
         "workload.params.seconds=0.001",
         "workload.fail_rate=0.5",
         "executor=thread,process",
-        f"hydra.sweep.dir={root}",
-        cwd=tmp_path,
     )
-    assert proc.returncode == 0, proc.stderr
     results = pd.read_csv(root / "results.csv")
     assert set(results["status"]) == {"ok"}
     assert (results["errors"] > 0).all()
@@ -72,20 +68,16 @@ def test_a_worker_killed_from_outside_breaks_only_its_cell(tmp_path: Path) -> No
 
 
 def test_a_hanging_cell_is_killed_with_every_process_it_started(tmp_path: Path) -> None:
-    root = tmp_path / "sweep"
-    proc = lab(
-        "-m",
+    root, _proc = sweep(
+        tmp_path,
         *SLEEPY,
         "workload.params.seconds=30",
         "executor=process",
         "workers=2",
         "start_method=spawn",
         "timeout_s=3",
-        f"hydra.sweep.dir={root}",
-        cwd=tmp_path,
         timeout=120,
     )
-    assert proc.returncode == 0, proc.stderr
     assert set(pd.read_csv(root / "summary.csv")["status"]) == {"timeout"}
     for record in records(root):
         assert record["result"]["status"] == "timeout"
@@ -203,9 +195,8 @@ def test_a_full_disk_is_one_line_and_loses_nothing(tmp_path: Path) -> None:
     ],
 )
 def test_the_fault_workload_in_a_real_sweep(tmp_path: Path, executor: str, mode: str, status: str, says: str) -> None:
-    root = tmp_path / "sweep"
-    proc = lab(
-        "-m",
+    root, _proc = sweep(
+        tmp_path,
         "workload=fault",
         f"workload.params.mode={mode}",
         "workload.params.at=2",
@@ -215,11 +206,8 @@ def test_the_fault_workload_in_a_real_sweep(tmp_path: Path, executor: str, mode:
         "warmup=0",
         "timeout_s=3",
         f"executor={executor},serial",
-        f"hydra.sweep.dir={root}",
-        cwd=tmp_path,
         timeout=120,
     )
-    assert proc.returncode == 0, proc.stderr
     results = pd.read_csv(root / "results.csv")
     broken = results[results["executor"] == executor]
     assert list(broken["status"]) == [status] and says in broken["message"].iloc[0]
