@@ -372,9 +372,16 @@ def print_table(comparison: Comparison) -> None:
 
 def main(argv: list[str]) -> int:
     """``argv`` as in ``sys.argv``: the program's name, then its arguments."""
-    parser = argparse.ArgumentParser(prog="python -m runner.compare", description=__doc__.splitlines()[0])
-    parser.add_argument("dir_a", type=Path, help="the reference run or sweep")
-    parser.add_argument("dir_b", type=Path, help="the run or sweep compared with it")
+    parser = argparse.ArgumentParser(
+        prog="python -m runner.compare",
+        description=__doc__.splitlines()[0],
+        epilog="With --ab KEY=A,B the arguments are a sweep's overrides instead of two directories: A and B are "
+        "measured in one sweep, interleaved cell by cell, then compared (runner/interleave.py).",
+    )
+    parser.add_argument(
+        "dirs", nargs="*", help="DIR_A DIR_B: the reference run or sweep, then the one compared with it"
+    )
+    parser.add_argument("--ab", metavar="KEY=A,B", help="measure A and B interleaved in one sweep, then compare")
     parser.add_argument("--min-effect", type=float, default=MIN_EFFECT, help="smallest change that counts (0.05: 5%%)")
     parser.add_argument("--measure", choices=MEASURES, default="relative", help="relative (default) or wall_s")
     parser.add_argument("--fdr", type=float, default=FDR, help="false discovery rate over the cells (0.05: 5%%)")
@@ -386,8 +393,16 @@ def main(argv: list[str]) -> int:
     if not 0 < args.fdr < 1:
         print(f"error: --fdr: {args.fdr} is out of range; allowed: above 0 and below 1", file=sys.stderr)
         return 2
+    if args.ab is None and len(args.dirs) != 2:
+        print("error: dirs: expected DIR_A DIR_B; allowed: two directories, or --ab KEY=A,B OVERRIDES", file=sys.stderr)
+        return 2
     try:
-        sweep_a, sweep_b = load(args.dir_a), load(args.dir_b)
+        if args.ab is not None:
+            sweep_a, sweep_b = measured_side_by_side(args.ab, args.dirs, args.out)
+            dir_a = dir_b = sweep_a.root
+        else:
+            dir_a, dir_b = Path(args.dirs[0]), Path(args.dirs[1])
+            sweep_a, sweep_b = load(dir_a), load(dir_b)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -396,9 +411,24 @@ def main(argv: list[str]) -> int:
         print(f"error: no cells in common; matched on {', '.join(comparison.keys)}", file=sys.stderr)
         return 2
     print_table(comparison)
-    written = write(comparison, args.dir_a, args.dir_b, args.out or args.dir_b / "compare")
+    out = dir_b / "compare" if args.ab is not None or args.out is None else args.out
+    written = write(comparison, dir_a, dir_b, out)
     print(f"compare: {written[0]}")
     return 0
+
+
+def measured_side_by_side(ab: str, overrides: list[str], out: Path | None) -> tuple[Sweep, Sweep]:
+    """--ab: one sweep with KEY=A,B interleaved into ``out`` (default outputs/sweeps/ab-TIME), split in two."""
+    from datetime import datetime
+
+    from runner import interleave
+
+    interleave.parse(ab)  # a malformed KEY=A,B fails before anything runs
+    root = (out or Path("outputs/sweeps") / datetime.now().strftime("ab-%Y-%m-%d-%H-%M-%S")).absolute()
+    code = interleave.measure(ab, overrides, root)
+    if code != 0:
+        raise DataError(f"--ab: the sweep into {root} exited with code {code}; see above")
+    return interleave.split(root, ab)
 
 
 if __name__ == "__main__":

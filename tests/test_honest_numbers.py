@@ -7,13 +7,20 @@ flake); the false-positive rate over many real sweeps is a benchmark (benchmarks
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from runner import aggregate, compare, pairing
+from runner import aggregate, compare, interleave, pairing
 from runner.cell import measure, median_ci
 from runner.environment import collect
+from runner.paths import PROJECT_ROOT
 from tests.conftest import cell_spec, workload_spec
 
 TASK_CPU = 0.01  # seconds of CPU per synthetic task
@@ -215,3 +222,27 @@ def test_many_cells_share_one_false_discovery_rate() -> None:
     adjusted = compare.adjust(p)
     assert adjusted[0] < 0.05 and all(q >= 0.05 for q in adjusted[1:4])  # each alone would pass at 5%
     assert compare.adjust([float("nan"), 0.01]) == pytest.approx([float("nan"), 0.01], nan_ok=True)
+
+
+@pytest.mark.slow
+def test_ab_measures_a_and_b_interleaved_in_one_sweep_and_compares_them(tmp_path: Path) -> None:
+    out = tmp_path / "ab"
+    args = ["--ab", "workload.params.n=3000,6000", "workload=cpu", "executor=thread", "workers=1,2"]
+    small = ["workload.tasks=4", "repeats=3", "warmup=0", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner.compare", *args, *small], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "differs: workload.n 3000 (A) vs 6000 (B)" in proc.stdout
+    plan = json.loads((out / "plan.json").read_text())
+    sides = [next(o for o in job if o.startswith("workload.params.n=")) for job in plan["overrides"]]
+    assert sides == ["workload.params.n=3000", "workload.params.n=6000"] * 2  # B right after A, cell by cell
+    a, b = interleave.split(out, "workload.params.n=3000,6000")
+    assert set(a.summary["workload.n"]) == {3000} and set(b.summary["workload.n"]) == {6000}
+    table = pd.read_csv(out / "compare" / "compare.csv")
+    assert len(table) == 3 and set(table["executor"]) == {"serial", "thread"}
+    bad = subprocess.run(
+        [sys.executable, "-m", "runner.compare", "--ab", "workers=2"], capture_output=True, text=True, env=env
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --ab: ") and "Traceback" not in bad.stderr
