@@ -111,7 +111,7 @@ def figure(sweeps: list[Sweep], path: Path) -> None:
     sns.stripplot(data=frame, x="cell", y="speedup", hue="how", dodge=True, jitter=False, size=7, ax=ax)
     ax.set_xlabel("cpu workload: executor, workers")
     ax.set_ylabel("median speedup in each sweep")
-    ax.set_title(f"The same sweep {len(sweeps)} times: paired speedups stay put", loc="left")
+    ax.set_title(f"The same sweep {len(sweeps)} times: each cpu cell's median speedup, paired and unpaired", loc="left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 

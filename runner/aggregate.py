@@ -29,13 +29,14 @@ RESULT_COLUMNS = [
     "python", "implementation", "free_threaded", "gil", "switch_interval", "tasks", "fail_rate", "rep",
     "wall_s", "startup_s", "cpu_s", "parallelism", "speedup",
     "efficiency", "throughput", "peak_rss_mb", "errors", "load_1m", "status", "message",
-    "speedup_unpaired", "probe_s", "probe_tasks", "probe_cpu_s", "drift", "steal", "runqueue_s",
+    "speedup_unpaired", "probe_s", "probe_tasks", "probe_cpu_s", "drift", "steal", "others_cpu_s", "runqueue_s",
     "involuntary_switches", "task_cpu_share",
 ]  # fmt: skip
 # The cause of a cell's noise that the probes saw (runner/probes.py), and when each counts.
 STEAL = 0.02  # of the machine's CPU time
 DRIFT = 0.10  # the machine's speed, by the probe, against the baseline's
 RUNQUEUE = 0.10  # runnable threads waiting for a CPU, in wall seconds
+OTHERS = 0.10  # of the machine's CPU time, taken by other programs during the task phase
 SWITCHES = 2.0  # the most preempted repetition over the median one
 # Impossible values: how far past the bound a median may go before it is flagged (timer
 # noise), and how busy a serial task must keep its CPU to count as work that only computes.
@@ -65,6 +66,12 @@ def _paired(rep: dict[str, Any], base_reps: list[dict[str, Any]]) -> dict[str, A
         "probe_cpu_s": probe["cpu_s"],
         "drift": pairing.drift(probe, base_reps),
     }
+
+
+def _others(rep: dict[str, Any], cpu: float) -> float | None:
+    """What other programs ran while the tasks did: the machine's busy CPU time less the tasks'."""
+    busy = rep.get("machine_busy_s")
+    return None if busy is None else max(busy - cpu, 0.0)
 
 
 def _rows(
@@ -124,6 +131,10 @@ def _rows(
                 # records from before the probes have none of these: the cell's load stands in
                 "load_1m": rep.get("load_1m", common["load_1m"]),
                 "steal": rep.get("steal"),
+                # what other programs ran while the tasks did: the machine's busy time less the tasks'
+                "others_cpu_s": max(rep["machine_busy_s"] - cpu, 0.0)
+                if rep.get("machine_busy_s") is not None
+                else None,
                 "runqueue_s": rep.get("runqueue_s"),
                 "involuntary_switches": rep.get("involuntary_switches"),
                 "task_cpu_share": _task_cpu_share(rep["tasks"]),
@@ -226,10 +237,22 @@ def causes(ok: pd.DataFrame, cores: int) -> list[str]:
         found.append(
             f"preempted: {switches.min():.0f} to {switches.max():.0f} involuntary context switches per repetition"
         )
+    others = others_share(ok, cores)
+    if len(others) and others.max() > OTHERS:
+        found.append(f"other programs used up to {others.max():.0%} of the CPUs while the tasks ran")
     load = _column(ok, "load_1m")
     if len(load) and load.max() > cores:
         found.append(f"1-minute load up to {load.max():.1f} on {cores} CPUs")
     return found
+
+
+def others_share(frame: pd.DataFrame, cores: int) -> np.ndarray:
+    """Per repetition, the share of the machine's CPU time that other programs took while it ran."""
+    if "others_cpu_s" not in frame:
+        return np.array([])
+    share = (frame["others_cpu_s"] / (frame["wall_s"] * cores)).to_numpy(dtype=float)
+    known: np.ndarray = share[~np.isnan(share)]
+    return known
 
 
 def _medians(frame: pd.DataFrame, column: str) -> float:

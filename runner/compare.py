@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from runner import aggregate
 from runner.aggregate import write_csv
 from runner.data import DataError, Sweep, load, param_columns
 
@@ -171,6 +172,15 @@ def samples(results: pd.DataFrame, relative: bool) -> dict[str, np.ndarray]:
     return {str(cell): group.to_numpy(dtype=float) for cell, group in values.groupby(ok["cell"])}
 
 
+def busy(sweep: Sweep) -> dict[str, float]:
+    """Per cell, the median share of the machine's CPU time that other programs took while it ran."""
+    ok = sweep.results[(sweep.results["status"] == "ok") & sweep.results["rep"].notna()]
+    if "others_cpu_s" not in ok:  # files from before the probe
+        return {}
+    share = ok["others_cpu_s"] / (ok["wall_s"] * sweep.cores)
+    return {str(cell): float(v) for cell, v in share.groupby(ok["cell"]).median().dropna().items()}
+
+
 def compare(
     sweep_a: Sweep, sweep_b: Sweep, min_effect: float = MIN_EFFECT, measure: str = "relative", fdr: float = FDR
 ) -> Comparison:
@@ -182,12 +192,14 @@ def compare(
     # a serial cell is its own reference (relative time 1): its wall time shows the drift instead
     samples_a, samples_b = (samples(s.results, relative) for s in (sweep_a, sweep_b))
     walls_a, walls_b = (samples(s.results, False) for s in (sweep_a, sweep_b))
+    busy_a, busy_b = (busy(s) for s in (sweep_a, sweep_b))
     rows, judged = [], []
     for _, row in merged.iterrows():
         serial = relative and row["executor_a"] == "serial"
         side_a = (walls_a if serial else samples_a).get(row["cell_a"], np.array([]))
         side_b = (walls_b if serial else samples_b).get(row["cell_b"], np.array([]))
         out: dict[str, Any] = {k: row[f"{k}_a"] if f"{k}_a" in row else row.get(k) for k in keys}
+        out.update(cell_a=row["cell_a"], cell_b=row["cell_b"])
         out.update({"n_a": len(side_a), "n_b": len(side_b)})
         if not len(side_a) or not len(side_b):
             empty = [name for name, side in (("A", side_a), ("B", side_b)) if not len(side)]
@@ -217,6 +229,10 @@ def compare(
         p = out.get("p_adjusted", out["p"])
         p = 1.0 if math.isnan(p) else p
         label, threshold = verdict(side_a, side_b, out["ci_low"], out["ci_high"], min_effect, p=p, fdr=fdr)
+        out["busy"] = max(busy_a.get(out["cell_a"], 0.0), busy_b.get(out["cell_b"], 0.0))
+        if label in (FASTER, SLOWER) and out["busy"] > aggregate.OTHERS:
+            # the machine, not the code, may explain it: other programs took the CPUs in one sweep
+            label = INCONCLUSIVE
         if serial:
             label = f"{BASELINE}: machine or workload {label}" if label in (FASTER, SLOWER) else BASELINE
         out.update(threshold=threshold, verdict=label)
@@ -267,6 +283,13 @@ def _label(row: pd.Series, keys: list[str]) -> str:
     return " · ".join(parts)
 
 
+def _busy_note(row: pd.Series) -> str:
+    busy = row.get("busy")
+    if busy is None or pd.isna(busy) or busy <= aggregate.OTHERS:
+        return ""
+    return f" (other programs took {busy:.0%} of the CPUs)"
+
+
 def display(comparison: Comparison) -> pd.DataFrame:
     """The table as people read it: one line per cell, ratio with its CI, the verdict."""
     rows = []
@@ -279,7 +302,7 @@ def display(comparison: Comparison) -> pd.DataFrame:
                 "B median": f"{r['median_b']:.4g}" if measured else "-",
                 "B / A [95% CI]": f"{r['ratio']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]" if measured else "-",
                 "n": f"{r['n_a']}/{r['n_b']}",
-                "verdict": r["verdict"],
+                "verdict": r["verdict"] + _busy_note(r),
             }
         )
     return pd.DataFrame(rows)
@@ -324,9 +347,10 @@ def markdown(comparison: Comparison, dir_a: Path, dir_b: Path, figure: Path | No
         "of variation of both samples, combined in quadrature). It is **no significant change** when the ratio "
         "lies within that threshold and its interval within twice the minimum effect, and **inconclusive** "
         "when either reaches past that without the evidence for a change: more repetitions (`precision=`) "
-        "decide those. Relative times are paired: each "
-        "repetition's speedup was measured against a serial probe run right before it, so a machine that "
-        "drifts between the two sweeps moves no relative time.",
+        "decide those. A change in a cell where other programs took more than "
+        f"{aggregate.OTHERS:.0%} of the CPUs during either sweep is inconclusive too: the machine may explain it. "
+        "Relative times are paired with a serial reference for the moment they were measured, so a machine "
+        "that drifts between the two sweeps moves no relative time.",
         "",
     ]
     return "\n".join(lines)
@@ -360,7 +384,7 @@ def print_table(comparison: Comparison) -> None:
         grid.add_column(column, justify="right" if column in ("A median", "B median", "n") else "left")
     for row in frame.itertuples(index=False):
         cells = [str(v) for v in row]
-        style = styles.get(cells[-1], "yellow")
+        style = styles.get(cells[-1].split(" (")[0], "yellow")
         grid.add_row(*cells[:-1], f"[{style}]{cells[-1]}[/]" if style else cells[-1])
     console.print(grid)
     for key, (va, vb) in comparison.differs.items():

@@ -26,7 +26,8 @@ NAMES: dict[str, str] = {
     "workers": "worker count",
     "tasks": "tasks per repetition",
     "in_flight": "tasks in flight: min(workers, tasks)",
-    "cores": "CPU cores the sweep could use (affinity)",
+    "cores": "logical CPUs the sweep could use (affinity); with SMT on, two of them share a physical core",
+    "physical_cores": "physical cores of the machine (environment.json); cores where unknown",
     "python": "Python version (string, e.g. '3.12.3')",
     "gil": "True where the GIL was enabled",
     "fail_rate": "fraction of tasks made to fail",
@@ -47,6 +48,7 @@ NAMES: dict[str, str] = {
     "n": "repetitions measured",
     "cv": "coefficient of variation of wall_s",
     "noisy": "True where the cell was flagged noisy",
+    "impossible": "True where the speedup is one the cell's own accounting rules out (never judged)",
     "errors": "failed tasks over all repetitions",
     "complete": "True where every repetition is in results.csv",
 }

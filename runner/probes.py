@@ -15,9 +15,16 @@ import resource
 from dataclasses import dataclass
 from pathlib import Path
 
+# /proc/stat counts in clock ticks (USER_HZ)
+TICKS_PER_S = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
-def _proc_stat_cpu() -> tuple[int, int] | None:
-    """(all jiffies, stolen jiffies) of the whole machine since boot, from /proc/stat."""
+
+def _proc_stat_cpu() -> tuple[int, int, int] | None:
+    """(all, stolen, busy) jiffies of the whole machine since boot, from /proc/stat.
+
+    Busy is what the machine's CPUs spent running anything (user, nice, system, irq,
+    softirq): not idle, not waiting for IO, not stolen by the hypervisor.
+    """
     try:
         with open("/proc/stat") as stat:
             fields = stat.readline().split()
@@ -25,8 +32,8 @@ def _proc_stat_cpu() -> tuple[int, int] | None:
         return None
     if not fields or fields[0] != "cpu" or len(fields) < 9:
         return None
-    ticks = [int(v) for v in fields[1:9]]  # user nice system idle iowait irq softirq steal
-    return sum(ticks), ticks[7]
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+    return user + nice + system + idle + iowait + irq + softirq + steal, steal, user + nice + system + irq + softirq
 
 
 def _threads(pid: int) -> dict[int, tuple[int, int]] | None:
@@ -59,7 +66,7 @@ def load_1m() -> float | None:
 class Snapshot:
     """Counters read at one moment; the difference of two is what happened between them."""
 
-    cpu: tuple[int, int] | None
+    cpu: tuple[int, int, int] | None
     threads: dict[int, dict[int, tuple[int, int]]]  # pid -> tid -> (runqueue ns, involuntary switches)
     reaped: int  # involuntary switches of children already waited for (per-task processes)
 
@@ -77,17 +84,21 @@ def between(before: Snapshot, after: Snapshot) -> dict[str, float | int | None]:
     """What happened to the machine and to the cell's threads between two snapshots.
 
     ``steal``: the share of the machine's CPU time a hypervisor gave to other guests.
+    ``machine_busy_s``: CPU seconds the whole machine spent running anything, this cell
+    included: less the cell's own CPU time, what other programs took (runner/aggregate.py).
     ``runqueue_s``: seconds the threads spent runnable but waiting for a CPU (other
     programs, or more busy threads than CPUs), summed over threads. ``involuntary_switches``:
     how often the scheduler took a CPU away from them. A thread that started in between
     counts from its start; one that ended in between is missed, but for processes
     reaped in between, whose switches count through RUSAGE_CHILDREN.
     """
-    steal = None
+    steal = busy = None
     if before.cpu is not None and after.cpu is not None and after.cpu[0] > before.cpu[0]:
         steal = (after.cpu[1] - before.cpu[1]) / (after.cpu[0] - before.cpu[0])
+        busy = (after.cpu[2] - before.cpu[2]) / TICKS_PER_S
+    machine = {"steal": steal, "machine_busy_s": busy}
     if not after.threads:
-        return {"steal": steal, "runqueue_s": None, "involuntary_switches": None}
+        return {**machine, "runqueue_s": None, "involuntary_switches": None}
     waited = switches = 0
     for pid, threads in after.threads.items():
         earlier = before.threads.get(pid, {})
@@ -96,4 +107,4 @@ def between(before: Snapshot, after: Snapshot) -> dict[str, float | int | None]:
             waited += w - w0
             switches += s - s0
     switches += after.reaped - before.reaped
-    return {"steal": steal, "runqueue_s": waited / 1e9, "involuntary_switches": switches}
+    return {**machine, "runqueue_s": waited / 1e9, "involuntary_switches": switches}

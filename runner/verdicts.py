@@ -33,9 +33,9 @@ class Verdict:
     numbers: str
 
 
-def columns(summary: pd.DataFrame, cores: int) -> dict[str, Any]:
+def columns(summary: pd.DataFrame, cores: int, physical_cores: int | None = None) -> dict[str, Any]:
     """The names of runner.expect.NAMES bound to summary columns (a measure's median)."""
-    bound: dict[str, Any] = {"cores": cores}
+    bound: dict[str, Any] = {"cores": cores, "physical_cores": physical_cores or cores}
     for name in expect.NAMES:
         for column in (f"{name}_median", name):
             if column in summary:
@@ -90,13 +90,21 @@ def _numbers(selected: pd.DataFrame, failing: pd.DataFrame, check: Expr, bound: 
     return text
 
 
-def judge(summary: pd.DataFrame, item: Any, index: int, allowed: frozenset[str], cores: int) -> Verdict:
+def judge(
+    summary: pd.DataFrame,
+    item: Any,
+    index: int,
+    allowed: frozenset[str],
+    cores: int,
+    *,
+    physical_cores: int | None = None,
+) -> Verdict:
     fields = item if isinstance(item, dict) else {}
     where_src, check_src = str(fields.get("where", "True")), str(fields.get("check"))
     claim = str(fields.get("claim") or f"expect[{index}]")
     try:
         parsed = expect.parse_one(index, item, allowed)
-        bound = columns(summary, cores)
+        bound = columns(summary, cores, physical_cores)
         where = _rows(parsed.where.evaluate(bound), len(summary))
         check = _rows(parsed.check.evaluate(bound), len(summary))
     except ExprError as exc:
@@ -125,7 +133,11 @@ def evaluate(sweep: Sweep) -> list[Verdict]:
     if not items or sweep.summary.empty:
         return []
     allowed = expect.names(sweep.params)
-    return [judge(sweep.summary, item, index, allowed, sweep.cores) for index, item in enumerate(items)]
+    physical = sweep.environment.get("physical_cores")
+    return [
+        judge(sweep.summary, item, index, allowed, sweep.cores, physical_cores=physical)
+        for index, item in enumerate(items)
+    ]
 
 
 def table(verdicts: list[Verdict]) -> pd.DataFrame:

@@ -128,3 +128,20 @@ def test_the_command_prints_a_table_and_writes_compare_md(pair: tuple[Path, Path
         timeout=60,
     )
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+
+
+def test_a_change_where_other_programs_took_the_cpus_is_inconclusive(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    busy = tmp_path / "busy"
+    make_sweep(busy, small_design(), seed=2)
+    results = pd.read_csv(busy / "results.csv")
+    threads = results["executor"] == "thread"
+    results.loc[threads, "wall_s"] *= 1.5
+    results.loc[threads, "speedup"] /= 1.5
+    results["others_cpu_s"] = 0.0
+    cores = load(pair[0]).cores
+    results.loc[threads, "others_cpu_s"] = results.loc[threads, "wall_s"] * cores * 0.4  # 40% of the CPUs
+    results.to_csv(busy / "results.csv", index=False)
+    (busy / "summary.csv").unlink()
+    table = compare.compare(load(pair[0]), load(busy)).table
+    assert (table[table["executor"] == "thread"]["verdict"] == compare.INCONCLUSIVE).all()
+    assert compare.display(compare.compare(load(pair[0]), load(busy)))["verdict"].str.contains("40% of the CPUs").any()

@@ -104,8 +104,10 @@ def test_the_sweep_and_its_replay_show_no_significant_change(swept: tuple[Path, 
     _, root, replay = swept
     table = compare.compare(load(root), load(replay)).table
     judged = table[table["executor"] != "serial"]
-    unchanged = judged["verdict"].eq(compare.SAME).mean()
-    assert unchanged >= 0.9, table[["workload", "executor", "workers", "ratio", "ci_low", "ci_high", "verdict"]]
+    # the same sweep twice: nothing is called faster or slower (inconclusive is honest with 3
+    # repetitions on a shared machine; the A/A rate over many sweeps is benchmarks/aa.py)
+    changed = judged["verdict"].isin([compare.FASTER, compare.SLOWER]).mean()
+    assert changed <= 0.1, table[["workload", "executor", "workers", "ratio", "ci_low", "ci_high", "p", "verdict"]]
     assert table[table["executor"] == "serial"]["verdict"].str.startswith(compare.BASELINE).all()
 
 
