@@ -13,12 +13,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from runner.cell import write_json
 from runner.launch import run_cell
 from runner.paths import PROJECT_ROOT
-from tests.conftest import cell_spec, lab
+from tests.conftest import cell_spec, lab, sweep
 from workloads import web
 
 GONE_WITHIN_S = 10.0
@@ -216,3 +217,24 @@ def test_an_unknown_client_is_one_line_before_any_cell(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: workload.params.client: 'curl' is not a choice")
     assert "allowed: requests, session, httpx" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_the_web_server_experiment_sweeps_both_servers_and_judges_its_claims(tmp_path: Path) -> None:
+    root, proc = sweep(
+        tmp_path,
+        "+experiment=web_server",
+        "workers=16",
+        "workload.tasks=16",
+        "repeats=1",
+        "workload.params.latency_ms=20",
+    )
+    results = pd.read_csv(root / "results.csv")
+    cells = results[results.executor == "asyncio"].set_index("workload.server")
+    assert set(cells.index) == {"waitress", "uvicorn"}
+    assert (results.request_errors == 0).all() and (results.requests_ok == 16).all()
+    # waitress's 8 threads cap what it holds, and the cell says the server set the pace
+    assert cells.loc["waitress", "server_peak"] == 8 and cells.loc["waitress", "server_limited"] == 1
+    assert cells.loc["uvicorn", "server_peak"] > 8
+    assert "holds" in proc.stdout and "fails" not in proc.stdout
+    assert not server_pids(), "no server outlives the sweep"
