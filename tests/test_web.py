@@ -182,11 +182,10 @@ def test_a_cell_killed_at_its_timeout_leaves_no_server_and_no_port(tmp_path: Pat
 
 
 @pytest.mark.parametrize("sent", [signal.SIGINT, signal.SIGKILL])
-def test_a_cell_interrupted_or_killed_alone_takes_its_server_with_it(tmp_path: Path, sent: signal.Signals) -> None:
-    """SIGINT (Ctrl-C) unwinds the cell through ``serve``; SIGKILL leaves an orphan that exits by itself.
-
-    The signal goes to the cell process alone, not to its group as the sweep's kill does,
-    so only the workload's own care can stop the server.
+def test_ctrl_c_or_a_kill_of_the_cell_alone_takes_its_server_with_it(tmp_path: Path, sent: signal.Signals) -> None:
+    """Ctrl-C in a terminal signals the cell's whole process group: the server drops the
+    requests it holds and exits, the cell unwinds through ``serve``. SIGKILL to the cell
+    alone (not its group, as the sweep would) leaves an orphan that must exit by itself.
     """
     write_json(tmp_path / "spec.json", hung_spec(timeout_s=60.0))
     before = server_pids()
@@ -203,9 +202,12 @@ def test_a_cell_interrupted_or_killed_alone_takes_its_server_with_it(tmp_path: P
             time.sleep(0.05)
         assert started, "the cell started its server"
         time.sleep(1.0)  # the tasks are now waiting on their requests
-        cell.send_signal(sent)
+        if sent == signal.SIGINT:
+            os.killpg(cell.pid, sent)
+        else:
+            cell.send_signal(sent)
         assert not wait_until_gone(started)
-        cell.wait(timeout=30)
+        cell.wait(timeout=GONE_WITHIN_S)
     finally:
         if cell.poll() is None:
             os.killpg(cell.pid, signal.SIGKILL)

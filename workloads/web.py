@@ -31,7 +31,6 @@ import importlib.util
 import json
 import logging
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -43,6 +42,8 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
+
+from runner.cell import peak_rss_mb
 
 SERVER_SCRIPT = Path(__file__).with_name("web_server.py")
 SERVER_START_S = 60.0
@@ -71,7 +72,7 @@ class Served:
         self.process = process
         self.url = url
         self.threads = threads
-        self.rss_kb = 0  # the cell's memory with its clients imported, before any pool
+        self.rss_mb = 0.0  # the cell's memory with its clients imported, before any pool
         self.cpu_s = 0.0  # the server's CPU time at the start of a repetition
         self.peak_reset = False  # whether VmHWM is this repetition's peak
 
@@ -116,7 +117,8 @@ def serve(
         for module in {CLIENT_MODULES[client], CLIENT_MODULES[async_client]}:
             # imported here, so that neither a task phase nor memory per request pays for it
             importlib.import_module(module)
-        _served.rss_kb = _vm_kb("VmRSS")
+        # just after a reset the peak is the memory in use
+        _served.rss_mb = (peak_rss_mb({os.getpid()}) or 0.0) if _reset_peak() else 0.0
         yield {"url": _served.url}
     finally:
         _served = None
@@ -133,8 +135,9 @@ def serve(
 def _port(process: subprocess.Popen[str]) -> int:
     """The port the server prints once it listens; its exit or silence is the cell's error."""
     line: list[str] = []
-    assert process.stdout is not None
-    reader = threading.Thread(target=lambda: line.append(process.stdout.readline()), daemon=True)  # type: ignore[union-attr]
+    out = process.stdout
+    assert out is not None
+    reader = threading.Thread(target=lambda: line.append(out.readline()), daemon=True)
     reader.start()
     reader.join(SERVER_START_S)
     if not line or not line[0].strip().isdigit():
@@ -144,13 +147,13 @@ def _port(process: subprocess.Popen[str]) -> int:
     return int(line[0])
 
 
-def _vm_kb(field: str) -> int:
+def _reset_peak() -> bool:
+    """Reset the cell's VmHWM to its current memory (Linux 4.0+), so that a peak is this repetition's."""
     try:
-        status = Path("/proc/self/status").read_text()
+        Path("/proc/self/clear_refs").write_text("5")
     except OSError:
-        return 0
-    found = re.search(rf"^{field}:\s+(\d+)", status, re.MULTILINE)
-    return int(found.group(1)) if found else 0
+        return False
+    return True
 
 
 def setup(**params: Any) -> None:
@@ -158,12 +161,7 @@ def setup(**params: Any) -> None:
     if _served is None:  # a cell spec written by hand, without serve
         return
     _served.cpu_s = _served.stats()["cpu_s"]
-    try:
-        # "5" resets VmHWM (Linux 4.0+), so that the peak is this repetition's
-        Path("/proc/self/clear_refs").write_text("5")
-        _served.peak_reset = True
-    except OSError:
-        _served.peak_reset = False
+    _served.peak_reset = _reset_peak()
 
 
 def _headers(keep_alive: bool) -> dict[str, str]:
@@ -335,6 +333,7 @@ def summarize(values: Sequence[Timings | None], **params: Any) -> dict[str, floa
         "server_busy": server_busy,
         "server_limited": int(queued or server_busy >= SERVER_BUSY),
     }
-    if all(v is not None and v[0] == os.getpid() for v in values) and _served.peak_reset:
-        figures["kb_per_in_flight"] = (_vm_kb("VmHWM") - _served.rss_kb) / in_flight
+    peak = peak_rss_mb({os.getpid()})
+    if all(v is not None and v[0] == os.getpid() for v in values) and _served.peak_reset and peak and _served.rss_mb:
+        figures["kb_per_in_flight"] = (peak - _served.rss_mb) * 1024 / in_flight
     return figures

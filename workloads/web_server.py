@@ -128,7 +128,13 @@ def main(argv: list[str]) -> None:
         import uvicorn
 
         config = uvicorn.Config(
-            asgi_app(gauge, latency_s, body), log_level="error", lifespan="off", access_log=False, backlog=4096
+            asgi_app(gauge, latency_s, body),
+            log_level="error",
+            lifespan="off",
+            access_log=False,
+            backlog=4096,
+            # Ctrl-C or the cell's terminate: requests still sleeping are dropped, not awaited
+            timeout_graceful_shutdown=1,
         )
         uvicorn_server = uvicorn.Server(config)
         print(port, flush=True)
