@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from runner import pairing
 from runner.environment import SCHEMA_VERSION, cores, read_environment
 from runner.store import CellStore
 
@@ -28,10 +29,47 @@ RESULT_COLUMNS = [
     "python", "implementation", "free_threaded", "gil", "switch_interval", "tasks", "fail_rate", "rep",
     "wall_s", "startup_s", "cpu_s", "parallelism", "speedup",
     "efficiency", "throughput", "peak_rss_mb", "errors", "load_1m", "status", "message",
+    "speedup_unpaired", "probe_s", "probe_tasks", "probe_cpu_s", "drift", "steal", "runqueue_s",
+    "involuntary_switches", "task_cpu_share",
 ]  # fmt: skip
+# The cause of a cell's noise that the probes saw (runner/probes.py), and when each counts.
+STEAL = 0.02  # of the machine's CPU time
+DRIFT = 0.10  # the machine's speed, by the probe, against the baseline's
+RUNQUEUE = 0.10  # runnable threads waiting for a CPU, in wall seconds
+SWITCHES = 2.0  # the most preempted repetition over the median one
+# Impossible values: how far past the bound a median may go before it is flagged (timer
+# noise), and how busy a serial task must keep its CPU to count as work that only computes.
+CAPACITY_SLACK = 0.10
+ACCOUNTING_SLACK = 0.25
+COMPUTES = 0.8
 
 
-def _rows(record: dict[str, Any], sweep: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _counted(record: dict[str, Any]) -> list[dict[str, Any]]:
+    return [r for r in record["result"]["reps"] if not r["warmup"]]
+
+
+def _task_cpu_share(tasks: list[list[Any]]) -> float | None:
+    """How much of its time the median task spent on a CPU: near 1 for work that only computes."""
+    shares = [t[5] / (t[4] - t[3]) for t in tasks if t[4] > t[3]]
+    return float(np.median(shares)) if shares else None
+
+
+def _paired(rep: dict[str, Any], base_reps: list[dict[str, Any]]) -> dict[str, Any]:
+    """The probe's columns: its times, and the machine's speed against the baseline's (drift)."""
+    probe = rep.get("probe")
+    if not probe:
+        return {}
+    return {
+        "probe_s": probe["wall_s"],
+        "probe_tasks": probe["tasks"],
+        "probe_cpu_s": probe["cpu_s"],
+        "drift": pairing.drift(probe, base_reps),
+    }
+
+
+def _rows(
+    record: dict[str, Any], sweep: str, base_reps: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     spec, result = record["spec"], record["result"]
     interp = result.get("interpreter", {})
     workload = spec["workload"]
@@ -57,12 +95,16 @@ def _rows(record: dict[str, Any], sweep: str) -> tuple[list[dict[str, Any]], lis
         **{f"executor.{k}": v for k, v in spec["executor"]["options"].items()},
         "load_1m": (result.get("load_before") or [None])[0],
     }
-    counted = [r for r in result["reps"] if not r["warmup"]]
+    counted = _counted(record)
     if not counted:  # a failed cell still leaves one row that says why
         return [{**common, "rep": None, "status": result["status"], "message": result["message"]}], []
+    if "precision" in result:
+        common.update({"precision": result["precision"]["target"], "precision_stop": result["precision"]["stop"]})
     results: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
-    for rep in counted:
+    unpaired = float(np.median([r["wall_s"] for r in base_reps])) if base_reps else np.nan
+    speedups = pairing.speedups(counted, base_reps)
+    for rep, speedup in zip(counted, speedups, strict=True):
         cpu = sum(t[5] for t in rep["tasks"])
         results.append(
             {
@@ -72,11 +114,20 @@ def _rows(record: dict[str, Any], sweep: str) -> tuple[list[dict[str, Any]], lis
                 "startup_s": rep["startup_s"],
                 "cpu_s": cpu,
                 "parallelism": cpu / rep["wall_s"],
+                "speedup": np.nan if speedup is None else speedup,
+                "speedup_unpaired": unpaired / rep["wall_s"],
                 "throughput": workload["tasks"] / rep["wall_s"],
                 "peak_rss_mb": rep["peak_rss_mb"],
                 "errors": sum(not t[6] for t in rep["tasks"]),
                 "status": result["status"],
                 "message": result["message"],
+                # records from before the probes have none of these: the cell's load stands in
+                "load_1m": rep.get("load_1m", common["load_1m"]),
+                "steal": rep.get("steal"),
+                "runqueue_s": rep.get("runqueue_s"),
+                "involuntary_switches": rep.get("involuntary_switches"),
+                "task_cpu_share": _task_cpu_share(rep["tasks"]),
+                **_paired(rep, base_reps),
                 **rep.get("metrics", {}),
             }
         )
@@ -100,19 +151,21 @@ def _rows(record: dict[str, Any], sweep: str) -> tuple[list[dict[str, Any]], lis
 
 
 def frames(records: Iterable[dict[str, Any]], sweep: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    records = list(records)
+    # a baseline's repetitions, pooled over rounds, divide every cell measured against it
+    base_reps: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        base_reps.setdefault(record["cell"], []).extend(_counted(record) if record["result"]["status"] == "ok" else [])
     results: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
     for record in records:
-        r, t = _rows(record, sweep)
+        r, t = _rows(record, sweep, base_reps.get(record["baseline"], []))
         results.extend(r)
         tasks.extend(t)
     res = pd.DataFrame(results)
     if res.empty:
         return res, pd.DataFrame(tasks)
-    # Speedup is against the median wall time of the serial baseline, pooled over rounds.
     res = res.reindex(columns=[*RESULT_COLUMNS, *(c for c in res.columns if c not in RESULT_COLUMNS)])
-    base_wall = res.groupby("cell")["wall_s"].median()
-    res["speedup"] = res["baseline"].map(base_wall) / res["wall_s"]
     res["efficiency"] = res["speedup"] / res["workers"]
     return res, pd.DataFrame(tasks)
 
@@ -144,14 +197,90 @@ def noise(wall: np.ndarray, load: float, cores: int) -> list[str]:
     return reasons
 
 
-def summary(results: pd.DataFrame, cores: int) -> pd.DataFrame:
-    """One row per cell: medians with bootstrap 95% CIs, spread and a noise flag."""
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    values: np.ndarray = frame[name].to_numpy(dtype=float) if name in frame else np.array([])
+    known: np.ndarray = values[~np.isnan(values)]
+    return known
+
+
+def causes(ok: pd.DataFrame, cores: int) -> list[str]:
+    """What the probes saw while a cell's repetitions ran (runner/probes.py)."""
+    found = []
+    steal = _column(ok, "steal")
+    if len(steal) and steal.max() > STEAL:
+        found.append(f"CPU steal up to {steal.max():.0%} of the machine's time (a hypervisor ran other guests)")
+    drift = _column(ok, "drift")
+    if len(drift) and max(drift.max(), 1 / drift.min()) - 1 > DRIFT:
+        found.append(
+            f"the machine's speed drifted: the serial probe needed {drift.min():.2f} to {drift.max():.2f}x the "
+            "baseline's CPU time"
+        )
+    waited, wall = _column(ok, "runqueue_s"), _column(ok, "wall_s")
+    if len(waited) and len(waited) == len(wall) and (waited / wall).max() > RUNQUEUE:
+        found.append(
+            f"threads waited for a CPU while runnable, up to {(waited / wall).max():.0%} of the wall time summed over "
+            "threads (other programs, or more busy threads than CPUs)"
+        )
+    switches = _column(ok, "involuntary_switches")
+    if len(switches) > 1 and switches.max() > SWITCHES * max(np.median(switches), 1) and switches.max() >= 100:
+        found.append(
+            f"preempted: {switches.min():.0f} to {switches.max():.0f} involuntary context switches per repetition"
+        )
+    load = _column(ok, "load_1m")
+    if len(load) and load.max() > cores:
+        found.append(f"1-minute load up to {load.max():.1f} on {cores} CPUs")
+    return found
+
+
+def _medians(frame: pd.DataFrame, column: str) -> float:
+    values = _column(frame, column)
+    return float(np.median(values)) if len(values) else np.nan
+
+
+def impossible(row: dict[str, Any], ok: pd.DataFrame, base: pd.DataFrame, cores: int) -> list[str]:
+    """Why a cell's speedup is more than its own accounting permits: a measurement error, not a result.
+
+    Two bounds, for work that only computes (the serial baseline's median task is on a CPU
+    at least ``COMPUTES`` of its time): the capacity, min(workers, tasks, CPUs), divided
+    by the CPUs the serial run already kept busy; and the accounting, the cell's
+    parallelism times the serial-to-cell CPU time per task (the speedup if the serial
+    reference had its CPU all the time).
+    """
+    speedup = row.get("speedup_median", np.nan)
+    busy = _medians(base, "task_cpu_share")
+    if pd.isna(speedup) or pd.isna(busy) or busy < COMPUTES:
+        return []
+    found = []
+    base_parallelism = max(_medians(base, "parallelism"), 1.0)
+    in_flight = min(row["workers"], row["tasks"])
+    cap = min(in_flight, cores / base_parallelism)
+    if speedup > cap * (1 + CAPACITY_SLACK):
+        found.append(
+            f"speedup {speedup:.2f} > {cap:.3g}, the most that {in_flight} task(s) in flight on {cores} CPUs permit"
+            + (f" when the serial run keeps {base_parallelism:.2g} busy" if base_parallelism > 1 else "")
+        )
+    per_task_ref = ok["probe_cpu_s"] / ok["probe_tasks"] if "probe_cpu_s" in ok else None
+    if per_task_ref is None or per_task_ref.isna().all():
+        per_task_ref = pd.Series(_medians(base, "cpu_s") / row["tasks"], index=ok.index)
+    accounted = float(np.nanmedian(ok["parallelism"] * per_task_ref / (ok["cpu_s"] / row["tasks"])))
+    if np.isfinite(accounted) and speedup > accounted * (1 + ACCOUNTING_SLACK):
+        found.append(
+            f"speedup {speedup:.2f} > {accounted:.2f} that its CPU accounting allows (parallelism x serial-to-cell "
+            "CPU per task): the serial reference was off its CPU part of the time"
+        )
+    return found
+
+
+def summary(results: pd.DataFrame, cores: int, cells: Iterable[str] | None = None) -> pd.DataFrame:
+    """One row per cell (of ``cells``, default all): medians with bootstrap 95% CIs, spread, noise
+    flags and their causes, impossible values. ``results`` holds the baselines' rows too."""
     params = [c for c in results.columns if c.startswith("workload.")]
-    # results.csv written before EXPECTED existed lacks it; the summary does without
-    # results.csv from before a column existed still groups by the columns it has
+    # results.csv written before a column existed still groups by the columns it has
     keys = [c for c in ["cell", *SWEPT, EXPECTED, *params] if c in results]
+    chosen = results if cells is None else results[results["cell"].isin(set(cells))]
+    measured = results[results["status"] == "ok"]
     rows = []
-    for key, group in results.groupby(keys, dropna=False, sort=False):
+    for key, group in chosen.groupby(keys, dropna=False, sort=False):
         row: dict[str, Any] = dict(zip(keys, key, strict=True))
         ok = group[group["status"] == "ok"]
         row["n"] = len(ok)
@@ -165,6 +294,16 @@ def summary(results: pd.DataFrame, cores: int) -> pd.DataFrame:
         load = group["load_1m"].max() if "load_1m" in group else np.nan  # results.csv before load_1m had none
         row["noise"] = "; ".join(noise(wall, load, cores))
         row["noisy"] = bool(row["noise"])
+        row["noise_cause"] = "; ".join(causes(ok, cores)) if row["noisy"] else ""
+        base = measured[measured["cell"] == group["baseline"].iloc[0]] if "baseline" in group else measured.iloc[0:0]
+        row["impossible_why"] = "; ".join(impossible(row, ok, base, cores)) if len(ok) else ""
+        row["impossible"] = bool(row["impossible_why"])
+        if "precision" in ok and ok["precision"].notna().any():
+            row["precision"] = float(ok["precision"].dropna().iloc[0])
+            half = (row["speedup_ci_high"] - row["speedup_ci_low"]) / 2 / row["speedup_median"]
+            row["precision_reached"] = half
+            row["precision_met"] = bool(half <= row["precision"])
+            row["precision_stop"] = str(ok["precision_stop"].dropna().iloc[0]) if "precision_stop" in ok else ""
         rows.append(row)
     frame = pd.DataFrame(rows)
     return frame.sort_values(["workload", "executor", "start_method", "workers"], kind="stable")

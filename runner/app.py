@@ -23,7 +23,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from runner import config, expect, progress, spec
+from runner import config, expect, pairing, progress, spec
 from runner.calibrate import CalibrationFailed, calibrated
 from runner.cell import write_json
 from runner.expr import ExprError
@@ -115,22 +115,21 @@ def measure(
     return record, True
 
 
-def counted_medians(record: dict[str, Any]) -> tuple[float, float] | None:
-    reps = [r for r in record["result"]["reps"] if not r["warmup"]]
-    if record["result"]["status"] != "ok" or not reps:
-        return None
-    wall = statistics.median(r["wall_s"] for r in reps)
-    cpu = statistics.median(sum(t[5] for t in r["tasks"]) / r["wall_s"] for r in reps)
-    return wall, cpu
+def counted(record: dict[str, Any]) -> list[dict[str, Any]]:
+    if record["result"]["status"] != "ok":
+        return []
+    return [r for r in record["result"]["reps"] if not r["warmup"]]
 
 
 def progress_line(prefix: str, record: dict[str, Any], base: dict[str, Any], fresh: bool) -> str:
     result = record["result"]
-    medians, base_medians = counted_medians(record), counted_medians(base)
-    if medians is None:
+    reps = counted(record)
+    if not reps:
         return f"{prefix}  {result['status'].upper()}: {result['message']}"
-    wall, par = medians
-    speedup = f"{base_medians[0] / wall:5.2f}x" if base_medians else "   n/a"
+    wall = statistics.median(r["wall_s"] for r in reps)
+    par = statistics.median(sum(t[5] for t in r["tasks"]) / r["wall_s"] for r in reps)
+    paired = [s for s in pairing.speedups(reps, counted(base)) if s is not None]
+    speedup = f"{statistics.median(paired):5.2f}x" if paired else "   n/a"
     how = "" if fresh else "  (already measured)"
     return f"{prefix}  wall {wall:8.4f} s  speedup {speedup}  parallelism {par:5.2f}{how}"
 
@@ -182,6 +181,8 @@ def measure_job(cfg: DictConfig) -> None:
     if spec.cell_id(base_spec) != spec.cell_id(cell_spec) and base_fresh:
         line = progress_line(f"[{job.label}] baseline serial {cell_spec['workload']['name']}", base, base, True)
         progress.cell_line(line, done=False)
+    # the probe runs the tasks that the baseline's repetitions began with (runner/pairing.py)
+    cell_spec["pair_tasks"] = pairing.probe_tasks(base, cell_spec["pair_s"])
     record, fresh = measure(store, cell_spec, round_, job, failure)
     job_record = {"cell": record["cell"], "round": round_, "overrides": overrides}
     write_json(Path(hc.runtime.output_dir) / "job.json", job_record)

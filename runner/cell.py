@@ -8,8 +8,10 @@ under another interpreter that has none of the runner's dependencies.
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
+import statistics
 import sys
 import sysconfig
 import time
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import workloads
-from runner import task
+from runner import probes, task
 from runner.executors import EXECUTORS, Bound
 
 RESULT_SCHEMA = 1
@@ -62,19 +64,41 @@ def load_average() -> list[float] | None:
         return None
 
 
+def probe(bound: Bound, tasks: int) -> dict[str, float]:
+    """The paired serial probe: the first ``tasks`` tasks, one after another, here and now.
+
+    Run right before each repetition of a cell, it tells how fast this machine runs this
+    workload at this moment; the serial baseline ran the same tasks first, so the
+    aggregation turns the pair into a speedup that a drifting machine does not move
+    (docs/architecture.md, "Paired baselines").
+    """
+    records = [bound(i) for i in range(tasks)]
+    return {
+        "tasks": tasks,
+        "wall_s": records[-1][4] - records[0][3],
+        "cpu_s": sum(r[5] for r in records),
+    }
+
+
 def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
     executor = EXECUTORS[spec["executor"]["name"]]
     workload = spec["workload"]
     ref = workloads.reference(workload["name"])
     setup, summarize = workloads.companion(ref, "setup"), workloads.companion(ref, "summarize")
+    pair_tasks = spec.get("pair_tasks", 0)
+    paired = probe(bound, pair_tasks) if pair_tasks and spec["executor"]["name"] != "serial" else None
     if setup is not None:
         setup(**workload["params"])
+    load = probes.load_1m()
     t0 = time.perf_counter()
     pool = executor.start(spec["workers"], spec["start_method"], spec["executor"]["options"])
-    t1 = time.perf_counter()
+    ready = time.perf_counter()
     try:
+        before = probes.snapshot(pool.pids())  # outside both timed phases
+        t1 = time.perf_counter()
         records = pool.run(bound, range(workload["tasks"]))
         t2 = time.perf_counter()
+        noise = probes.between(before, probes.snapshot(pool.pids()))
         rss = peak_rss_mb(pool.pids())
         metrics = pool.metrics()
     finally:
@@ -87,10 +111,13 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
         "metrics": metrics,
         "rep": rep,
         "warmup": rep < spec["warmup"],
-        "startup_s": t1 - t0,
+        "startup_s": ready - t0,
         "wall_s": t2 - t1,
         "shutdown_s": t3 - t2,
         "peak_rss_mb": rss,
+        "probe": paired,
+        "load_1m": load,
+        **noise,
         # times relative to the start of the task phase, for timelines
         "tasks": [
             [i, pid, tid, start - t1, end - t1, cpu, ok, error]
@@ -134,12 +161,73 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
             bound = bind(spec, served)
             for rep in range(spec["warmup"] + spec["repeats"]):
                 result["reps"].append(repetition(spec, bound, rep))
+            if spec.get("precision"):
+                result["precision"] = more_until_precise(spec, bound, result["reps"])
     except Exception as exc:  # a broken pool is this cell's result, not a crash
         result["status"] = "error"
         result["message"] = f"{type(exc).__name__}: {exc}".strip()
         result["traceback"] = traceback.format_exc()
     result["load_after"] = load_average()
     return result
+
+
+def median_ci(values: list[float]) -> tuple[float, float] | None:
+    """A distribution-free 95% CI of the median: order statistics, from the binomial law.
+
+    None below 6 values, where no pair of order statistics covers the median 95% of the time.
+    """
+    n = len(values)
+    ordered = sorted(values)
+    below = 0.0  # P(Binomial(n, 1/2) < k), for growing k
+    k = 0
+    while below + math.comb(n, k) / 2**n <= 0.025:
+        below += math.comb(n, k) / 2**n
+        k += 1
+    if k == 0:
+        return None
+    return ordered[k - 1], ordered[n - k]
+
+
+def paired_ratio(rep: dict[str, Any]) -> float:
+    """What a repetition says of its speedup, up to the baseline's constant: the probe's
+    CPU time (the machine's speed now) over the repetition's wall time (runner/pairing.py).
+    Without a probe (serial cells, work that barely computes), 1 over the wall time."""
+    paired = rep.get("probe")
+    return float(paired["cpu_s"] if paired else 1.0) / float(rep["wall_s"])
+
+
+def precision_of(reps: list[dict[str, Any]]) -> float | None:
+    """The half-width of the 95% CI of the median paired ratio, relative to that median."""
+    ratios = [paired_ratio(r) for r in reps if not r["warmup"]]
+    ci = median_ci(ratios)
+    if ci is None:
+        return None
+    return (ci[1] - ci[0]) / 2 / statistics.median(ratios)
+
+
+def more_until_precise(spec: dict[str, Any], bound: Bound, reps: list[dict[str, Any]]) -> dict[str, Any]:
+    """``precision=``: add repetitions until the speedup's 95% CI is within +-precision, or
+    the budget (``budget_s`` seconds, ``max_repeats`` repetitions) runs out; say which.
+
+    Every added repetition is a pair (probe, then pool), like the first ones, so the
+    order stays balanced however many are added.
+    """
+    target, budget, most = spec["precision"], spec["budget_s"], spec["max_repeats"]
+    started = time.perf_counter()
+    reached = precision_of(reps)
+    while reached is None or reached > target:
+        counted = sum(not r["warmup"] for r in reps)
+        if counted >= most:
+            stop = f"max_repeats={most} reached"
+            break
+        if time.perf_counter() - started >= budget:
+            stop = f"budget_s={budget:g} spent"
+            break
+        reps.append(repetition(spec, bound, len(reps)))
+        reached = precision_of(reps)
+    else:
+        stop = "reached"
+    return {"target": target, "reached": reached, "met": stop == "reached", "stop": stop}
 
 
 def write_json(path: Path, data: Any) -> None:

@@ -4,30 +4,30 @@ Cells are matched on their swept values (the columns that vary within either swe
 columns constant within each but different between them (another interpreter,
 another machine) are what the comparison is about and are printed as such.
 
-What is compared (``--measure``). By default each repetition's *relative time*: its
-wall time over the median wall time of the serial baseline measured in the same
-sweep (1 / speedup). A machine that runs everything 1.5x slower on the day of B (other
+What is compared (``--measure``). By default each repetition's *relative time*: 1 over
+its speedup, which the sweep measured against a serial reference paired with it in time
+(runner/pairing.py). A machine that runs everything 1.5x slower on the day of B (other
 tenants, a throttled CPU) then changes no verdict, while a change in how an executor
-scales does. The serial baselines themselves are listed with their raw wall-time
-ratio: that is where a change of the machine, or of the workload's own code, shows.
+scales does. The serial baselines themselves are listed with their raw wall-time ratio:
+that is where a change of the machine, or of the workload's own code, shows.
 ``--measure wall_s`` compares raw wall times instead.
 
-For each pair of cells: the ratio of medians B / A (below 1: B is faster), its
-bootstrap 95% confidence interval from the repetitions, and a verdict. With the usual
-3 repetitions a Mann-Whitney U test cannot reach p < 0.05 (its smallest two-sided p for
-3 against 3 is 0.1), and a t-test trusts a normal spread that 3 timings do not show
-(pyperf's calls two sweeps of the same code "1.52x faster, significant" on a busy
-machine). So a cell is *faster* or *slower* only when both hold:
+For each pair of cells: the ratio of medians B / A (below 1: B is faster), its bootstrap
+95% confidence interval from the repetitions, a p-value (Welch's t-test on the logarithms
+of the two samples: a ratio is a difference of logs), and a verdict. Many cells are
+judged at once, so the p-values are adjusted for the false discovery rate
+(Benjamini-Hochberg, ``--fdr``, default 5%). A cell is
 
-1. the bootstrap 95% CI of the ratio of medians excludes 1: the repetitions of the
-   two cells hardly overlap; and
-2. the ratio is beyond the minimum effect (default 5%) *and* beyond twice the noise of
-   the ratio (the coefficients of variation of every sample in it, the cells' and,
-   for relative times, their baselines', combined in quadrature): a change smaller
-   than the repetition-to-repetition noise is not a change.
+- *faster* or *slower* when its adjusted p-value is below the rate, its CI excludes 1,
+  and the ratio is beyond the minimum effect (default 5%) and beyond twice the noise of
+  the ratio (the coefficients of variation of both samples in quadrature): a change
+  smaller than the repetition-to-repetition noise is not a change;
+- *no significant change* when, otherwise, the ratio is within that threshold and its CI
+  within twice the minimum effect: the data rule out any change worth the name;
+- *inconclusive* when neither: the estimate or its CI reaches past that, but the evidence
+  for a change is too weak. More repetitions (``precision=``) decide it.
 
-Otherwise: *no significant change*. Cells with fewer than 2 repetitions on a side
-cannot be judged (*too few repetitions*).
+Cells with fewer than 2 repetitions on a side cannot be judged (*too few repetitions*).
 """
 
 from __future__ import annotations
@@ -45,17 +45,19 @@ import pandas as pd
 from runner.aggregate import write_csv
 from runner.data import DataError, Sweep, load, param_columns
 
-FASTER, SLOWER, SAME, TOO_FEW = "faster", "slower", "no significant change", "too few repetitions"
+FASTER, SLOWER, SAME, INCONCLUSIVE = "faster", "slower", "no significant change", "inconclusive"
+TOO_FEW = "too few repetitions"
 BASELINE = "baseline"  # a serial cell under the relative measure: the reference, not judged
 MEASURES = ("relative", "wall_s")
 MIN_EFFECT = 0.05
 NOISE_FACTOR = 2.0
 RESAMPLES = 2000
 CONFIDENCE = 0.95
+FDR = 0.05
 CANDIDATES = ["workload", "executor", "start_method", "workers", "tasks", "fail_rate", "python", "gil"]
 IDENTITY = ["workload", "executor", "start_method", "workers"]  # always matched on
 WHAT = {
-    "relative": "relative time: wall time / the same sweep's serial baseline; serial rows: wall time",
+    "relative": "relative time: 1 / speedup against the paired serial reference; serial rows: wall time",
     "wall_s": "wall time",
 }
 
@@ -96,34 +98,16 @@ def _key_frame(summary: pd.DataFrame, keys: list[str]) -> pd.Series:
     return frame.apply("|".join, axis=1) if len(frame) else pd.Series(dtype=str)
 
 
-Side = tuple[np.ndarray, ...]  # a cell's repetitions, then (relative measure) its baseline's
-
-
-def _side(values: np.ndarray | Side) -> Side:
-    return (values,) if isinstance(values, np.ndarray) else tuple(values)
-
-
-def _value(side: Side, axis: int = -1) -> Any:
-    """The compared value of one side: the median, over the baseline's median where there is one."""
-    median = np.median(side[0], axis=axis)
-    return median / np.median(side[1], axis=axis) if len(side) > 1 else median
-
-
-def ratio_ci(a: np.ndarray | Side, b: np.ndarray | Side, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap CI of value(B) / value(A), resampling the repetitions of every
-    sample independently: a baseline's own noise widens the interval of each cell measured
-    against it."""
+def ratio_ci(a: np.ndarray, b: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI of median(B) / median(A), resampling each side's repetitions."""
     from scipy import stats
 
-    a, b = _side(a), _side(b)
-    samples = (*a, *b)
-    if min(len(x) for x in samples) < 2 or all(np.ptp(x) == 0 for x in samples):  # nothing to resample
-        ratio = float(_value(b) / _value(a))
+    if min(len(a), len(b)) < 2 or (np.ptp(a) == 0 and np.ptp(b) == 0):  # nothing to resample
+        ratio = float(np.median(b) / np.median(a))
         return ratio, ratio
-    k = len(a)
     result = stats.bootstrap(
-        samples,
-        lambda *x, axis: _value(x[k:], axis) / _value(x[:k], axis),
+        (a, b),
+        lambda x, y, axis: np.median(y, axis=axis) / np.median(x, axis=axis),
         vectorized=True,
         paired=False,
         confidence_level=CONFIDENCE,
@@ -134,76 +118,108 @@ def ratio_ci(a: np.ndarray | Side, b: np.ndarray | Side, seed: int = 0) -> tuple
     return float(result.low), float(result.high)
 
 
+def p_value(a: np.ndarray, b: np.ndarray) -> float:
+    """Welch's t-test on the logs of the two samples."""
+    from scipy import stats
+
+    x, y = np.log(a), np.log(b)
+    if np.ptp(x) == 0 and np.ptp(y) == 0:  # no spread: any difference is exact
+        return 0.0 if x[0] != y[0] else 1.0
+    return float(stats.ttest_ind(x, y, equal_var=False).pvalue)
+
+
+def adjust(p_values: list[float]) -> list[float]:
+    """Benjamini-Hochberg adjusted p-values: judged together, the cells share one error rate."""
+    from scipy import stats
+
+    known = [p for p in p_values if not math.isnan(p)]
+    if not known:
+        return p_values
+    adjusted = iter(stats.false_discovery_control(known).tolist())
+    return [p if math.isnan(p) else next(adjusted) for p in p_values]
+
+
 def verdict(
-    a: np.ndarray | Side, b: np.ndarray | Side, low: float, high: float, min_effect: float
+    a: np.ndarray, b: np.ndarray, low: float, high: float, min_effect: float, *, p: float = 0.0, fdr: float = FDR
 ) -> tuple[str, float]:
-    """The verdict for one pair of cells, and the effect threshold it used."""
-    a, b = _side(a), _side(b)
-    if min(len(x) for x in (*a, *b)) < 2:
+    """The verdict for one pair of cells given its (adjusted) p-value, and the effect threshold it used."""
+    if min(len(a), len(b)) < 2:
         return TOO_FEW, math.nan
     # the noise of the ratio: each sample's coefficient of variation, combined in quadrature
-    noise = math.sqrt(sum((float(np.std(x, ddof=1) / np.mean(x))) ** 2 for x in (*a, *b)))
+    noise = math.sqrt(sum((float(np.std(x, ddof=1) / np.mean(x))) ** 2 for x in (a, b)))
     threshold = max(min_effect, NOISE_FACTOR * noise)
-    ratio = float(_value(b) / _value(a))
+    ratio = float(np.median(b) / np.median(a))
+    significant = p < fdr
     # log-symmetric: 5% slower is x1.05, 5% faster is /1.05
-    if high < 1.0 and ratio <= 1.0 / (1.0 + threshold):
+    if significant and high < 1.0 and ratio <= 1.0 / (1.0 + threshold):
         return FASTER, threshold
-    if low > 1.0 and ratio >= 1.0 + threshold:
+    if significant and low > 1.0 and ratio >= 1.0 + threshold:
         return SLOWER, threshold
-    return SAME, threshold
+    # no change worth the name: the estimate is within the threshold, and the interval rules out
+    # a change of twice the minimum effect (3 repetitions a side give no narrower interval);
+    # noisy samples whose interval is wide stay inconclusive, whatever their estimate
+    band = 1.0 + 2 * min_effect
+    if 1.0 / (1.0 + threshold) <= ratio <= 1.0 + threshold and 1.0 / band <= low and high <= band:
+        return SAME, threshold
+    return INCONCLUSIVE, threshold
 
 
-def walls(results: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per cell, the wall time of each counted repetition."""
+def samples(results: pd.DataFrame, relative: bool) -> dict[str, np.ndarray]:
+    """Per cell, the compared value of each counted repetition: 1 / speedup, or the wall time."""
     ok = results[(results["status"] == "ok") & results["rep"].notna()]
-    return {str(cell): group.to_numpy(dtype=float) for cell, group in ok.groupby("cell")["wall_s"]}
+    values = 1.0 / ok["speedup"] if relative else ok["wall_s"]
+    return {str(cell): group.to_numpy(dtype=float) for cell, group in values.groupby(ok["cell"])}
 
 
-def _sides(sweep: Sweep, cell: str, relative: bool, measured: dict[str, np.ndarray]) -> Side:
-    own = measured.get(cell, np.array([]))
-    if not relative:
-        return (own,)
-    baseline = sweep.results.loc[sweep.results["cell"] == cell, "baseline"]
-    return (own, measured.get(str(baseline.iloc[0]), np.array([])) if len(baseline) else np.array([]))
-
-
-def compare(sweep_a: Sweep, sweep_b: Sweep, min_effect: float = MIN_EFFECT, measure: str = "relative") -> Comparison:
+def compare(
+    sweep_a: Sweep, sweep_b: Sweep, min_effect: float = MIN_EFFECT, measure: str = "relative", fdr: float = FDR
+) -> Comparison:
     keys, differs = match_keys(sweep_a.summary, sweep_b.summary)
     a = sweep_a.summary.assign(key=_key_frame(sweep_a.summary, keys))
     b = sweep_b.summary.assign(key=_key_frame(sweep_b.summary, keys))
     merged = a.merge(b, on="key", suffixes=("_a", "_b"))
     relative = measure == "relative"
-    walls_a, walls_b = walls(sweep_a.results), walls(sweep_b.results)
-    rows = []
+    # a serial cell is its own reference (relative time 1): its wall time shows the drift instead
+    samples_a, samples_b = (samples(s.results, relative) for s in (sweep_a, sweep_b))
+    walls_a, walls_b = (samples(s.results, False) for s in (sweep_a, sweep_b))
+    rows, judged = [], []
     for _, row in merged.iterrows():
-        # a serial cell is its own baseline (relative time 1): its wall time shows the drift instead
         serial = relative and row["executor_a"] == "serial"
-        side_a = _sides(sweep_a, row["cell_a"], relative and not serial, walls_a)
-        side_b = _sides(sweep_b, row["cell_b"], relative and not serial, walls_b)
+        side_a = (walls_a if serial else samples_a).get(row["cell_a"], np.array([]))
+        side_b = (walls_b if serial else samples_b).get(row["cell_b"], np.array([]))
         out: dict[str, Any] = {k: row[f"{k}_a"] if f"{k}_a" in row else row.get(k) for k in keys}
-        out.update({"n_a": len(side_a[0]), "n_b": len(side_b[0])})
-        empty = [name for name, side in (("A", side_a), ("B", side_b)) if min(len(x) for x in side) == 0]
-        if empty:
+        out.update({"n_a": len(side_a), "n_b": len(side_b)})
+        if not len(side_a) or not len(side_b):
+            empty = [name for name, side in (("A", side_a), ("B", side_b)) if not len(side)]
             out.update(verdict=f"not measured in {' and '.join(empty)}")
             rows.append(out)
             continue
         low, high = ratio_ci(side_a, side_b)
-        label, threshold = verdict(side_a, side_b, low, high, min_effect)
-        if serial:
-            label = f"{BASELINE}: machine or workload {label}" if label in (FASTER, SLOWER) else BASELINE
+        enough = min(len(side_a), len(side_b)) >= 2
         out.update(
             {
                 "measure": "wall_s" if serial else measure,
-                "median_a": float(_value(side_a)),
-                "median_b": float(_value(side_b)),
-                "ratio": float(_value(side_b) / _value(side_a)),
+                "median_a": float(np.median(side_a)),
+                "median_b": float(np.median(side_b)),
+                "ratio": float(np.median(side_b) / np.median(side_a)),
                 "ci_low": low,
                 "ci_high": high,
-                "threshold": threshold,
-                "verdict": label,
+                "p": p_value(side_a, side_b) if enough else math.nan,
             }
         )
+        judged.append((out, side_a, side_b, serial))
         rows.append(out)
+    # the baselines are the reference, not judged: they do not spend the error rate
+    cells = [(o, sa, sb) for o, sa, sb, serial in judged if not serial]
+    for (out, _, _), adjusted in zip(cells, adjust([o["p"] for o, _, _ in cells]), strict=True):
+        out["p_adjusted"] = adjusted
+    for out, side_a, side_b, serial in judged:
+        p = out.get("p_adjusted", out["p"])
+        p = 1.0 if math.isnan(p) else p
+        label, threshold = verdict(side_a, side_b, out["ci_low"], out["ci_high"], min_effect, p=p, fdr=fdr)
+        if serial:
+            label = f"{BASELINE}: machine or workload {label}" if label in (FASTER, SLOWER) else BASELINE
+        out.update(threshold=threshold, verdict=label)
     table = pd.DataFrame(rows)
     shown = [
         k
@@ -300,14 +316,17 @@ def markdown(comparison: Comparison, dir_a: Path, dir_b: Path, figure: Path | No
         "",
         f"Compared: {WHAT[comparison.measure]}. "
         "The ratio is the median of B's repetitions over A's; below 1, B is faster. Its 95% "
-        f"confidence interval comes from a bootstrap ({RESAMPLES} resamples of each side's repetitions). A cell "
-        "is **faster** or **slower** only when the interval excludes 1 *and* the ratio is beyond the minimum "
-        f"effect ({comparison.min_effect:.0%}) and beyond {NOISE_FACTOR:g}x the noise of the ratio (the "
-        "coefficients of variation of the two cells and, for relative times, of their serial baselines, "
-        "combined in quadrature); otherwise **no significant change**. "
-        "A rank test (Mann-Whitney U) is not used: with 3 repetitions per side its smallest possible p-value "
-        "is 0.1, so it could never call anything significant; a t-test assumes a normal spread that 3 "
-        "timings cannot show, and calls ordinary machine drift a change.",
+        f"confidence interval comes from a bootstrap ({RESAMPLES} resamples of each side's repetitions), its "
+        "p-value from Welch's t-test on the logarithms, adjusted for the number of cells judged at once "
+        "(Benjamini-Hochberg). A cell is **faster** or **slower** only when the adjusted p-value is below the "
+        "false discovery rate, the interval excludes 1, *and* the ratio is beyond the minimum effect "
+        f"({comparison.min_effect:.0%}) and beyond {NOISE_FACTOR:g}x the noise of the ratio (the coefficients "
+        "of variation of both samples, combined in quadrature). It is **no significant change** when the ratio "
+        "lies within that threshold and its interval within twice the minimum effect, and **inconclusive** "
+        "when either reaches past that without the evidence for a change: more repetitions (`precision=`) "
+        "decide those. Relative times are paired: each "
+        "repetition's speedup was measured against a serial probe run right before it, so a machine that "
+        "drifts between the two sweeps moves no relative time.",
         "",
     ]
     return "\n".join(lines)
@@ -332,7 +351,7 @@ def print_table(comparison: Comparison) -> None:
     console = Console(highlight=False)
     if not console.is_terminal:
         console.width = max(console.width, 110)
-    styles = {FASTER: "green", SLOWER: "red", SAME: "", TOO_FEW: "yellow"}
+    styles = {FASTER: "green", SLOWER: "red", SAME: "", INCONCLUSIVE: "yellow", TOO_FEW: "yellow"}
     grid = Table(
         title=f"B vs A: ratio of medians ({WHAT[comparison.measure]})", title_justify="left", box=box.SIMPLE_HEAD
     )
@@ -353,29 +372,63 @@ def print_table(comparison: Comparison) -> None:
 
 def main(argv: list[str]) -> int:
     """``argv`` as in ``sys.argv``: the program's name, then its arguments."""
-    parser = argparse.ArgumentParser(prog="python -m runner.compare", description=__doc__.splitlines()[0])
-    parser.add_argument("dir_a", type=Path, help="the reference run or sweep")
-    parser.add_argument("dir_b", type=Path, help="the run or sweep compared with it")
+    parser = argparse.ArgumentParser(
+        prog="python -m runner.compare",
+        description=__doc__.splitlines()[0],
+        epilog="With --ab KEY=A,B the arguments are a sweep's overrides instead of two directories: A and B are "
+        "measured in one sweep, interleaved cell by cell, then compared (runner/interleave.py).",
+    )
+    parser.add_argument(
+        "dirs", nargs="*", help="DIR_A DIR_B: the reference run or sweep, then the one compared with it"
+    )
+    parser.add_argument("--ab", metavar="KEY=A,B", help="measure A and B interleaved in one sweep, then compare")
     parser.add_argument("--min-effect", type=float, default=MIN_EFFECT, help="smallest change that counts (0.05: 5%%)")
     parser.add_argument("--measure", choices=MEASURES, default="relative", help="relative (default) or wall_s")
+    parser.add_argument("--fdr", type=float, default=FDR, help="false discovery rate over the cells (0.05: 5%%)")
     parser.add_argument("--out", type=Path, help="where compare.md, .csv and the figure go (default: DIR_B/compare)")
     args = parser.parse_args(argv[1:])
     if not 0 <= args.min_effect < 1:
         print(f"error: --min-effect: {args.min_effect} is out of range; allowed: 0 to below 1", file=sys.stderr)
         return 2
+    if not 0 < args.fdr < 1:
+        print(f"error: --fdr: {args.fdr} is out of range; allowed: above 0 and below 1", file=sys.stderr)
+        return 2
+    if args.ab is None and len(args.dirs) != 2:
+        print("error: dirs: expected DIR_A DIR_B; allowed: two directories, or --ab KEY=A,B OVERRIDES", file=sys.stderr)
+        return 2
     try:
-        sweep_a, sweep_b = load(args.dir_a), load(args.dir_b)
+        if args.ab is not None:
+            sweep_a, sweep_b = measured_side_by_side(args.ab, args.dirs, args.out)
+            dir_a = dir_b = sweep_a.root
+        else:
+            dir_a, dir_b = Path(args.dirs[0]), Path(args.dirs[1])
+            sweep_a, sweep_b = load(dir_a), load(dir_b)
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    comparison = compare(sweep_a, sweep_b, args.min_effect, args.measure)
+    comparison = compare(sweep_a, sweep_b, args.min_effect, args.measure, args.fdr)
     if comparison.table.empty:
         print(f"error: no cells in common; matched on {', '.join(comparison.keys)}", file=sys.stderr)
         return 2
     print_table(comparison)
-    written = write(comparison, args.dir_a, args.dir_b, args.out or args.dir_b / "compare")
+    out = dir_b / "compare" if args.ab is not None or args.out is None else args.out
+    written = write(comparison, dir_a, dir_b, out)
     print(f"compare: {written[0]}")
     return 0
+
+
+def measured_side_by_side(ab: str, overrides: list[str], out: Path | None) -> tuple[Sweep, Sweep]:
+    """--ab: one sweep with KEY=A,B interleaved into ``out`` (default outputs/sweeps/ab-TIME), split in two."""
+    from datetime import datetime
+
+    from runner import interleave
+
+    interleave.parse(ab)  # a malformed KEY=A,B fails before anything runs
+    root = (out or Path("outputs/sweeps") / datetime.now().strftime("ab-%Y-%m-%d-%H-%M-%S")).absolute()
+    code = interleave.measure(ab, overrides, root)
+    if code != 0:
+        raise DataError(f"--ab: the sweep into {root} exited with code {code}; see above")
+    return interleave.split(root, ab)
 
 
 if __name__ == "__main__":

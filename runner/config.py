@@ -73,6 +73,14 @@ class Config:
     gil: int | None = None
     # sys.setswitchinterval in the cell and its workers (seconds); unset keeps 0.005
     switch_interval: float | None = None
+    # CPU seconds of the workload run serially before each repetition (the paired probe
+    # that makes a speedup immune to the machine's drift); 0 divides by the baseline alone
+    pair_s: float = 0.05
+    # keep adding repetitions until the speedup's 95% CI is within +-precision (0.05: 5%)
+    precision: float | None = None
+    # ...or until a cell has spent budget_s seconds or max_repeats repetitions on it
+    budget_s: float = 60.0
+    max_repeats: int = 100
     # what the report checks; an experiment declares the seed's claims here
     expect: list[ExpectConf] = field(default_factory=list)
 

@@ -28,6 +28,12 @@ def _value(row: pd.Series, measure: str, fmt: str, ci: bool = False) -> str:
     return f"{median:{fmt}} [{row[f'{measure}_ci_low']:{fmt}}-{row[f'{measure}_ci_high']:{fmt}}]"
 
 
+def flag(row: pd.Series, column: str) -> bool:
+    """A boolean column of a summary row; absent (older files) or empty is False."""
+    value = row.get(column)
+    return bool(value) if value is not None and pd.notna(value) else False
+
+
 def print_summary(table: pd.DataFrame, root: Path) -> None:
     console = Console(highlight=False)
     if not console.is_terminal:
@@ -40,6 +46,10 @@ def print_summary(table: pd.DataFrame, root: Path) -> None:
     grid.add_column("status")
     for _, row in table.iterrows():
         status = str(row["status"]) + (" noisy" if row["noisy"] else "")
+        if flag(row, "impossible"):
+            status += " IMPOSSIBLE"
+        if pd.notna(row.get("precision_met")) and not row["precision_met"]:
+            status += f" imprecise ({row['precision_stop']})"
         if row["errors"]:
             status += f", {row['errors']} task errors"
         grid.add_row(
@@ -49,7 +59,7 @@ def print_summary(table: pd.DataFrame, root: Path) -> None:
             "" if pd.isna(row["start_method"]) else str(row["start_method"]),
             str(row["workers"]),
             _value(row, "wall_s", ".4f"),
-            _value(row, "speedup", ".2f", ci=True),
+            "[red]impossible[/]" if flag(row, "impossible") else _value(row, "speedup", ".2f", ci=True),
             _value(row, "parallelism", ".2f"),
             "-" if pd.isna(row["cv"]) else f"{row['cv']:.1%}",
             status,
@@ -64,7 +74,24 @@ def print_summary(table: pd.DataFrame, root: Path) -> None:
             "close other programs (load), raise repeats=, interleave passes with rounds=3, or lengthen "
             "repetitions with calibrate=true."
         )
+    impossible = table[table["impossible"].astype(bool)] if "impossible" in table else table.iloc[0:0]
+    for _, row in impossible.iterrows():
+        console.print(f"[red]impossible[/] {label(row)}: {row['impossible_why']}; not a measurement (summary.csv)")
+    causes = table[table["noisy"].astype(bool) & table["noise_cause"].fillna("").astype(bool)] if noisy else table[0:0]
+    for _, row in causes.head(5).iterrows():
+        console.print(f"[yellow]noisy[/] {label(row)}: {row['noise_cause']}")
+    if "precision_met" in table and table["precision_met"].notna().any():
+        met = table["precision_met"].dropna().astype(bool)
+        console.print(
+            f"precision: {int(met.sum())} of {len(met)} cells reached +-{table['precision'].max():.0%} on speedup; "
+            "the others ran out of budget_s or max_repeats (summary.csv precision_stop)"
+        )
     console.print(f"results: {root}")
+
+
+def label(row: pd.Series) -> str:
+    method = f"/{row['start_method']}" if isinstance(row["start_method"], str) and row["start_method"] else ""
+    return f"{row['workload']}/{row['executor']}{method}/{row['workers']}"
 
 
 def print_verdicts(verdicts: list[Verdict]) -> None:

@@ -34,6 +34,14 @@ def param_columns(frame: pd.DataFrame) -> list[str]:
     return [str(c) for c in frame.columns if str(c).startswith("workload.")]
 
 
+def flags(summary: pd.DataFrame, column: str) -> pd.Series:
+    """A boolean column of the summary (``noisy``, ``impossible``), False where a file from
+    before it existed lacks it."""
+    if column not in summary:
+        return pd.Series(False, index=summary.index)
+    return summary[column].fillna(False).astype(bool)
+
+
 class DataError(ValueError):
     """A file that is not the tidy schema: the message names the file, the column and what is expected."""
 
@@ -146,7 +154,7 @@ def _reconcile(results: pd.DataFrame, summary: pd.DataFrame, cores: int, warning
             )
     if not stale:
         return summary
-    fresh = aggregate.summary(results[results["cell"].isin(stale)], cores)
+    fresh = aggregate.summary(results, cores, stale)
     kept = summary[~summary["cell"].isin(stale)] if "cell" in summary else summary.iloc[0:0]
     return pd.concat([kept, fresh], ignore_index=True) if not kept.empty else fresh.reset_index(drop=True)
 

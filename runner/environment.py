@@ -76,6 +76,46 @@ def _runnable() -> int | None:
     return int(running) if running else None
 
 
+def topology() -> dict[str, Any]:
+    """Logical CPUs, physical cores and SMT, and how the CPU's frequency is managed.
+
+    Two logical CPUs of one core (SMT, hyper-threading) share its execution units: on
+    them, CPU work scales to about the physical cores, not the logical ones, so the report
+    says which kind its "cores" are.
+    """
+    cpus = sorted(Path("/sys/devices/system/cpu").glob("cpu[0-9]*/topology"))
+    cores = {
+        (_read(str(t / "physical_package_id")), _read(str(t / "core_id")))
+        for t in cpus
+        if _read(str(t / "core_id")) is not None
+    }
+    logical = os.cpu_count()
+    physical = len(cores) or None
+    smt = _read("/sys/devices/system/cpu/smt/active")
+    freq = "/sys/devices/system/cpu/cpu0/cpufreq"
+    return {
+        "logical_cpus": logical,
+        "physical_cores": physical,
+        "threads_per_core": round(logical / physical) if logical and physical else None,
+        "smt_active": smt == "1" if smt is not None else None,
+        "cpu_scaling_driver": _read(f"{freq}/scaling_driver"),
+        "cpu_min_mhz": _khz_to_mhz(_read(f"{freq}/cpuinfo_min_freq")),
+        "cpu_max_mhz": _khz_to_mhz(_read(f"{freq}/cpuinfo_max_freq")),
+    }
+
+
+def _khz_to_mhz(khz: str | None) -> float | None:
+    return int(khz) / 1000 if khz else None
+
+
+def smt_note(env: dict[str, Any]) -> str:
+    """What "cores" means for this sweep's machine, where SMT makes it ambiguous ("" where not)."""
+    physical = env.get("physical_cores")
+    if env.get("smt_active") and physical:
+        return f"logical CPUs; SMT is on: {physical} physical cores"
+    return ""
+
+
 def collect() -> dict[str, Any]:
     """The machine and interpreter, in the spirit of pyperf's metadata."""
     affinity = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
@@ -96,6 +136,7 @@ def collect() -> dict[str, Any]:
         "cpu_affinity": affinity,
         "cpu_frequency_mhz": _cpu_frequency_mhz(),
         "cpu_governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
+        **topology(),
         "cpu_isolated": _read("/sys/devices/system/cpu/isolated"),
         "aslr": _read("/proc/sys/kernel/randomize_va_space"),
         "uptime_s": float(uptime.split()[0]) if uptime else None,

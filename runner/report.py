@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from runner import document, fits, html, plots, verdicts
+from runner import console, document, fits, html, plots, verdicts
 from runner.aggregate import NOISY_CV, write_csv
-from runner.data import DataError, Sweep, load, param_columns
+from runner.data import DataError, Sweep, flags, load, param_columns
 from runner.document import Block, Bullets, Code, Heading, Image, Para, Table
 from runner.expr import Expr, ExprError
 from runner.verdicts import Verdict
@@ -29,6 +29,10 @@ TITLE = "concurrency-lab report"
 FOLD_ROWS = 40  # longer tables fold away in the HTML
 BUSY_LOAD = 0.5  # a 1-minute load average above this share of the cores is a busy machine
 PEAK_IN_SIGHT = 4.0  # a USL peak further out than this many times the widest cell is not shown as a number
+NOISE_MEANING = (
+    f"wall-time spread above {NOISY_CV:.0%}, load above the CPUs, or a slow first repetition: numbers to read "
+    "with their intervals"
+)
 AXES = ["workload", "executor", "start_method", "workers", "tasks", "python", "gil", "fail_rate"]
 
 
@@ -113,11 +117,25 @@ def warnings(sweep: Sweep, fitted: pd.DataFrame) -> list[str]:
     failed = summary[summary["status"] != "ok"]
     for row in failed.head(5).itertuples():
         found.append(f"cell {row.cell} ({row.workload}/{row.executor}/{row.workers}) {row.status}")
-    noisy = summary[summary["noisy"].astype(bool)]
+    for _, cell in summary[flags(summary, "impossible")].iterrows():
+        found.append(
+            f"impossible value in {console.label(cell)}: {cell['impossible_why']}. It is not a measurement: it is "
+            "left out of the verdicts and marked in the figures; measure again on a quieter machine"
+        )
+    noisy = summary[flags(summary, "noisy")]
     if len(noisy):
         worst = noisy.sort_values("cv", ascending=False).head(5)
-        names = ", ".join(f"{r.workload}/{r.executor}/{r.workers} ({r.cv:.0%})" for r in worst.itertuples())
-        found.append(f"{len(noisy)} noisy cell(s), wall-time CV above {NOISY_CV:.0%}: {names}")
+        names = ", ".join(f"{console.label(r)} ({r['cv']:.0%})" for _, r in worst.iterrows())
+        found.append(f"{len(noisy)} noisy cell(s) ({NOISE_MEANING}); the widest spread: {names}")
+        for _, cell in noisy[noisy["noise_cause"].fillna("").astype(bool)].head(5).iterrows():
+            found.append(f"noisy {console.label(cell)}: {cell['noise']}; the probes saw: {cell['noise_cause']}")
+    if "precision_met" in summary:
+        short = summary[summary["precision_met"].notna() & ~summary["precision_met"].fillna(True).astype(bool)]
+        for _, cell in short.head(5).iterrows():
+            found.append(
+                f"{console.label(cell)} reached +-{cell['precision_reached']:.1%} on speedup, not the +-"
+                f"{cell['precision']:.0%} asked for ({cell['precision_stop']})"
+            )
     errors = int(summary["errors"].sum()) if "errors" in summary else 0
     if errors:
         found.append(f"{errors} task(s) raised (counted in `errors`, the cells went on)")
@@ -188,10 +206,12 @@ def fit_blocks(fitted: pd.DataFrame) -> list[Block]:
 def summary_blocks(summary: pd.DataFrame) -> list[Block]:
     rows = []
     for _, r in summary.iterrows():
-        flags = [str(r["status"])] if r["status"] != "ok" else []
-        flags += ["incomplete"] if r["status"] == "ok" and not r["complete"] else []
-        flags += ["noisy"] if r["noisy"] else []
-        flags += [f"{int(r['errors'])} task errors"] if r.get("errors") else []
+        marks = [str(r["status"])] if r["status"] != "ok" else []
+        marks += ["incomplete"] if r["status"] == "ok" and not r["complete"] else []
+        marks += ["IMPOSSIBLE speedup"] if console.flag(r, "impossible") else []
+        marks += ["noisy"] if r["noisy"] else []
+        marks += ["imprecise"] if pd.notna(r.get("precision_met")) and not r["precision_met"] else []
+        marks += [f"{int(r['errors'])} task errors"] if r.get("errors") else []
         rows.append(
             {
                 "workload": r[plots.common.PANEL],
@@ -200,12 +220,13 @@ def summary_blocks(summary: pd.DataFrame) -> list[Block]:
                 "workers": int(r["workers"]),
                 "n": f"{int(r['n'])}/{int(r['expected'])}",
                 "wall s [95% CI]": _ci(r, "wall_s", ".4f"),
-                "speedup [95% CI]": _ci(r, "speedup", ".2f"),
+                "speedup [95% CI]": ("impossible: " if console.flag(r, "impossible") else "")
+                + _ci(r, "speedup", ".2f"),
                 "parallelism": _num(r.get("parallelism_median"), ".2f"),
                 "efficiency": _num(r.get("efficiency_median"), ".2f"),
                 "start-up ms": _num(r.get("startup_s_median", np.nan) * 1000, ".3g"),
                 "cv": "-" if pd.isna(r["cv"]) else f"{r['cv']:.1%}",
-                "flags": ", ".join(flags),
+                "flags": ", ".join(marks),
             }
         )
     frame = pd.DataFrame(rows)
@@ -346,8 +367,6 @@ def main(argv: list[str]) -> int:
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from runner import console
-
     console.print_verdicts(report.verdicts)
     print(f"report: {args.dir / 'report.html'}")
     for refused in report.refused:

@@ -26,6 +26,8 @@ MAX_WORKERS = 1024
 IDENTITY_KEYS = (
     "workload", "executor", "start_method", "workers", "repeats", "warmup", "seed", "python", "gil", "switch_interval",
 )  # fmt: skip
+# Part of what is measured only when set: cells measured before they existed keep their ids.
+OPTIONAL_IDENTITY_KEYS = ("precision", "budget_s", "max_repeats")
 
 
 class SpecError(ValueError):
@@ -114,6 +116,12 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
     if cfg.get("calibrate") and workloads.size_parameter(ref) is None:
         sized = ", ".join(n for n, r in workloads.available().items() if workloads.size_parameter(r))
         raise SpecError(f"calibrate: workload {workload['name']!r} has no size parameter to scale; allowed: {sized}")
+    precision = cfg.get("precision")
+    if precision is not None and not 0 < precision < 1:
+        raise SpecError(f"precision: {precision} is out of range; allowed: above 0 and below 1 (0.05 is +-5%)")
+    pair_s = cfg.get("pair_s", 0.0)
+    if pair_s < 0:
+        raise SpecError(f"pair_s: {pair_s} is out of range; allowed: 0 (no probe) or more seconds")
     return {
         "schema": SPEC_SCHEMA,
         "workload": {
@@ -133,6 +141,16 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
         "gil": cfg.get("gil"),
         "switch_interval": switch_interval,
         "timeout_s": _positive("timeout_s", cfg["timeout_s"]),
+        "pair_s": float(pair_s),
+        **(
+            {
+                "precision": float(precision),
+                "budget_s": _positive("budget_s", cfg.get("budget_s", 60.0)),
+                "max_repeats": _check_int("max_repeats", cfg.get("max_repeats", 100), cfg["repeats"]),
+            }
+            if precision is not None
+            else {}
+        ),
     }
 
 
@@ -150,5 +168,6 @@ def baseline(spec: dict[str, Any]) -> dict[str, Any]:
 def cell_id(spec: dict[str, Any]) -> str:
     """A stable hash of what a cell measures: equal effective configs share it."""
     identity = {key: spec[key] for key in IDENTITY_KEYS}
+    identity.update({key: spec[key] for key in OPTIONAL_IDENTITY_KEYS if spec.get(key) is not None})
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from runner import expect
-from runner.data import Sweep, param_columns
+from runner.data import Sweep, flags, param_columns
 from runner.expr import Expr, ExprError
 
 HOLDS, FAILS, NOT_MEASURED, REFUSED = "holds", "fails", "not measured", "refused"
@@ -105,13 +105,17 @@ def judge(summary: pd.DataFrame, item: Any, index: int, allowed: frozenset[str],
     for name in parsed.check.names:  # a cell lacking a number the check reads cannot be judged by it
         if isinstance(bound[name], pd.Series):
             measured &= bound[name].notna().to_numpy()
+    # a speedup its own accounting rules out is a measurement error, not evidence either way
+    impossible = measured & flags(summary, "impossible").to_numpy()
+    measured &= ~impossible
     selected = summary[measured]
+    left_out = f"; {int(impossible.sum())} cell(s) with an impossible value not judged" if impossible.any() else ""
     if selected.empty:
         unmeasured = int(where.sum())
         why = f"{unmeasured} matching cell(s), none measured" if unmeasured else "no cell matches `where`"
-        return Verdict(index, claim, where_src, check_src, NOT_MEASURED, 0, why)
+        return Verdict(index, claim, where_src, check_src, NOT_MEASURED, 0, why + left_out)
     failing = summary[measured & ~check]
-    numbers = _numbers(selected, failing, parsed.check, bound)
+    numbers = _numbers(selected, failing, parsed.check, bound) + left_out
     return Verdict(index, claim, where_src, check_src, FAILS if len(failing) else HOLDS, len(selected), numbers)
 
 

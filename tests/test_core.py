@@ -18,6 +18,7 @@ from tests.conftest import cell_spec
 CORE = [
     "runner/__init__.py",
     "runner/cell.py",
+    "runner/probes.py",
     "runner/executors.py",
     "runner/task.py",
     "runner/per_task.py",
@@ -27,6 +28,7 @@ CORE = [
 ]
 CORE_PACKAGES = {
     "runner.cell",
+    "runner.probes",
     "runner.executors",
     "runner.task",
     "runner.per_task",

@@ -60,6 +60,11 @@ def _run(command: str, tmp: Path, sweeps: list[Path]) -> subprocess.CompletedPro
     if args[:2] == ["pip", "install"]:
         raise AssertionError(f"unexpected install command: {command}")
     module = args[2]
+    if module == "runner.compare" and "--ab" in args:  # measures its own sweep: small, into tmp
+        out = tmp / f"ab{len(sweeps)}"
+        return subprocess.run(
+            [sys.executable, *args[1:], *SMALL, "--out", str(out)], cwd=tmp, capture_output=True, text=True, timeout=600
+        )
     if module == "runner.compare":  # A and B: the first sweep and a replay of it, so cells match
         replayed = tmp / "compared"
         if not replayed.exists():

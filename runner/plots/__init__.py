@@ -22,6 +22,7 @@ import pandas as pd
 
 from runner import fits
 from runner.data import Sweep
+from runner.environment import smt_note
 from runner.plots import efficiency, latency, parallelism, speedup, startup, timeline
 
 
@@ -37,8 +38,10 @@ FIGURES = [
         "speedup",
         "Speedup against workers",
         "Median speedup over the serial baseline (band: bootstrap 95% CI over the repetitions), one panel per "
-        "workload. The thick grey line is the ideal, min(workers, cores); dashed lines are the Amdahl fit, dotted "
-        "the USL fit (table below). Workers on a log2 axis.",
+        "workload. The thick grey line is the ideal for work that computes, min(workers, usable CPUs); work that "
+        "waits (sleep, IO) needs no CPU to wait and can pass it. Dashed lines are the Amdahl fit, dotted the USL "
+        "fit (table below). A red cross marks a speedup the cell's own accounting rules out (more than its tasks "
+        "in flight or its CPUs permit): a measurement error, flagged and not judged. Workers on a log2 axis.",
     ),
     Figure(
         "concurrency_parallelism",
@@ -91,7 +94,8 @@ def _paint(name: str) -> tuple[list[Path], pd.DataFrame | None]:
     summary = sweep.summary
     if name == "speedup":
         fitted = fits.fit(summary)
-        return speedup.draw(summary, fitted, sweep.cores, path), fitted
+        cpus = f"CPUs ({smt_note(sweep.environment)})" if smt_note(sweep.environment) else "CPUs"
+        return speedup.draw(summary, fitted, sweep.cores, path, cpus), fitted
     if name == "concurrency_parallelism":
         return parallelism.draw(summary, sweep.cores, path), None
     if name == "efficiency":

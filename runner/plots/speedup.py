@@ -10,12 +10,13 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from runner import fits
+from runner.data import flags
 from runner.plots import common
 
 USL_DOTS = (0, (1, 1.5))
 
 
-def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path) -> list[Path]:
+def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cpus: str = "CPUs") -> list[Path]:
     """Median speedup and its bootstrap 95% CI per curve; ideal min(N, cores); Amdahl and USL dashed."""
     data = common.with_panels(summary[(summary["status"] == "ok") & (summary["executor"] != "serial")])
     data = data[data["speedup_median"].notna()]
@@ -39,6 +40,11 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path) ->
                     n, fx = block.dense(curve["workers"].min(), curve["workers"].max())
                     layer.line(fx, fits.amdahl(n, row["amdahl_serial_fraction"]), c, "--", 0.9)
                     layer.line(fx, fits.usl(n, row["usl_a"], row["usl_b"]), c, USL_DOTS, 0.9)
+            # a value the cell's own accounting rules out: marked, so no one reads it as a result
+            flagged = block.rows[flags(block.rows, "impossible")]
+            if len(flagged):
+                x = block.x(flagged["workers"])
+                panel.ax.scatter(x, flagged["speedup_median"], s=90, marker="x", color="firebrick", lw=2, zorder=6)
         panel.ax.axhline(1.0, color="0.4", lw=0.6, zorder=1)
         layer.draw(panel.ax)
         panel.finish()
@@ -48,10 +54,12 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path) ->
         fig,
         data,
         [
-            (Line2D([], [], color="0.55", lw=3, alpha=0.35), f"ideal: min(workers, {cores} cores)"),
+            (Line2D([], [], color="0.55", lw=3, alpha=0.35), f"ideal for CPU work: min(workers, {cores} {cpus})"),
             (Patch(color="0.5", alpha=0.25), "bootstrap 95% CI"),
             (Line2D([], [], color="0.3", lw=0.9, ls="--"), "Amdahl fit"),
             (Line2D([], [], color="0.3", lw=0.9, ls=USL_DOTS), "USL fit"),
+            *[(Line2D([], [], color="firebrick", marker="x", lw=0, ms=8, mew=2), "impossible: not a measurement")]
+            * bool(flags(data, "impossible").any()),
         ],
     )
     return common.save(fig, path, "Speedup against workers (median of repetitions)")

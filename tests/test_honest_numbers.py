@@ -1,0 +1,248 @@
+"""Numbers that survive a noisy machine: paired references, impossible values, noise causes,
+precision on demand, and a comparison that does not cry wolf.
+
+The statistics are checked on synthetic samples with known noise (seeded, so the test cannot
+flake); the false-positive rate over many real sweeps is a benchmark (benchmarks/aa.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from runner import aggregate, compare, interleave, pairing
+from runner.cell import measure, median_ci
+from runner.environment import collect
+from runner.paths import PROJECT_ROOT
+from tests.conftest import cell_spec, workload_spec
+
+TASK_CPU = 0.01  # seconds of CPU per synthetic task
+
+
+def serial_rep(tasks: int = 20, slow: float = 1.0, waited: float = 0.0) -> dict[str, object]:
+    """A serial repetition's record: tasks of TASK_CPU x ``slow`` CPU each, back to back,
+    plus ``waited`` seconds spent runnable without a CPU (other programs ran)."""
+    cpu = TASK_CPU * slow
+    records = [[i, 1, 1, i * cpu, (i + 1) * cpu, cpu, True, ""] for i in range(tasks)]
+    return {"wall_s": tasks * cpu + waited, "runqueue_s": waited, "tasks": records, "warmup": False}
+
+
+def cell_rep(wall: float, probe_tasks: int = 0, slow: float = 1.0) -> dict[str, object]:
+    probe = {"tasks": probe_tasks, "wall_s": probe_tasks * TASK_CPU * slow, "cpu_s": probe_tasks * TASK_CPU * slow}
+    return {"wall_s": wall, "probe": probe if probe_tasks else None, "tasks": [], "warmup": False}
+
+
+def test_a_preempted_baseline_does_not_inflate_speedups() -> None:
+    quiet = [serial_rep() for _ in range(3)]
+    preempted = [serial_rep(waited=0.1) for _ in range(3)]  # half again as long, all of it waiting for a CPU
+    cell = [cell_rep(0.1)]
+    assert pairing.speedups(cell, preempted) == pytest.approx(pairing.speedups(cell, quiet))
+    assert pairing.speedups(cell, quiet) == pytest.approx([2.0])
+
+
+def test_a_machine_slower_at_the_cells_time_moves_no_speedup() -> None:
+    base = [serial_rep() for _ in range(3)]
+    now = [cell_rep(0.1, probe_tasks=5)]
+    twice_as_slow = [cell_rep(0.2, probe_tasks=5, slow=2.0)]  # the probe sees it, so does the pool
+    assert pairing.speedups(twice_as_slow, base) == pytest.approx(pairing.speedups(now, base))
+    unpaired = [cell_rep(0.2)]
+    assert pairing.speedups(unpaired, base) == pytest.approx([1.0])  # what a baseline alone would say
+
+
+def test_the_probe_runs_the_fewest_tasks_that_reach_pair_s_and_none_for_waiting_work() -> None:
+    computing = {"result": {"status": "ok", "reps": [serial_rep()] * 3}, "spec": {"workload": {"tasks": 20}}}
+    assert pairing.probe_tasks(computing, 0.05) == 5
+    assert pairing.probe_tasks(computing, 10.0) == 5  # at most a quarter of the tasks
+    assert pairing.probe_tasks(computing, 0.0) == 0
+    waiting = serial_rep()
+    waiting["tasks"] = [[i, 1, 1, i * 0.01, (i + 1) * 0.01, 0.00001, True, ""] for i in range(20)]
+    sleeping = {"result": {"status": "ok", "reps": [waiting] * 3}, "spec": {"workload": {"tasks": 20}}}
+    assert pairing.probe_tasks(sleeping, 0.05) == 0
+
+
+def results_for(speedup: float, workers: int, executor: str = "process", busy: float = 1.0) -> pd.DataFrame:
+    """results.csv rows of a baseline and one cell with the given median speedup."""
+    rows = []
+    for _ in range(3):
+        base = {"cell": "b", "baseline": "b", "executor": "serial", "workers": 1, "speedup": 1.0, "wall_s": 1.0}
+        rows.append({**base, "cpu_s": busy, "parallelism": busy, "task_cpu_share": busy})
+        wall = 1.0 / speedup
+        parallelism = min(workers, 2) * busy
+        rows.append(
+            {
+                "cell": "c",
+                "baseline": "b",
+                "executor": executor,
+                "workers": workers,
+                "speedup": speedup,
+                "wall_s": wall,
+                "cpu_s": parallelism * wall,
+                "parallelism": parallelism,
+                "task_cpu_share": busy,
+            }
+        )
+    common = {"workload": "cpu", "start_method": "", "tasks": 64, "status": "ok", "errors": 0, "round": 0}
+    return pd.DataFrame(rows).assign(**common, rep=[r for r in range(3) for _ in (0, 1)])
+
+
+@pytest.mark.parametrize(
+    ("speedup", "workers", "busy", "flagged"),
+    [
+        (2.31, 8, 1.0, True),  # the issue's "process fork 8: 2.31x" on 2 CPUs
+        (1.19, 1, 1.0, True),  # one worker cannot beat the serial run by a fifth
+        (1.9, 2, 1.0, False),
+        (1.05, 1, 1.0, False),  # within timer noise
+        (7.8, 8, 0.001, False),  # sleeping work needs no CPU to overlap
+    ],
+)
+def test_speedups_the_cells_accounting_rules_out_are_flagged_with_their_cause(
+    speedup: float, workers: int, busy: float, flagged: bool
+) -> None:
+    table = aggregate.summary(results_for(speedup, workers, busy=busy), cores=2).set_index("cell")
+    assert bool(table.loc["c", "impossible"]) is flagged
+    if flagged:
+        why = table.loc["c", "impossible_why"]
+        assert f"speedup {speedup:.2f} >" in why and "2 CPUs" in why
+    assert not table.loc["b", "impossible"]
+
+
+def test_a_noisy_cell_names_what_the_probes_saw() -> None:
+    rows = results_for(1.9, 2)
+    cell = rows["cell"] == "c"
+    rows.loc[cell, "wall_s"] = [0.5, 0.8, 0.5]  # cv well above 10%
+    rows.loc[cell, "steal"] = [0.0, 0.09, 0.0]
+    rows.loc[cell, "drift"] = [1.0, 1.3, 1.0]
+    rows.loc[cell, "runqueue_s"] = [0.0, 0.4, 0.0]
+    rows.loc[cell, "involuntary_switches"] = [50, 900, 60]
+    rows["load_1m"] = 0.5
+    table = aggregate.summary(rows, cores=2).set_index("cell")
+    cause = table.loc["c", "noise_cause"]
+    assert table.loc["c", "noisy"] and "cv" in table.loc["c", "noise"]
+    assert "steal up to 9%" in cause and "drifted" in cause and "waited for a CPU" in cause and "preempted" in cause
+    assert table.loc["b", "noise_cause"] == ""  # a quiet cell has no cause to name
+
+
+def test_the_median_ci_covers_95_percent_from_six_values() -> None:
+    assert median_ci([1.0] * 5) is None
+    assert median_ci([3.0, 1.0, 2.0, 6.0, 5.0, 4.0]) == (1.0, 6.0)
+    rng = np.random.default_rng(0)
+    covered = 0
+    for _ in range(2000):
+        low, high = median_ci(list(rng.normal(0, 1, 12))) or (np.nan, np.nan)
+        covered += low <= 0 <= high
+    assert covered / 2000 >= 0.95
+
+
+def test_precision_adds_repetitions_until_reached_or_says_why_not() -> None:
+    base = workload_spec("cpu", tasks=4, params={"n": 20000}, executor={"name": "thread", "options": {}}, workers=2)
+    easy = measure({**base, "repeats": 2, "pair_tasks": 1, "precision": 0.9, "budget_s": 60.0, "max_repeats": 30})
+    assert easy["precision"]["met"] and easy["precision"]["stop"] == "reached"
+    assert sum(not r["warmup"] for r in easy["reps"]) >= 6  # the fewest with a 95% CI of the median
+    hard = measure({**base, "repeats": 2, "pair_tasks": 1, "precision": 1e-9, "budget_s": 60.0, "max_repeats": 7})
+    assert not hard["precision"]["met"] and hard["precision"]["stop"] == "max_repeats=7 reached"
+    assert sum(not r["warmup"] for r in hard["reps"]) == 7
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_every_repetition_records_its_probe_and_what_the_machine_did(executor: str) -> None:
+    # long enough for the kernel's CPU counters (jiffies) to advance during the task phase
+    workload = {"name": "cpu", "tasks": 4, "params": {"n": 150000}, "fail_rate": 0.0}
+    spec = cell_spec(
+        workload=workload, executor={"name": executor, "options": {}}, workers=2, start_method="fork", pair_tasks=2
+    )
+    result = measure(spec)
+    assert result["status"] == "ok", result.get("traceback")
+    for rep in result["reps"]:
+        assert rep["probe"]["tasks"] == 2 and rep["probe"]["cpu_s"] > 0
+        assert rep["runqueue_s"] >= 0 and rep["involuntary_switches"] >= 0 and 0 <= rep["steal"] <= 1
+        assert rep["load_1m"] is not None
+    serial = measure(cell_spec(pair_tasks=2))
+    assert all(rep["probe"] is None for rep in serial["reps"])  # its own first tasks are its probe
+
+
+def test_environment_records_the_cpu_topology() -> None:
+    env = collect()
+    assert env["logical_cpus"] >= 1 and env["physical_cores"] >= 1
+    assert env["threads_per_core"] == round(env["logical_cpus"] / env["physical_cores"])
+    assert "smt_active" in env and "cpu_scaling_driver" in env
+
+
+def sides(rng: np.random.Generator, change: float, noise: float, n: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    return rng.lognormal(0, noise, n), change * rng.lognormal(0, noise, n)
+
+
+def verdicts(rng: np.random.Generator, cells: int, change: float, noise: float) -> list[str]:
+    """compare's rule over ``cells`` pairs of samples, the p-values adjusted together as compare does."""
+    pairs = [sides(rng, change, noise) for _ in range(cells)]
+    adjusted = compare.adjust([compare.p_value(a, b) for a, b in pairs])
+    found = []
+    for (a, b), p in zip(pairs, adjusted, strict=True):
+        low, high = compare.ratio_ci(a, b)
+        found.append(compare.verdict(a, b, low, high, compare.MIN_EFFECT, p=p)[0])
+    return found
+
+
+def test_identical_cells_with_known_noise_are_rarely_called_changed() -> None:
+    found = verdicts(np.random.default_rng(7), cells=200, change=1.0, noise=0.03)
+    assert sum(v in (compare.FASTER, compare.SLOWER) for v in found) / len(found) <= 0.05
+
+
+def test_a_real_30_percent_change_is_found_in_most_cells() -> None:
+    found = verdicts(np.random.default_rng(8), cells=200, change=1.3, noise=0.03)
+    assert sum(v == compare.SLOWER for v in found) / len(found) >= 0.75
+
+
+@pytest.mark.parametrize(
+    ("b", "expected"),
+    [
+        (np.array([1.00, 1.01, 0.99]), compare.SAME),
+        (np.array([1.03, 1.04, 1.02]), compare.SAME),  # real but below the 5% minimum effect
+        (np.array([1.20, 1.21, 1.19]), compare.SLOWER),
+        (np.array([0.83, 0.84, 0.82]), compare.FASTER),
+        (np.array([1.0, 1.3, 0.8]), compare.INCONCLUSIVE),  # could be 20% either way: the data cannot decide
+        (np.array([1.2]), compare.TOO_FEW),
+    ],
+)
+def test_the_verdict_set_includes_inconclusive(b: np.ndarray, expected: str) -> None:
+    a = np.array([1.00, 1.01, 0.99])
+    low, high = compare.ratio_ci(a, b)
+    p = compare.p_value(a, b) if len(b) > 1 else 1.0
+    assert compare.verdict(a, b, low, high, compare.MIN_EFFECT, p=p)[0] == expected
+
+
+def test_many_cells_share_one_false_discovery_rate() -> None:
+    p = [0.001, 0.025, 0.035, 0.045, 0.5]
+    adjusted = compare.adjust(p)
+    assert adjusted[0] < 0.05 and all(q >= 0.05 for q in adjusted[1:4])  # each alone would pass at 5%
+    assert compare.adjust([float("nan"), 0.01]) == pytest.approx([float("nan"), 0.01], nan_ok=True)
+
+
+@pytest.mark.slow
+def test_ab_measures_a_and_b_interleaved_in_one_sweep_and_compares_them(tmp_path: Path) -> None:
+    out = tmp_path / "ab"
+    args = ["--ab", "workload.params.n=3000,6000", "workload=cpu", "executor=thread", "workers=1,2"]
+    small = ["workload.tasks=4", "repeats=3", "warmup=0", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner.compare", *args, *small], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "differs: workload.n 3000 (A) vs 6000 (B)" in proc.stdout
+    plan = json.loads((out / "plan.json").read_text())
+    sides = [next(o for o in job if o.startswith("workload.params.n=")) for job in plan["overrides"]]
+    assert sides == ["workload.params.n=3000", "workload.params.n=6000"] * 2  # B right after A, cell by cell
+    a, b = interleave.split(out, "workload.params.n=3000,6000")
+    assert set(a.summary["workload.n"]) == {3000} and set(b.summary["workload.n"]) == {6000}
+    table = pd.read_csv(out / "compare" / "compare.csv")
+    assert len(table) == 3 and set(table["executor"]) == {"serial", "thread"}
+    bad = subprocess.run(
+        [sys.executable, "-m", "runner.compare", "--ab", "workers=2"], capture_output=True, text=True, env=env
+    )
+    assert bad.returncode == 2 and bad.stderr.startswith("error: --ab: ") and "Traceback" not in bad.stderr
