@@ -16,6 +16,8 @@ import sys
 import sysconfig
 import time
 import traceback
+from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -124,19 +126,25 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
     }
 
 
-def bind(spec: dict[str, Any]) -> task.Task:
+def bind(spec: dict[str, Any], served: Mapping[str, Any] | None = None) -> task.Task:
     """The spec's workload as the task every worker runs, with the arguments it sends along."""
     workload = spec["workload"]
     ref = workloads.reference(workload["name"])
     arguments = workloads.companion(ref, "arguments")
     extra = arguments(**workload["params"]) if arguments is not None else {}
-    params = {**workload["params"], **extra}
+    params = {**workload["params"], **extra, **(served or {})}
     return task.Task(ref, params, spec["seed"], workload["fail_rate"], spec.get("switch_interval"))
+
+
+def serving(spec: dict[str, Any]) -> AbstractContextManager[Mapping[str, Any]]:
+    """The workload's ``serve`` companion (a server around all repetitions), or nothing to serve."""
+    workload = spec["workload"]
+    serve = workloads.companion(workloads.reference(workload["name"]), "serve")
+    return serve(**workload["params"]) if serve is not None else nullcontext({})
 
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Warm-up repetitions, then counted ones; each starts and closes its own pool."""
-    bound = bind(spec)
     if spec.get("switch_interval") is not None:
         sys.setswitchinterval(spec["switch_interval"])
     result: dict[str, Any] = {
@@ -148,10 +156,13 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         "reps": [],
     }
     try:
-        for rep in range(spec["warmup"] + spec["repeats"]):
-            result["reps"].append(repetition(spec, bound, rep))
-        if spec.get("precision"):
-            result["precision"] = more_until_precise(spec, bound, result["reps"])
+        # the server stops on every way out: the last repetition, an error, Ctrl-C
+        with serving(spec) as served:
+            bound = bind(spec, served)
+            for rep in range(spec["warmup"] + spec["repeats"]):
+                result["reps"].append(repetition(spec, bound, rep))
+            if spec.get("precision"):
+                result["precision"] = more_until_precise(spec, bound, result["reps"])
     except Exception as exc:  # a broken pool is this cell's result, not a crash
         result["status"] = "error"
         result["message"] = f"{type(exc).__name__}: {exc}".strip()

@@ -36,6 +36,8 @@ BUILTINS: dict[str, str] = {
         "convoy",
     )
 }
+# a module named http would shadow the standard library's for its own server script
+BUILTINS["http"] = "workloads.web:run"
 
 
 class UnknownWorkload(LookupError):
@@ -71,8 +73,10 @@ def load(ref: str) -> Callable[..., Any]:
 def companion(ref: str, name: str) -> Callable[..., Any] | None:
     """An optional function beside the task function in its module, or None.
 
-    The lab looks for four: ``<function>_async`` (the coroutine form, for the asyncio
-    executor), ``setup(**params)`` (called in the cell before each repetition's pool
+    The lab looks for five: ``<function>_async`` (the coroutine form, for the asyncio
+    executor), ``serve(**params)`` (a context manager the cell enters around all its
+    repetitions, such as a server; the keyword arguments it yields travel with every
+    task), ``setup(**params)`` (called in the cell before each repetition's pool
     starts, to reset shared state), ``summarize(values, **params)`` (called after
     each repetition with the tasks' return values, None for a failed task; returns
     the workload's own figures, which become columns of results.csv) and
