@@ -22,7 +22,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from runner import environment
 from runner.app import build_spec, fail, plain, writing_output
-from runner.cell import load_average, write_json
+from runner.cell import write_json
+from runner.probes import load_average
 from runner.progress import SweepProgress
 
 

@@ -57,13 +57,6 @@ def peak_rss_mb(pids: set[int]) -> float | None:
     return round(total_kb / 1024, 3)
 
 
-def load_average() -> list[float] | None:
-    try:
-        return list(os.getloadavg())
-    except OSError:
-        return None
-
-
 def probe(bound: Bound, tasks: int) -> dict[str, float]:
     """The paired serial probe: the first ``tasks`` tasks, one after another, here and now.
 
@@ -89,7 +82,7 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
     paired = probe(bound, pair_tasks) if pair_tasks and spec["executor"]["name"] != "serial" else None
     if setup is not None:
         setup(**workload["params"])
-    load = probes.load_1m()
+    loads = probes.load_average()
     t0 = time.perf_counter()
     pool = executor.start(spec["workers"], spec["start_method"], spec["executor"]["options"])
     ready = time.perf_counter()
@@ -116,7 +109,7 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
         "shutdown_s": t3 - t2,
         "peak_rss_mb": rss,
         "probe": paired,
-        "load_1m": load,
+        "load_1m": loads[0] if loads else None,
         **noise,
         # times relative to the start of the task phase, for timelines
         "tasks": [
@@ -150,7 +143,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "schema": RESULT_SCHEMA,
         "interpreter": interpreter(),
-        "load_before": load_average(),
+        "load_before": probes.load_average(),
         "status": "ok",
         "message": "",
         "reps": [],
@@ -167,7 +160,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         result["status"] = "error"
         result["message"] = f"{type(exc).__name__}: {exc}".strip()
         result["traceback"] = traceback.format_exc()
-    result["load_after"] = load_average()
+    result["load_after"] = probes.load_average()
     return result
 
 

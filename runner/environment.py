@@ -13,8 +13,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from runner.cell import interpreter, load_average
+from runner.cell import interpreter
 from runner.paths import PROJECT_ROOT
+from runner.probes import load_average
 
 # the version of environment.json and of the tidy CSVs beside it
 SCHEMA_VERSION = 1

@@ -55,9 +55,10 @@ def _threads(pid: int) -> dict[int, tuple[int, int]] | None:
     return found
 
 
-def load_1m() -> float | None:
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15-minute load averages; None where the platform has none."""
     try:
-        return os.getloadavg()[0]
+        return list(os.getloadavg())
     except OSError:
         return None
 
