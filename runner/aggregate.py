@@ -131,10 +131,7 @@ def _rows(
                 # records from before the probes have none of these: the cell's load stands in
                 "load_1m": rep.get("load_1m", common["load_1m"]),
                 "steal": rep.get("steal"),
-                # what other programs ran while the tasks did: the machine's busy time less the tasks'
-                "others_cpu_s": max(rep["machine_busy_s"] - cpu, 0.0)
-                if rep.get("machine_busy_s") is not None
-                else None,
+                "others_cpu_s": _others(rep, cpu),
                 "runqueue_s": rep.get("runqueue_s"),
                 "involuntary_switches": rep.get("involuntary_switches"),
                 "task_cpu_share": _task_cpu_share(rep["tasks"]),
@@ -237,7 +234,7 @@ def causes(ok: pd.DataFrame, cores: int) -> list[str]:
         found.append(
             f"preempted: {switches.min():.0f} to {switches.max():.0f} involuntary context switches per repetition"
         )
-    others = others_share(ok, cores)
+    others = others_share(ok, cores).dropna()
     if len(others) and others.max() > OTHERS:
         found.append(f"other programs used up to {others.max():.0%} of the CPUs while the tasks ran")
     load = _column(ok, "load_1m")
@@ -246,13 +243,11 @@ def causes(ok: pd.DataFrame, cores: int) -> list[str]:
     return found
 
 
-def others_share(frame: pd.DataFrame, cores: int) -> np.ndarray:
+def others_share(frame: pd.DataFrame, cores: int) -> pd.Series:
     """Per repetition, the share of the machine's CPU time that other programs took while it ran."""
-    if "others_cpu_s" not in frame:
-        return np.array([])
-    share = (frame["others_cpu_s"] / (frame["wall_s"] * cores)).to_numpy(dtype=float)
-    known: np.ndarray = share[~np.isnan(share)]
-    return known
+    if "others_cpu_s" not in frame:  # files from before the probe
+        return pd.Series(dtype=float)
+    return frame["others_cpu_s"] / (frame["wall_s"] * cores)
 
 
 def _medians(frame: pd.DataFrame, column: str) -> float:

@@ -175,10 +175,10 @@ def samples(results: pd.DataFrame, relative: bool) -> dict[str, np.ndarray]:
 def busy(sweep: Sweep) -> dict[str, float]:
     """Per cell, the median share of the machine's CPU time that other programs took while it ran."""
     ok = sweep.results[(sweep.results["status"] == "ok") & sweep.results["rep"].notna()]
-    if "others_cpu_s" not in ok:  # files from before the probe
-        return {}
-    share = ok["others_cpu_s"] / (ok["wall_s"] * sweep.cores)
-    return {str(cell): float(v) for cell, v in share.groupby(ok["cell"]).median().dropna().items()}
+    share = aggregate.others_share(ok, sweep.cores)
+    return (
+        {str(cell): float(v) for cell, v in share.groupby(ok["cell"]).median().dropna().items()} if len(share) else {}
+    )
 
 
 def compare(
