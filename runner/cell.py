@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import workloads
-from runner import task
+from runner import native, task
 from runner.executors import EXECUTORS, Bound
 
 RESULT_SCHEMA = 1
@@ -78,7 +78,7 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
     finally:
         pool.close()
     t3 = time.perf_counter()
-    values = [value if ok else None for (_i, _p, _t, _s, _e, _c, ok, _err, value) in records]
+    values = [r[8] if r[6] else None for r in records]
     if summarize is not None:
         metrics.update(summarize(values, **workload["params"]))
     return {
@@ -89,10 +89,11 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
         "wall_s": t2 - t1,
         "shutdown_s": t3 - t2,
         "peak_rss_mb": rss,
+        **native.account((r[1], r[9]) for r in records),
         # times relative to the start of the task phase, for timelines
         "tasks": [
             [i, pid, tid, start - t1, end - t1, cpu, ok, error]
-            for (i, pid, tid, start, end, cpu, ok, error, _value) in records
+            for (i, pid, tid, start, end, cpu, ok, error, *_) in records
         ],
     }
 
@@ -104,12 +105,15 @@ def bind(spec: dict[str, Any]) -> task.Task:
     arguments = workloads.companion(ref, "arguments")
     extra = arguments(**workload["params"]) if arguments is not None else {}
     params = {**workload["params"], **extra}
-    return task.Task(ref, params, spec["seed"], workload["fail_rate"], spec.get("switch_interval"))
+    threads = native.resolve(native.parse(spec.get("native_threads")), min(spec["workers"], workload["tasks"]))
+    return task.Task(ref, params, spec["seed"], workload["fail_rate"], spec.get("switch_interval"), threads)
 
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Warm-up repetitions, then counted ones; each starts and closes its own pool."""
     bound = bind(spec)
+    if bound.native_threads is not None:  # before any pool loads: fork, forkserver and spawn inherit it
+        os.environ.update(native.environment(bound.native_threads))
     if spec.get("switch_interval") is not None:
         sys.setswitchinterval(spec["switch_interval"])
     result: dict[str, Any] = {
@@ -118,6 +122,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         "load_before": load_average(),
         "status": "ok",
         "message": "",
+        "native_limit": bound.native_threads,
         "reps": [],
     }
     try:

@@ -11,6 +11,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from runner.data import native_setting
+
 REASONS = {"cv": "spread over 10%", "load": "machine load above its cores", "first": "a slow first repetition"}
 
 if TYPE_CHECKING:
@@ -34,12 +36,15 @@ def print_summary(table: pd.DataFrame, root: Path) -> None:
         console.width = max(console.width, 110)  # logs and CI: do not fold the table
     grid = Table(title="summary: medians over repetitions", title_justify="left", box=box.SIMPLE_HEAD)
     pythons = table["python"].nunique() > 1
-    columns = ["python"] * pythons + ["workload", "executor", "start", "workers"]
+    native = "native_threads" in table and bool(table["native_threads"].notna().any())
+    columns = ["python"] * pythons + ["workload", "executor", "start", "workers"] + ["native"] * native
     for column in (*columns, "wall s", "speedup [95% CI]", "parallelism", "cv"):
         grid.add_column(column, justify="left" if column in ("python", "workload", "executor", "start") else "right")
     grid.add_column("status")
     for _, row in table.iterrows():
         status = str(row["status"]) + (" noisy" if row["noisy"] else "")
+        if row.get("oversubscribed") is True:
+            status += ", oversubscribed"
         if row["errors"]:
             status += f", {row['errors']} task errors"
         grid.add_row(
@@ -48,6 +53,7 @@ def print_summary(table: pd.DataFrame, root: Path) -> None:
             str(row["executor"]),
             "" if pd.isna(row["start_method"]) else str(row["start_method"]),
             str(row["workers"]),
+            *[native_setting(row["native_threads"]) or "default"] * native,
             _value(row, "wall_s", ".4f"),
             _value(row, "speedup", ".2f", ci=True),
             _value(row, "parallelism", ".2f"),
@@ -64,6 +70,18 @@ def print_summary(table: pd.DataFrame, root: Path) -> None:
             "close other programs (load), raise repeats=, interleave passes with rounds=3, or lengthen "
             "repetitions with calibrate=true."
         )
+    over = table[table["oversubscribed"].fillna(False).astype(bool)] if "oversubscribed" in table else table[:0]
+    if len(over):
+        console.print(
+            f"[yellow]{len(over)} of {len(table)} cells are oversubscribed[/]: their tasks in flight x native threads "
+            "(BLAS, OpenMP) exceed the CPUs, and the threads take turns; try native_threads=1 or auto."
+        )
+        for _, row in over.iterrows():
+            setting = native_setting(row["native_threads"]) or "default"
+            console.print(
+                f"  {row['workload']} {row['executor']} {row['workers']} workers, native_threads {setting}: "
+                f"{row['oversubscription']}"
+            )
     console.print(f"results: {root}")
 
 

@@ -113,6 +113,13 @@ def warnings(sweep: Sweep, fitted: pd.DataFrame) -> list[str]:
     failed = summary[summary["status"] != "ok"]
     for row in failed.head(5).itertuples():
         found.append(f"cell {row.cell} ({row.workload}/{row.executor}/{row.workers}) {row.status}")
+    over = summary[summary["oversubscribed"].fillna(False).astype(bool)] if "oversubscribed" in summary else summary[:0]
+    if len(over):
+        names = "; ".join(f"{r.workload}/{r.executor}/{r.workers}: {r.oversubscription}" for r in over[:5].itertuples())
+        found.append(
+            f"{len(over)} oversubscribed cell(s), more native threads than CPUs, which take turns (their wall times"
+            f" and speedups measure that, not the executor; native_threads=1 or auto avoids it): {names}"
+        )
     noisy = summary[summary["noisy"].astype(bool)]
     if len(noisy):
         worst = noisy.sort_values("cv", ascending=False).head(5)
@@ -191,6 +198,7 @@ def summary_blocks(summary: pd.DataFrame) -> list[Block]:
         flags = [str(r["status"])] if r["status"] != "ok" else []
         flags += ["incomplete"] if r["status"] == "ok" and not r["complete"] else []
         flags += ["noisy"] if r["noisy"] else []
+        flags += ["oversubscribed"] if r.get("oversubscribed") is True else []
         flags += [f"{int(r['errors'])} task errors"] if r.get("errors") else []
         rows.append(
             {

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import workloads
-from runner import interpreters
+from runner import interpreters, native
 from runner.executors import EXECUTORS
 
 SPEC_SCHEMA = 1
@@ -109,6 +109,10 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
     switch_interval = cfg.get("switch_interval")
     if switch_interval is not None:
         switch_interval = _positive("switch_interval", switch_interval)
+    try:
+        native_threads = native.parse(cfg.get("native_threads"))
+    except ValueError as exc:
+        raise SpecError(f"native_threads: {exc}") from None
     _check_int("rounds", cfg.get("rounds", 1), 1)
     _positive("target_s", cfg.get("target_s", 1.0))
     if cfg.get("calibrate") and workloads.size_parameter(ref) is None:
@@ -132,6 +136,7 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
         "python": python,
         "gil": cfg.get("gil"),
         "switch_interval": switch_interval,
+        "native_threads": native_threads,
         "timeout_s": _positive("timeout_s", cfg["timeout_s"]),
     }
 
@@ -150,5 +155,7 @@ def baseline(spec: dict[str, Any]) -> dict[str, Any]:
 def cell_id(spec: dict[str, Any]) -> str:
     """A stable hash of what a cell measures: equal effective configs share it."""
     identity = {key: spec[key] for key in IDENTITY_KEYS}
+    if spec.get("native_threads") is not None:  # only when set, so cells measured before it keep their ids
+        identity["native_threads"] = spec["native_threads"]
     canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]

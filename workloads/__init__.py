@@ -34,6 +34,7 @@ BUILTINS: dict[str, str] = {
         "nested",
         "fault",
         "convoy",
+        "matmul",
     )
 }
 

@@ -27,6 +27,8 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path) ->
     fig, panels = common.grid(data, common.choose_split(data))
     for panel in panels:
         layer = common.Layer()
+        over_x: list[float] = []
+        over_y: list[float] = []
         for block in panel.blocks:
             workers, ideal_x = block.dense(block.rows["workers"].min(), block.rows["workers"].max())
             layer.line(ideal_x, np.minimum(workers, cores), (0.55, 0.55, 0.55, 0.35), width=3)
@@ -34,6 +36,9 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path) ->
                 c, x = colour[executor], block.x(curve["workers"])
                 layer.band(x, curve["speedup_ci_low"], curve["speedup_ci_high"], c)
                 layer.curve(x, curve["speedup_median"], c, common.marker(method))
+                hit = common.oversubscribed(curve)
+                over_x += list(x[hit])
+                over_y += list(curve["speedup_median"].to_numpy()[hit])
                 row = by_curve.get(fits.curve_id(curve.iloc[0], keys))
                 if row is not None:
                     n, fx = block.dense(curve["workers"].min(), curve["workers"].max())
@@ -41,6 +46,7 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path) ->
                     layer.line(fx, fits.usl(n, row["usl_a"], row["usl_b"]), c, USL_DOTS, 0.9)
         panel.ax.axhline(1.0, color="0.4", lw=0.6, zorder=1)
         layer.draw(panel.ax)
+        common.ring(panel.ax, over_x, over_y)
         panel.finish()
         panel.ax.set_ylim(bottom=0, top=max(panel.ax.get_ylim()[1], 1.5) * 1.08)
     common.label_axes(fig, panels, "workers (log2 scale)", "speedup vs serial (x)")
@@ -52,6 +58,7 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path) ->
             (Patch(color="0.5", alpha=0.25), "bootstrap 95% CI"),
             (Line2D([], [], color="0.3", lw=0.9, ls="--"), "Amdahl fit"),
             (Line2D([], [], color="0.3", lw=0.9, ls=USL_DOTS), "USL fit"),
+            *[(common.RING, "oversubscribed")] * bool(common.oversubscribed(data).any()),
         ],
     )
     return common.save(fig, path, "Speedup against workers (median of repetitions)")
