@@ -54,7 +54,7 @@ def draw(summary: pd.DataFrame, cores: int, path: Path) -> list[Path]:
             (Line2D([], [], color="firebrick", ls="--", lw=0.9), f"{cores} cores: every machine busy"),
             (Line2D([], [], color="0.4", ls=":", lw=0.6), "1: one coffee machine"),
             (Patch(color="0.5", alpha=0.25), "bootstrap 95% CI"),
-            *[(Line2D([], [], color="0.3", ls=":", lw=1.0), "task threads only; above: outside them")] * outside,
+            *[(Line2D([], [], color="0.3", ls=":", lw=1.0), "task threads only")] * outside,
             *[(common.RING, "oversubscribed")] * bool(common.oversubscribed(data).any()),
         ],
     )
