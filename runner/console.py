@@ -53,7 +53,7 @@ def print_summary(table: pd.DataFrame, root: Path) -> None:
             str(row["executor"]),
             "" if pd.isna(row["start_method"]) else str(row["start_method"]),
             str(row["workers"]),
-            *[native_setting(row["native_threads"]) or "default"] * native,
+            *([native_setting(row["native_threads"]) or "default"] if native else []),
             _value(row, "wall_s", ".4f"),
             _value(row, "speedup", ".2f", ci=True),
             _value(row, "parallelism", ".2f"),
