@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from runner import pairing
+from runner.cell import write_json
 from runner.environment import SCHEMA_VERSION, cores, read_environment
 from runner.store import CellStore
 
@@ -18,7 +19,7 @@ NOISY_CV = 0.10
 SLOW_FIRST = 1.5
 SWEPT = [
     "workload", "executor", "start_method", "workers", "python", "implementation", "free_threaded", "gil",
-    "switch_interval", "tasks", "fail_rate",
+    "switch_interval", "native_threads", "tasks", "fail_rate",
 ]  # fmt: skip
 # Not an axis but the count a complete cell has: the report marks cells with fewer rows.
 EXPECTED = "repeats"
@@ -26,8 +27,8 @@ MEASURES = ["wall_s", "speedup", "parallelism"]
 # The fixed columns of results.csv, in order; workload parameters and metrics follow.
 RESULT_COLUMNS = [
     "schema", "sweep", "cell", "baseline", "round", "workload", "executor", "start_method", "workers",
-    "python", "implementation", "free_threaded", "gil", "switch_interval", "tasks", "fail_rate", "rep",
-    "wall_s", "startup_s", "cpu_s", "parallelism", "speedup",
+    "python", "implementation", "free_threaded", "gil", "switch_interval", "native_threads", "tasks", "fail_rate",
+    "rep", "wall_s", "startup_s", "cpu_s", "process_cpu_s", "outside_cpu_share", "parallelism", "speedup",
     "efficiency", "throughput", "peak_rss_mb", "errors", "load_1m", "status", "message",
     "speedup_unpaired", "probe_s", "probe_tasks", "probe_cpu_s", "drift", "steal", "others_cpu_s", "runqueue_s",
     "involuntary_switches", "task_cpu_share",
@@ -69,7 +70,7 @@ def _paired(rep: dict[str, Any], base_reps: list[dict[str, Any]]) -> dict[str, A
 
 
 def _others(rep: dict[str, Any], cpu: float) -> float | None:
-    """What other programs ran while the tasks did: the machine's busy CPU time less the tasks'."""
+    """What other programs ran while the tasks did: the machine's busy CPU time less the cell's own."""
     busy = rep.get("machine_busy_s")
     return None if busy is None else max(busy - cpu, 0.0)
 
@@ -95,6 +96,8 @@ def _rows(
         "free_threaded": interp.get("free_threaded_build"),
         "gil": interp.get("gil"),
         "switch_interval": spec.get("switch_interval"),
+        "native_threads": None if spec.get("native_threads") is None else str(spec["native_threads"]),
+        "native_limit": result.get("native_limit"),
         "tasks": workload["tasks"],
         "fail_rate": workload["fail_rate"],
         EXPECTED: spec["repeats"],
@@ -113,6 +116,8 @@ def _rows(
     speedups = pairing.speedups(counted, base_reps)
     for rep, speedup in zip(counted, speedups, strict=True):
         cpu = sum(t[5] for t in rep["tasks"])
+        # every thread of every process that ran tasks; cells measured before it existed have task CPU only
+        process_cpu = rep.get("process_cpu_s")
         results.append(
             {
                 **common,
@@ -120,9 +125,15 @@ def _rows(
                 "wall_s": rep["wall_s"],
                 "startup_s": rep["startup_s"],
                 "cpu_s": cpu,
-                "parallelism": cpu / rep["wall_s"],
+                "process_cpu_s": process_cpu,
+                "outside_cpu_share": max(0.0, 1 - cpu / process_cpu) if process_cpu else None,
+                "parallelism": (process_cpu if process_cpu is not None else cpu) / rep["wall_s"],
                 "speedup": np.nan if speedup is None else speedup,
                 "speedup_unpaired": unpaired / rep["wall_s"],
+                "task_parallelism": cpu / rep["wall_s"],
+                "native_pools": rep.get("native_pools"),
+                "native_threads_seen": rep.get("native_threads_seen"),
+                "os_threads": rep.get("os_threads"),
                 "throughput": workload["tasks"] / rep["wall_s"],
                 "peak_rss_mb": rep["peak_rss_mb"],
                 "errors": sum(not t[6] for t in rep["tasks"]),
@@ -131,7 +142,7 @@ def _rows(
                 # records from before the probes have none of these: the cell's load stands in
                 "load_1m": rep.get("load_1m", common["load_1m"]),
                 "steal": rep.get("steal"),
-                "others_cpu_s": _others(rep, cpu),
+                "others_cpu_s": _others(rep, process_cpu if process_cpu is not None else cpu),
                 "runqueue_s": rep.get("runqueue_s"),
                 "involuntary_switches": rep.get("involuntary_switches"),
                 "task_cpu_share": _task_cpu_share(rep["tasks"]),
@@ -203,6 +214,25 @@ def noise(wall: np.ndarray, load: float, cores: int) -> list[str]:
     if len(wall) >= 3 and wall[0] > SLOW_FIRST * np.median(wall[1:]):
         reasons.append(f"first repetition {wall[0] / np.median(wall[1:]):.1f}x the rest")
     return reasons
+
+
+def native_per_task(group: pd.DataFrame) -> float:
+    """The native threads each task in flight could run: the limit set, else the largest pool seen."""
+    for column in ("native_limit", "native_threads_seen"):
+        if column in group and group[column].notna().any():
+            return float(group[column].max())
+    return np.nan
+
+
+def oversubscription(in_flight: int, threads: float, cores: int) -> str:
+    """The arithmetic of a cell that asks for more CPUs than there are, or ''.
+
+    One native thread per task is plain work (more workers than cores is an axis of its
+    own), so only native pools of two or more threads count.
+    """
+    if np.isnan(threads) or threads <= 1 or in_flight * threads <= cores:
+        return ""
+    return f"{in_flight} in flight x {threads:g} native threads = {in_flight * threads:g} > {cores} CPUs"
 
 
 def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
@@ -322,6 +352,10 @@ def summary(results: pd.DataFrame, cores: int, cells: Iterable[str] | None = Non
             row["precision_reached"] = half
             row["precision_met"] = bool(half <= row["precision"])
             row["precision_stop"] = str(ok["precision_stop"].dropna().iloc[0]) if "precision_stop" in ok else ""
+        row["native_threads_used"] = native_per_task(group)
+        in_flight = min(int(group["workers"].iloc[0]), int(group["tasks"].iloc[0]))
+        row["oversubscription"] = oversubscription(in_flight, row["native_threads_used"], cores)
+        row["oversubscribed"] = bool(row["oversubscription"])
         rows.append(row)
     frame = pd.DataFrame(rows)
     return frame.sort_values(["workload", "executor", "start_method", "workers"], kind="stable")
@@ -345,7 +379,12 @@ def aggregate(root: Path) -> pd.DataFrame:
         # no cell files (copied without them, or not a lab sweep): the CSVs are all there is
         return pd.read_csv(root / "summary.csv")
     results, tasks = frames(records, sweep)
-    table = summary(results, cores(read_environment(root))) if not results.empty else pd.DataFrame()
+    env = read_environment(root)
+    table = summary(results, cores(env)) if not results.empty else pd.DataFrame()
+    if "native_pools" in results and env:  # what the cells found, beside what the sweep started with
+        seen = results.dropna(subset=["native_pools"]).groupby("workload")["native_pools"]
+        env["native_pools_seen"] = {w: sorted({p for t in v for p in str(t).split("; ") if p}) for w, v in seen}
+        write_json(root / "environment.json", env)
     write_csv(results, root / "results.csv")
     write_csv(tasks, root / "tasks.csv")
     write_csv(table, root / "summary.csv")

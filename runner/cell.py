@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import workloads
-from runner import probes, task
+from runner import native, probes, task
 from runner.executors import EXECUTORS, Bound
 
 RESULT_SCHEMA = 1
@@ -97,7 +97,7 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
     finally:
         pool.close()
     t3 = time.perf_counter()
-    values = [value if ok else None for (_i, _p, _t, _s, _e, _c, ok, _err, value) in records]
+    values = [r[8] if r[6] else None for r in records]
     if summarize is not None:
         metrics.update(summarize(values, **workload["params"]))
     return {
@@ -111,10 +111,11 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
         "probe": paired,
         "load_1m": loads[0] if loads else None,
         **noise,
+        **native.account((r[1], r[9]) for r in records),
         # times relative to the start of the task phase, for timelines
         "tasks": [
             [i, pid, tid, start - t1, end - t1, cpu, ok, error]
-            for (i, pid, tid, start, end, cpu, ok, error, _value) in records
+            for (i, pid, tid, start, end, cpu, ok, error, *_) in records
         ],
     }
 
@@ -126,7 +127,13 @@ def bind(spec: dict[str, Any], served: Mapping[str, Any] | None = None) -> task.
     arguments = workloads.companion(ref, "arguments")
     extra = arguments(**workload["params"]) if arguments is not None else {}
     params = {**workload["params"], **extra, **(served or {})}
-    return task.Task(ref, params, spec["seed"], workload["fail_rate"], spec.get("switch_interval"))
+    return task.Task(ref, params, spec["seed"], workload["fail_rate"], spec.get("switch_interval"), native_limit(spec))
+
+
+def native_limit(spec: dict[str, Any]) -> int | None:
+    """The native pool size each worker gets (``native_threads``), None to leave the libraries' default."""
+    in_flight = min(spec["workers"], spec["workload"]["tasks"])
+    return native.resolve(native.parse(spec.get("native_threads")), in_flight)
 
 
 def serving(spec: dict[str, Any]) -> AbstractContextManager[Mapping[str, Any]]:
@@ -140,12 +147,16 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Warm-up repetitions, then counted ones; each starts and closes its own pool."""
     if spec.get("switch_interval") is not None:
         sys.setswitchinterval(spec["switch_interval"])
+    threads = native_limit(spec)
+    if threads is not None:  # before any pool loads: fork, forkserver and spawn inherit it
+        os.environ.update(native.environment(threads))
     result: dict[str, Any] = {
         "schema": RESULT_SCHEMA,
         "interpreter": interpreter(),
         "load_before": probes.load_average(),
         "status": "ok",
         "message": "",
+        "native_limit": threads,
         "reps": [],
     }
     try:

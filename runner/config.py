@@ -5,12 +5,13 @@ Registered in Hydra's ConfigStore as the schemas that ``conf/`` YAML files exten
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
+
+from runner.native import usable_cpus as cores
 
 
 @dataclass
@@ -81,16 +82,11 @@ class Config:
     # ...or until a cell has spent budget_s seconds or max_repeats repetitions on it
     budget_s: float = 60.0
     max_repeats: int = 100
+    # native pools (BLAS, OpenMP) per worker: an integer, or auto (the CPUs shared among the
+    # tasks in flight); unset leaves them at their libraries' defaults
+    native_threads: str | None = None
     # what the report checks; an experiment declares the seed's claims here
     expect: list[ExpectConf] = field(default_factory=list)
-
-
-def cores() -> int:
-    """The cores this process may run on (its affinity), which a container may cap below cpu_count."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS and Windows have no affinity call
-        return os.cpu_count() or 1
 
 
 def doubling(factor: int = 2) -> str:

@@ -11,6 +11,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from runner.data import native_setting
+
 REASONS = {"cv": "spread over 10%", "load": "machine load above its cores", "first": "a slow first repetition"}
 
 if TYPE_CHECKING:
@@ -40,31 +42,46 @@ def print_summary(table: pd.DataFrame, root: Path) -> None:
         console.width = max(console.width, 110)  # logs and CI: do not fold the table
     grid = Table(title="summary: medians over repetitions", title_justify="left", box=box.SIMPLE_HEAD)
     pythons = table["python"].nunique() > 1
-    columns = ["python"] * pythons + ["workload", "executor", "start", "workers"]
+    native = "native_threads" in table and bool(table["native_threads"].notna().any())
+    columns = ["python"] * pythons + ["workload", "executor", "start", "workers"] + ["native"] * native
     for column in (*columns, "wall s", "speedup [95% CI]", "parallelism", "cv"):
         grid.add_column(column, justify="left" if column in ("python", "workload", "executor", "start") else "right")
     grid.add_column("status")
     for _, row in table.iterrows():
-        status = str(row["status"]) + (" noisy" if row["noisy"] else "")
-        if flag(row, "impossible"):
-            status += " IMPOSSIBLE"
-        if pd.notna(row.get("precision_met")) and not row["precision_met"]:
-            status += f" imprecise ({row['precision_stop']})"
-        if row["errors"]:
-            status += f", {row['errors']} task errors"
         grid.add_row(
             *[str(row["python"])] * pythons,
             str(row["workload"]),
             str(row["executor"]),
             "" if pd.isna(row["start_method"]) else str(row["start_method"]),
             str(row["workers"]),
+            *([native_setting(row["native_threads"]) or "default"] if native else []),
             _value(row, "wall_s", ".4f"),
             "[red]impossible[/]" if flag(row, "impossible") else _value(row, "speedup", ".2f", ci=True),
             _value(row, "parallelism", ".2f"),
             "-" if pd.isna(row["cv"]) else f"{row['cv']:.1%}",
-            status,
+            status(row),
         )
     console.print(grid)
+    notes(console, table)
+    console.print(f"results: {root}")
+
+
+def status(row: pd.Series) -> str:
+    """A cell's status and every flag that tells the reader to doubt its numbers."""
+    text = str(row["status"]) + (" noisy" if row["noisy"] else "")
+    if flag(row, "impossible"):
+        text += " IMPOSSIBLE"
+    if pd.notna(row.get("precision_met")) and not row["precision_met"]:
+        text += f" imprecise ({row['precision_stop']})"
+    if flag(row, "oversubscribed"):
+        text += ", oversubscribed"
+    if row["errors"]:
+        text += f", {row['errors']} task errors"
+    return text
+
+
+def notes(console: Console, table: pd.DataFrame) -> None:
+    """Below the table: what is noisy and why, what is impossible, imprecise or oversubscribed."""
     noisy = int(table["noisy"].sum()) if "noisy" in table else 0
     if noisy:
         reasons = Counter(r.split(" ")[0] for text in table["noise"].dropna() for r in str(text).split("; ") if r)
@@ -86,7 +103,18 @@ def print_summary(table: pd.DataFrame, root: Path) -> None:
             f"precision: {int(met.sum())} of {len(met)} cells reached +-{table['precision'].max():.0%} on speedup; "
             "the others ran out of budget_s or max_repeats (summary.csv precision_stop)"
         )
-    console.print(f"results: {root}")
+    over = table[table["oversubscribed"].fillna(False).astype(bool)] if "oversubscribed" in table else table[:0]
+    if len(over):
+        console.print(
+            f"[yellow]{len(over)} of {len(table)} cells are oversubscribed[/]: their tasks in flight x native threads "
+            "(BLAS, OpenMP) exceed the CPUs, and the threads take turns; try native_threads=1 or auto."
+        )
+        for _, row in over.iterrows():
+            setting = native_setting(row["native_threads"]) or "default"
+            console.print(
+                f"  {row['workload']} {row['executor']} {row['workers']} workers, native_threads {setting}: "
+                f"{row['oversubscription']}"
+            )
 
 
 def label(row: pd.Series) -> str:

@@ -25,8 +25,19 @@ REQUIRED = ("cell", "workload", "executor", "start_method", "workers", "status")
 MEASURED = ("rep", "wall_s", "speedup", "parallelism")  # required once any cell is ok
 NUMERIC = ("workers", "tasks", "rep", "round", "wall_s", "startup_s", "cpu_s", "parallelism", "speedup")
 # medians the summary lacks but the report and the verdicts use
-EXTRA_MEDIANS = ("startup_s", "throughput", "cpu_s", "peak_rss_mb")
+EXTRA_MEDIANS = (
+    "startup_s", "throughput", "cpu_s", "peak_rss_mb", "process_cpu_s", "outside_cpu_share", "task_parallelism",
+)  # fmt: skip
 TASK_COLUMNS = {"cell": str, "rep": "Int64", "task": "Int64", "worker": str, "start_s": float, "end_s": float}
+
+
+def native_setting(value: Any) -> str:
+    """A cell's ``native_threads`` as set ('1', 'auto'; '' where unset), however the CSV read it back."""
+    if pd.isna(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def param_columns(frame: pd.DataFrame) -> list[str]:

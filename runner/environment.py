@@ -14,12 +14,24 @@ from pathlib import Path
 from typing import Any
 
 from runner.cell import interpreter
+from runner.native import ENV_VARS
 from runner.paths import PROJECT_ROOT
 from runner.probes import load_average
 
 # the version of environment.json and of the tidy CSVs beside it
 SCHEMA_VERSION = 1
-PACKAGES = ("concurrency-lab", "hydra-core", "omegaconf", "pandas", "numpy", "scipy", "seaborn", "matplotlib", "rich")
+PACKAGES = (
+    "concurrency-lab",
+    "hydra-core",
+    "omegaconf",
+    "pandas",
+    "numpy",
+    "scipy",
+    "seaborn",
+    "matplotlib",
+    "rich",
+    "threadpoolctl",
+)
 
 
 def _cpu_model() -> str:
@@ -146,6 +158,8 @@ def collect() -> dict[str, Any]:
         "timer": f"{perf_counter.implementation}, resolution {perf_counter.resolution:g} s",
         "load_before": load_average(),
         "packages": _versions(),
+        # what sizes native pools (BLAS, OpenMP) in every cell; native_pools_seen (after the sweep) is what they ran
+        "native_environment": {v: os.environ[v] for v in (*ENV_VARS, "OPENBLAS_CORETYPE") if v in os.environ},
         "git_revision": _git("rev-parse", "HEAD") or None,
         "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
     }

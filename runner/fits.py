@@ -30,7 +30,7 @@ POOR_RMSE = 0.10
 POOR_R2 = 0.90
 NOISE_RMSE = 0.03
 # Columns that tell curves apart in summary.csv; `workers` runs along each curve.
-CURVE_KEYS = ["workload", "executor", "start_method", "python", "gil", "tasks", "fail_rate"]
+CURVE_KEYS = ["workload", "executor", "start_method", "python", "gil", "native_threads", "tasks", "fail_rate"]
 COLUMNS = [
     "points",
     "workers_max",

@@ -117,6 +117,13 @@ def warnings(sweep: Sweep, fitted: pd.DataFrame) -> list[str]:
     failed = summary[summary["status"] != "ok"]
     for row in failed.head(5).itertuples():
         found.append(f"cell {row.cell} ({row.workload}/{row.executor}/{row.workers}) {row.status}")
+    over = summary[summary["oversubscribed"].fillna(False).astype(bool)] if "oversubscribed" in summary else summary[:0]
+    if len(over):
+        names = "; ".join(f"{r.workload}/{r.executor}/{r.workers}: {r.oversubscription}" for r in over[:5].itertuples())
+        found.append(
+            f"{len(over)} oversubscribed cell(s), more native threads than CPUs, which take turns (their wall times"
+            f" and speedups measure that, not the executor; native_threads=1 or auto avoids it): {names}"
+        )
     for _, cell in summary[flags(summary, "impossible")].iterrows():
         found.append(
             f"impossible value in {console.label(cell)}: {cell['impossible_why']}. It is not a measurement: it is "
@@ -210,6 +217,7 @@ def summary_blocks(summary: pd.DataFrame) -> list[Block]:
         marks += ["incomplete"] if r["status"] == "ok" and not r["complete"] else []
         marks += ["IMPOSSIBLE speedup"] if console.flag(r, "impossible") else []
         marks += ["noisy"] if r["noisy"] else []
+        marks += ["oversubscribed"] if console.flag(r, "oversubscribed") else []
         marks += ["imprecise"] if pd.notna(r.get("precision_met")) and not r["precision_met"] else []
         marks += [f"{int(r['errors'])} task errors"] if r.get("errors") else []
         rows.append(

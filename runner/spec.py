@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import workloads
-from runner import interpreters
+from runner import interpreters, native
 from runner.executors import EXECUTORS
 
 SPEC_SCHEMA = 1
@@ -27,7 +27,7 @@ IDENTITY_KEYS = (
     "workload", "executor", "start_method", "workers", "repeats", "warmup", "seed", "python", "gil", "switch_interval",
 )  # fmt: skip
 # Part of what is measured only when set: cells measured before they existed keep their ids.
-OPTIONAL_IDENTITY_KEYS = ("precision", "budget_s", "max_repeats")
+OPTIONAL_IDENTITY_KEYS = ("precision", "budget_s", "max_repeats", "native_threads")
 
 
 class SpecError(ValueError):
@@ -111,6 +111,10 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
     switch_interval = cfg.get("switch_interval")
     if switch_interval is not None:
         switch_interval = _positive("switch_interval", switch_interval)
+    try:
+        native_threads = native.parse(cfg.get("native_threads"))
+    except ValueError as exc:
+        raise SpecError(f"native_threads: {exc}") from None
     _check_int("rounds", cfg.get("rounds", 1), 1)
     _positive("target_s", cfg.get("target_s", 1.0))
     if cfg.get("calibrate") and workloads.size_parameter(ref) is None:
@@ -140,6 +144,7 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
         "python": python,
         "gil": cfg.get("gil"),
         "switch_interval": switch_interval,
+        "native_threads": native_threads,
         "timeout_s": _positive("timeout_s", cfg["timeout_s"]),
         "pair_s": float(pair_s),
         **(

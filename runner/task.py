@@ -18,10 +18,11 @@ from functools import cache
 from typing import Any, TypeVar
 
 import workloads
+from runner import native
 
 # One record per task; a tuple keeps the pickled result small for tiny tasks.
-# (task, pid, thread id, start_s, end_s, cpu_s, ok, error, value)
-TaskRecord = tuple[int, int, int, float, float, float, bool, str, Any]
+# (task, pid, thread id, start_s, end_s, cpu_s, ok, error, value, what it saw of its process)
+TaskRecord = tuple[int, int, int, float, float, float, bool, str, Any, native.Reading]
 T = TypeVar("T")
 
 
@@ -67,6 +68,7 @@ def call(ref: str, i: int, params: dict[str, Any], seed: int, fail_rate: float) 
     """
     fn = _function(ref)
     start = time.perf_counter()
+    process0 = native.process_cpu()
     cpu0 = time.thread_time()
     ok, error, value = True, "", None
     try:
@@ -75,8 +77,10 @@ def call(ref: str, i: int, params: dict[str, Any], seed: int, fail_rate: float) 
     except Exception as exc:  # a failing task is counted, never fatal (CLAIMS #9)
         ok, error = False, _describe(exc)
     cpu = time.thread_time() - cpu0
+    process1 = native.process_cpu()
     end = time.perf_counter()
-    return (i, os.getpid(), threading.get_ident(), start, end, cpu, ok, error, value)
+    reading = (process0, process1, *native.seen())
+    return (i, os.getpid(), threading.get_ident(), start, end, cpu, ok, error, value, reading)
 
 
 @types.coroutine
@@ -113,6 +117,7 @@ async def call_async(ref: str, i: int, params: dict[str, Any], seed: int, fail_r
     """
     fn = _coroutine_function(ref)
     start = time.perf_counter()
+    process0 = native.process_cpu()
     cpu = [0.0]
     ok, error, value = True, "", None
     try:
@@ -120,8 +125,10 @@ async def call_async(ref: str, i: int, params: dict[str, Any], seed: int, fail_r
         value = await _charged(fn(i, **params), cpu)
     except Exception as exc:
         ok, error = False, _describe(exc)
+    process1 = native.process_cpu()
     end = time.perf_counter()
-    return (i, os.getpid(), threading.get_ident(), start, end, cpu[0], ok, error, value)
+    reading = (process0, process1, *native.seen())
+    return (i, os.getpid(), threading.get_ident(), start, end, cpu[0], ok, error, value, reading)
 
 
 @dataclass(frozen=True)
@@ -137,16 +144,21 @@ class Task:
     seed: int
     fail_rate: float
     switch_interval: float | None = None
+    # the size every native pool (BLAS, OpenMP) of the worker is limited to; None leaves them
+    native_threads: int | None = None
 
     def __call__(self, i: int) -> TaskRecord:
-        self._apply_switch_interval()
+        self._apply_settings()
         return call(self.ref, i, self.params, self.seed, self.fail_rate)
 
     def coroutine(self, i: int) -> Awaitable[TaskRecord]:
-        self._apply_switch_interval()
+        self._apply_settings()
         return call_async(self.ref, i, self.params, self.seed, self.fail_rate)
 
-    def _apply_switch_interval(self) -> None:
+    def _apply_settings(self) -> None:
         # in the task, so that workers a pool spawned afresh get it too
         if self.switch_interval is not None:
             sys.setswitchinterval(self.switch_interval)
+        if self.native_threads is not None:
+            _function(self.ref)  # imports the workload's module, which loads its native pools
+            native.limit(self.native_threads)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from runner import expect
-from runner.data import Sweep, flags, param_columns
+from runner.data import Sweep, flags, native_setting, param_columns
 from runner.expr import Expr, ExprError
 
 HOLDS, FAILS, NOT_MEASURED, REFUSED = "holds", "fails", "not measured", "refused"
@@ -44,6 +44,8 @@ def columns(summary: pd.DataFrame, cores: int, physical_cores: int | None = None
     for column in ("workload", "executor", "start_method", "python"):
         if column in summary:
             bound[column] = summary[column].fillna("").astype(str)
+    if "native_threads" in summary:  # read back from CSV as numbers where no cell says auto
+        bound["native_threads"] = summary["native_threads"].map(native_setting)
     if "gil" in summary:
         bound["gil"] = summary["gil"].astype(str).str.lower() == "true"
     for column in param_columns(summary):
@@ -59,7 +61,9 @@ def _rows(value: Any, length: int) -> np.ndarray:
 
 def _cell(row: pd.Series) -> str:
     method = f"/{row['start_method']}" if row["start_method"] else ""
-    return f"{row['workload']}/{row['executor']}{method}/{int(row['workers'])}w"
+    native = native_setting(row.get("native_threads"))
+    suffix = f"/native {native}" if native else ""
+    return f"{row['workload']}/{row['executor']}{method}/{int(row['workers'])}w{suffix}"
 
 
 def _numbers(selected: pd.DataFrame, failing: pd.DataFrame, check: Expr, bound: dict[str, Any]) -> str:
@@ -81,6 +85,8 @@ def _numbers(selected: pd.DataFrame, failing: pd.DataFrame, check: Expr, bound: 
                 for n in sorted(check.names)
                 if isinstance(bound[n], pd.Series) and pd.api.types.is_float_dtype(bound[n])
             )
+            if row.get("oversubscribed") is True:  # the cause, where the cell has one
+                numbers = ", ".join(filter(None, [numbers, f"oversubscribed: {row['oversubscription']}"]))
             shown.append(f"{_cell(row)} ({numbers})" if numbers else _cell(row))
         more = f" and {len(failing) - SHOWN_FAILURES} more" if len(failing) > SHOWN_FAILURES else ""
         text += f"; breaks in {len(failing)}: " + "; ".join(shown) + more

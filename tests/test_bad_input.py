@@ -31,6 +31,8 @@ CATALOGUE: list[tuple[list[str], str]] = [
     (["timeout_s=0"], "timeout_s: 0.0 is out of range"),
     (["rounds=0"], "rounds: 0 is out of range"),
     (["target_s=-1"], "target_s: -1.0 is out of range"),
+    (["native_threads=0"], "native_threads: 0 is not a thread count; allowed: auto or an integer of at least 1"),
+    (["native_threads=many"], "native_threads: many is not a thread count"),
     # unknown options and keys
     (["executor=nope"], "executor: no option 'nope'; allowed: "),
     (["workload=nope"], "workload: no option 'nope'; allowed: "),

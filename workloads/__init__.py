@@ -34,6 +34,7 @@ BUILTINS: dict[str, str] = {
         "nested",
         "fault",
         "convoy",
+        "matmul",
     )
 }
 # a module named http would shadow the standard library's for its own server script

@@ -49,7 +49,10 @@ FIGURES = [
         "The seed's coffee machines. x: tasks in flight (concurrency); y: CPU seconds per wall second "
         "(parallelism). A curve along the grey diagonal runs every task at once on its own core (two machines for "
         "two queues); a curve flat at 1 takes turns on one core (two queues, one machine: threads under the GIL); "
-        "a curve near 0 waits rather than computes (sleep, IO). Nothing rises above the red line of the cores.",
+        "a curve near 0 waits rather than computes (sleep, IO). Nothing rises above the red line of the cores. "
+        "y counts every thread of the processes that ran tasks; the dotted line is the task threads alone, and the "
+        "gap between them is CPU outside the tasks (native BLAS/OpenMP pools, the pool's machinery). A red ring "
+        "marks an oversubscribed cell: tasks in flight x native threads above the cores.",
     ),
     Figure(
         "efficiency",

@@ -30,7 +30,7 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from runner.data import param_columns
+from runner.data import native_setting, param_columns
 
 MAX_CURVES = 6
 DPI = 100
@@ -89,7 +89,9 @@ def with_panels(summary: pd.DataFrame) -> pd.DataFrame:
     """Add PANEL: the workload, plus the parameters, task count or interpreter that vary
     within it, so that two configs of one workload never share a panel."""
     frame = summary.copy()
-    varying = ["tasks", "fail_rate", "python", *param_columns(frame)]
+    if "native_threads" in frame:  # unset is a setting of its own: the libraries' defaults
+        frame["native_threads"] = frame["native_threads"].map(lambda v: native_setting(v) or "default")
+    varying = ["tasks", "fail_rate", "python", "native_threads", *param_columns(frame)]
     labels = frame["workload"].astype(str)
     for _, part in frame.groupby("workload", sort=False):
         keys = [c for c in varying if c in part and part[c].nunique(dropna=True) > 1]
@@ -284,6 +286,22 @@ class Layer:
             else:
                 ax.scatter(xs, ys, c=colour, marker=shape, s=14, zorder=3, linewidths=0)
         ax.autoscale_view()
+
+
+def oversubscribed(curve: pd.DataFrame) -> np.ndarray:
+    """Which rows of a curve oversubscribed the CPUs (native threads x tasks in flight > cores)."""
+    if "oversubscribed" not in curve:
+        return np.zeros(len(curve), dtype=bool)
+    return curve["oversubscribed"].astype(str).str.lower().eq("true").to_numpy()
+
+
+def ring(ax: Axes, x: list[float], y: list[float]) -> None:
+    """A red ring around the points of oversubscribed cells."""
+    if x:
+        ax.scatter(x, y, s=70, facecolors="none", edgecolors="firebrick", linewidths=1.2, zorder=4)
+
+
+RING = Line2D([], [], ls="", marker="o", ms=8, mfc="none", mec="firebrick", mew=1.2)
 
 
 def log10_axis(ax: Axes, values: Any) -> None:

@@ -28,6 +28,8 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cp
     fig, panels = common.grid(data, common.choose_split(data))
     for panel in panels:
         layer = common.Layer()
+        over_x: list[float] = []
+        over_y: list[float] = []
         for block in panel.blocks:
             workers, ideal_x = block.dense(block.rows["workers"].min(), block.rows["workers"].max())
             layer.line(ideal_x, np.minimum(workers, cores), (0.55, 0.55, 0.55, 0.35), width=3)
@@ -35,6 +37,9 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cp
                 c, x = colour[executor], block.x(curve["workers"])
                 layer.band(x, curve["speedup_ci_low"], curve["speedup_ci_high"], c)
                 layer.curve(x, curve["speedup_median"], c, common.marker(method))
+                hit = common.oversubscribed(curve)
+                over_x += list(x[hit])
+                over_y += list(curve["speedup_median"].to_numpy()[hit])
                 row = by_curve.get(fits.curve_id(curve.iloc[0], keys))
                 if row is not None:
                     n, fx = block.dense(curve["workers"].min(), curve["workers"].max())
@@ -47,6 +52,7 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cp
                 panel.ax.scatter(x, flagged["speedup_median"], s=90, marker="x", color="firebrick", lw=2, zorder=6)
         panel.ax.axhline(1.0, color="0.4", lw=0.6, zorder=1)
         layer.draw(panel.ax)
+        common.ring(panel.ax, over_x, over_y)
         panel.finish()
         panel.ax.set_ylim(bottom=0, top=max(panel.ax.get_ylim()[1], 1.5) * 1.08)
     common.label_axes(fig, panels, "workers (log2 scale)", "speedup vs serial (x)")
@@ -60,6 +66,7 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cp
             (Line2D([], [], color="0.3", lw=0.9, ls=USL_DOTS), "USL fit"),
             *[(Line2D([], [], color="firebrick", marker="x", lw=0, ms=8, mew=2), "impossible: not a measurement")]
             * bool(flags(data, "impossible").any()),
+            *[(common.RING, "oversubscribed")] * bool(common.oversubscribed(data).any()),
         ],
     )
     return common.save(fig, path, "Speedup against workers (median of repetitions)")
