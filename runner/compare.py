@@ -55,7 +55,17 @@ NOISE_FACTOR = 2.0
 RESAMPLES = 2000
 CONFIDENCE = 0.95
 FDR = 0.05
-CANDIDATES = ["workload", "executor", "start_method", "workers", "tasks", "fail_rate", "python", "gil"]
+CANDIDATES = [
+    "workload",
+    "executor",
+    "start_method",
+    "workers",
+    "native_threads",
+    "tasks",
+    "fail_rate",
+    "python",
+    "gil",
+]
 IDENTITY = ["workload", "executor", "start_method", "workers"]  # always matched on
 WHAT = {
     "relative": "relative time: 1 / speedup against the paired serial reference; serial rows: wall time",
@@ -95,7 +105,8 @@ def match_keys(a: pd.DataFrame, b: pd.DataFrame) -> tuple[list[str], dict[str, t
 
 
 def _key_frame(summary: pd.DataFrame, keys: list[str]) -> pd.Series:
-    frame = summary.reindex(columns=keys).astype(str)
+    # a missing value (native_threads unset) is a value of its own, not a hole in the key
+    frame = summary.reindex(columns=keys).map(lambda v: "" if pd.isna(v) else str(v))
     return frame.apply("|".join, axis=1) if len(frame) else pd.Series(dtype=str)
 
 
