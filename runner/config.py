@@ -12,6 +12,8 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from runner.launch import MAX_PROCS
+
 
 @dataclass
 class WorkloadConf:
@@ -73,6 +75,10 @@ class Config:
     gil: int | None = None
     # sys.setswitchinterval in the cell and its workers (seconds); unset keeps 0.005
     switch_interval: float | None = None
+    # what a cell may use, summed over its processes: memory (MB; unset: half of this
+    # machine's) and processes; over either, it is killed with status oom or nproc
+    memory_mb: float | None = None
+    max_procs: int = MAX_PROCS
     # what the report checks; an experiment declares the seed's claims here
     expect: list[ExpectConf] = field(default_factory=list)
 
