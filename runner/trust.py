@@ -68,7 +68,7 @@ class Rule:
 
 
 def _matches(key: str, prefix: str) -> bool:
-    return key == prefix or key.startswith((prefix + ".", prefix + "/"))
+    return key == prefix or key.startswith((prefix + ".", prefix + "/", prefix + "["))
 
 
 def rule(key: str, value: Any) -> Rule | None:
@@ -103,12 +103,15 @@ def resolver_rule(value: Any) -> Rule | None:
 
 def command_line(key: str, value: Any) -> str:
     """The override that sets it on the command line, for the user to type if they mean it."""
+    swept = key.startswith(f"{SWEEP_PARAMS}.")
     key = key.removeprefix(f"{SWEEP_PARAMS}.").lstrip("+~").removeprefix("/")
     if "/" in key:
         return shlex.quote(f"{key}={value}")
     if isinstance(value, dict):
         return f"{key}.KEY=VALUE for each of its keys"
-    text = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    text = str(value)
+    if isinstance(value, list):  # a sweep's values, or a list value
+        text = ",".join(map(str, value)) if swept else f"[{','.join(map(str, value))}]"
     # Hydra's node has no such keys until one is added: ++ adds or replaces
     return shlex.quote(f"{'++' if _matches(key, 'hydra') else ''}{key}={text}")
 
@@ -121,7 +124,7 @@ def _leaves(node: Any, path: str) -> Iterator[tuple[str, Any]]:
     elif isinstance(node, dict) and node:
         for key, value in node.items():
             yield f"{path}.{key}", value
-    elif isinstance(node, list) and node and not _matches(path, SWEEP_PARAMS):
+    elif isinstance(node, list) and node and not _matches(path, "hydra"):  # Hydra's lists are whole values
         for index, value in enumerate(node):
             yield from _leaves(value, f"{path}[{index}]")
     else:
@@ -180,13 +183,13 @@ def check_files(config_dir: str | None, config_name: str, overrides: list[str], 
     defaults = create_defaults_list(
         repo=repo, config_name=config_name, overrides_list=parsed, prepend_hydra=True, skip_missing=True
     )
-    untrusted_parents = set()
+    untrusted = []
     for default in defaults.defaults:
         loaded = repo.load_config(default.config_path) if default.config_path else None
-        if loaded is None or not _untrusted(loaded.path):
-            continue
-        untrusted_parents.add(default.config_path)
-        where = f"{loaded.path.removeprefix('file://')}/{default.config_path}.yaml"
+        if loaded is not None and _untrusted(loaded.path):
+            untrusted.append((default, loaded, f"{loaded.path.removeprefix('file://')}/{default.config_path}.yaml"))
+    # what a file chooses comes before what the chosen files say: the choice is the cause
+    for _, loaded, where in untrusted:
         for entry in loaded.defaults_list or []:
             if not isinstance(entry, GroupDefault) or not entry.group:
                 continue
@@ -194,16 +197,17 @@ def check_files(config_dir: str | None, config_name: str, overrides: list[str], 
             found = None if _exempt(group, typed) else rule(group, entry.value)
             if found is not None:
                 raise _refusal(group, where, found, entry.value)
-        check_config(OmegaConf.to_container(loaded.config, resolve=False), default.package or "", where, typed)
+    parents = {default.config_path: where for default, _, where in untrusted}
     for default in defaults.defaults:
         # a trusted file placed into Hydra's node by an untrusted one (``- /workload/cpu@hydra.job``)
         package = default.package or ""
-        if default.parent in untrusted_parents and _matches(package, "hydra") and not _exempt(package, typed):
+        if default.parent in parents and _matches(package, "hydra") and not _exempt(package, typed):
             found = rule(package, default.config_path)
             assert found is not None
-            raise _refusal(
-                package, f"{default.parent} (placing a config there)", found, default.config_path, typed=False
-            )
+            where = f"{parents[default.parent]} (placing a config there)"
+            raise _refusal(package, where, found, default.config_path, False)
+    for default, loaded, where in untrusted:
+        check_config(OmegaConf.to_container(loaded.config, resolve=False), default.package or "", where, typed)
 
 
 def check_recorded(overrides: list[str], where: str) -> None:
