@@ -153,6 +153,17 @@ def preflight(argv: list[str]) -> None:
     check_safe(cfg.hydra)
 
 
+def not_utf8(argv: list[str], exc: UnicodeDecodeError) -> str:
+    """The config file that is not UTF-8 (Hydra reads it without saying which), as one line."""
+    args, _ = get_args_parser().parse_known_args(argv)
+    for path in sorted(Path(args.config_dir or CONF_DIR).rglob("*.yaml")):
+        try:
+            path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as found:
+            return f"{path}: not UTF-8 text ({found.reason} at byte {found.start}); allowed: a YAML file in UTF-8"
+    return f"a config file is not UTF-8 text ({exc.reason}); allowed: YAML files in UTF-8"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the Hydra app; input errors become one line and exit code 2."""
     from runner import app, callbacks
@@ -167,6 +178,8 @@ def main(argv: list[str] | None = None) -> None:
         app.main()
     except (UnsafeConfig, trust.Refused) as exc:
         fail(str(exc))
+    except UnicodeDecodeError as exc:
+        fail(not_utf8(argv, exc))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else "a config file"
