@@ -180,6 +180,9 @@ def main(argv: list[str] | None = None) -> None:
         fail(str(exc))
     except UnicodeDecodeError as exc:
         fail(not_utf8(argv, exc))
+    except RecursionError:
+        # OmegaConf builds nested YAML recursively; a hostile file can nest past Python's limit
+        fail("config: a config file nests too deeply to load; allowed: YAML nested less deeply")
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else "a config file"
