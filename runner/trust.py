@@ -28,7 +28,7 @@ from omegaconf import OmegaConf
 from runner.paths import CONF_DIR
 
 # python=3.12, 3.13t; YAML reads 3.10 as the number 3.1, which the lab reads back as 3.10
-VERSION = re.compile(r"3(\.\d+)?t?")
+VERSION = re.compile(r"3\.\d+t?")
 # the resolver of ${name:...}; ${a.b} (another key) names none
 RESOLVER = re.compile(r"\$\{\s*([A-Za-z_][\w-]*(?:\.[A-Za-z_][\w-]*)*)\s*:")
 # lab.doubling reads the cores, now the clock; oc.env would copy your environment into
@@ -76,7 +76,7 @@ def rule(key: str, value: Any) -> Rule | None:
     key = key.lstrip("+~").removeprefix("/")
     if key == "python":
         values = [str(v).strip() for v in (value if isinstance(value, list) else str(value).split(","))]
-        if all(v == "" or VERSION.fullmatch(v) for v in values):
+        if value is None or all(v == "" or VERSION.fullmatch(v) for v in values):
             return None
         return Rule("chooses a program to run", "a version like 3.12 or 3.13t")
     if key == "executor.address":

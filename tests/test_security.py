@@ -204,7 +204,9 @@ def test_what_a_shared_file_may_set(tmp_path: Path) -> None:
 
 def test_a_version_from_yaml_is_a_number_and_still_shareable() -> None:
     assert trust.rule("python", 3.1) is None and trust.rule("python", 3.12) is None
-    assert trust.rule("python", "/usr/bin/python3") is not None
+    assert trust.rule("python", None) is None and trust.rule("python", "3.13t,3.12") is None
+    for program in ("/usr/bin/python3", "3", "python3", "~/bin/python", "3.12,/tmp/x"):
+        assert trust.rule("python", program) is not None, program
 
 
 @pytest.fixture(scope="module")
