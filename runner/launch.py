@@ -35,7 +35,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-WATCH_S = 0.05  # how often the watch looks: a runaway cell gains little in that time
+WATCH_S = 0.2  # how often the watch looks: rare enough not to disturb the cell, often enough to stop a runaway early
 PAGE_MB = os.sysconf("SC_PAGE_SIZE") / 2**20 if hasattr(os, "sysconf") else 0.0
 MAX_PROCS = 2048  # a pool of the largest allowed size (1024 workers) fits twice
 
