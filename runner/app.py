@@ -182,7 +182,7 @@ def measure_job(cfg: DictConfig) -> None:
     failure = None
     if resolved["calibrate"]:
         try:
-            cell_spec = calibrated(cell_spec, job.root, resolved["target_s"])
+            cell_spec = calibrated(cell_spec, job.root, resolved["target_s"], job.limits)
         except CalibrationFailed as exc:
             failure = {"status": "error", "message": str(exc), "reps": []}
     overrides = [o for o in hc.overrides.task if not o.startswith("round=") or resolved["rounds"] > 1]
