@@ -13,7 +13,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
@@ -27,7 +27,7 @@ from runner import config, expect, pairing, progress, spec
 from runner.calibrate import CalibrationFailed, calibrated
 from runner.cell import write_json
 from runner.expr import ExprError
-from runner.launch import run_cell
+from runner.launch import Limits, run_cell
 from runner.paths import CONF_DIR
 from runner.store import CellStore
 
@@ -76,12 +76,22 @@ def build_spec(cfg: dict[str, Any]) -> dict[str, Any]:
         fail(unknown)
     try:
         built = spec.build(cfg)
+        limits(cfg)
         # a shared YAML's expressions are refused here, before any cell runs; any param_*
         # name passes, as other jobs of the sweep may have the parameter
         expect.parse(cfg.get("expect") or [], None)
     except (spec.SpecError, ExprError) as exc:
         fail(str(exc))
     return built
+
+
+def limits(cfg: dict[str, Any]) -> Limits:
+    """The cell's memory and process limits; SpecError names a bad one."""
+    memory = cfg.get("memory_mb")
+    return Limits(
+        None if memory is None else spec._positive("memory_mb", memory),
+        spec._check_int("max_procs", cfg.get("max_procs", Limits.max_procs), 1),
+    )
 
 
 def measure(
@@ -100,7 +110,7 @@ def measure(
     if record is not None:
         store.retire(record)  # a failed attempt is kept, not overwritten
     started = datetime.now(UTC).isoformat(timespec="seconds")
-    result = failure or run_cell(cell_spec, store.workdir(cell, round_))
+    result = failure or run_cell(cell_spec, store.workdir(cell, round_), job.limits)
     record = {
         "cell": cell,
         "round": round_,
@@ -142,6 +152,7 @@ class Job:
     name: str
     label: str  # "i/N"
     session: str  # one per invocation: a cell that failed in this session is not retried in it
+    limits: Limits = field(default_factory=Limits)
 
 
 def current_job(hc: Any) -> Job:
@@ -164,13 +175,13 @@ def measure_job(cfg: DictConfig) -> None:
     resolved = plain(cfg)
     cell_spec = build_spec(resolved)
     hc = HydraConfig.get()
-    job = current_job(hc)
+    job = replace(current_job(hc), limits=limits(resolved))
     store = CellStore(job.root)
     round_ = resolved["round"]
     failure = None
     if resolved["calibrate"]:
         try:
-            cell_spec = calibrated(cell_spec, job.root, resolved["target_s"])
+            cell_spec = calibrated(cell_spec, job.root, resolved["target_s"], job.limits)
         except CalibrationFailed as exc:
             failure = {"status": "error", "message": str(exc), "reps": []}
     overrides = [o for o in hc.overrides.task if not o.startswith("round=") or resolved["rounds"] > 1]

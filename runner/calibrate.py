@@ -16,7 +16,7 @@ from typing import Any
 import workloads
 from runner import spec as specs
 from runner.cell import write_json
-from runner.launch import run_cell
+from runner.launch import Limits, run_cell
 
 PROBES = 2  # a second probe corrects for per-task overhead that does not scale
 
@@ -39,7 +39,7 @@ def _key(cell_spec: dict[str, Any], target_s: float) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def calibrated(cell_spec: dict[str, Any], root: Path, target_s: float) -> dict[str, Any]:
+def calibrated(cell_spec: dict[str, Any], root: Path, target_s: float, limits: Limits | None = None) -> dict[str, Any]:
     """``cell_spec`` with its workload's size scaled to ``target_s``, probing once per directory."""
     name, value = _size(cell_spec["workload"])
     path = root / "calibration" / f"{_key(cell_spec, target_s)}.json"
@@ -50,7 +50,7 @@ def calibrated(cell_spec: dict[str, Any], root: Path, target_s: float) -> dict[s
         probe = {**specs.baseline(cell_spec), "repeats": 1, "warmup": 1}
         for attempt in range(PROBES):
             probe["workload"] = {**probe["workload"], "params": {**probe["workload"]["params"], name: value}}
-            result = run_cell(probe, path.with_suffix("") / f"probe{attempt}")
+            result = run_cell(probe, path.with_suffix("") / f"probe{attempt}", limits)
             if result["status"] != "ok":
                 raise CalibrationFailed(f"calibration probe {result['status']}: {result['message']}")
             wall = result["reps"][-1]["wall_s"]

@@ -26,6 +26,7 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from runner import trust
 from runner.paths import CONF_DIR
 from runner.progress import SweepProgress
 
@@ -107,27 +108,60 @@ def check_safe(hydra_node: DictConfig) -> None:
             raise UnsafeConfig(f"{path}: a shared config may not name code to run; only logging.* classes")
 
 
+def _swept_choices(params: Any) -> list[str]:
+    """One override per value of each axis the composed config sweeps (``hydra.sweeper.params``):
+    a value may choose a config file (``workload: cpu,mine``) that the first composition did not load."""
+    choices: list[str] = []
+    axes = OmegaConf.to_container(params, resolve=False) if OmegaConf.is_dict(params) else {}
+    assert isinstance(axes, dict)
+    for key, value in axes.items():
+        try:
+            override = OverridesParser.create().parse_override(f"{key!s}={value}")
+        except HydraException:
+            continue  # Hydra's sweeper reports it
+        if override.is_discrete_sweep():
+            choices += [f"{override.get_key_element()}={v}" for v in override.sweep_string_iterator()]
+    return choices
+
+
 def preflight(argv: list[str]) -> None:
-    """Compose once as Hydra will, and check the Hydra node before Hydra acts on it."""
+    """Compose once as Hydra will, and check where each value comes from and the Hydra node
+    before Hydra acts on them (runner/trust.py)."""
     try:
         args, _ = get_args_parser().parse_known_args(argv)
     except SystemExit:
         return  # Hydra's own parser reports it
     if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion:
         return
-    overrides = list(args.overrides)
-    if args.config_dir:
-        overrides.append(f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]")
+    overrides, config_name = list(args.overrides), args.config_name or "config"
     try:
+        first = _first_values(overrides)
+        typed = trust.typed_keys(overrides)
+        trust.check_files(args.config_dir, config_name, first, typed)
+        if args.config_dir:
+            first.append(f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]")
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose(
-                config_name=args.config_name or "config", overrides=_first_values(overrides), return_hydra_config=True
-            )
+            cfg = compose(config_name=config_name, overrides=first, return_hydra_config=True)
+        for choice in _swept_choices(cfg.hydra.sweeper.params):
+            trust.check_files(args.config_dir, config_name, [*first, choice], typed)
+    except trust.Refused:
+        raise
     except (HydraException, OmegaConfBaseException, ValueError, yaml.YAMLError):
         return  # composition errors are reported by Hydra's own run, below
     finally:
         GlobalHydra.instance().clear()
     check_safe(cfg.hydra)
+
+
+def not_utf8(argv: list[str], exc: UnicodeDecodeError) -> str:
+    """The config file that is not UTF-8 (Hydra reads it without saying which), as one line."""
+    args, _ = get_args_parser().parse_known_args(argv)
+    for path in sorted(Path(args.config_dir or CONF_DIR).rglob("*.yaml")):
+        try:
+            path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as found:
+            return f"{path}: not UTF-8 text ({found.reason} at byte {found.start}); allowed: a YAML file in UTF-8"
+    return f"a config file is not UTF-8 text ({exc.reason}); allowed: YAML files in UTF-8"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -142,8 +176,13 @@ def main(argv: list[str] | None = None) -> None:
         preflight(argv)
         sys.argv = [sys.argv[0], *argv]
         app.main()
-    except UnsafeConfig as exc:
+    except (UnsafeConfig, trust.Refused) as exc:
         fail(str(exc))
+    except UnicodeDecodeError as exc:
+        fail(not_utf8(argv, exc))
+    except RecursionError:
+        # OmegaConf builds nested YAML recursively; a hostile file can nest past Python's limit
+        fail("config: a config file nests too deeply to load; allowed: YAML nested less deeply")
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else "a config file"

@@ -11,6 +11,7 @@ from typing import Any
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from runner.launch import MAX_PROCS
 from runner.native import usable_cpus as cores
 
 
@@ -85,6 +86,10 @@ class Config:
     # native pools (BLAS, OpenMP) per worker: an integer, or auto (the CPUs shared among the
     # tasks in flight); unset leaves them at their libraries' defaults
     native_threads: str | None = None
+    # what a cell may use, summed over its processes: memory (MB; unset: half of this
+    # machine's) and processes; over either, it is killed with status oom or nproc
+    memory_mb: float | None = None
+    max_procs: int = MAX_PROCS
     # what the report checks; an experiment declares the seed's claims here
     expect: list[ExpectConf] = field(default_factory=list)
 

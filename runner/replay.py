@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from runner import trust
 from runner.paths import PROJECT_ROOT
 from runner.recorded import RecordError, read
 
@@ -46,6 +47,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("dir", type=Path, help="a run or sweep directory")
     parser.add_argument("--out", type=Path, help="where the replay lands (default: DIR-replay)")
     parser.add_argument("--dry-run", action="store_true", help="print the command and stop")
+    parser.add_argument(
+        "--trust",
+        action="store_true",
+        help="run recorded overrides that only a person may type (an interpreter path, a cell's environment, "
+        "a launcher, an output place): the directory came from someone you trust",
+    )
     args = parser.parse_args(argv[1:])
     try:
         recorded = read(args.dir)
@@ -65,6 +72,14 @@ def main(argv: list[str]) -> int:
         return 2
     command = [sys.executable, "-m", "runner", *recorded.argv(out)]
     print(recorded.command(out), flush=True)
+    if not args.trust:
+        # recorded overrides reach the command line, where they would be trusted: check them first
+        record = args.dir / ("multirun.yaml" if recorded.multirun else ".hydra/hydra.yaml")
+        try:
+            trust.check_recorded([*recorded.task_overrides, *recorded.hydra_overrides], str(record))
+        except trust.Refused as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.dry_run:
         return 0
     note = _revision_note(args.dir)

@@ -88,11 +88,11 @@ def experiment_dir(tmp_path: Path, text: str) -> Path:
         (
             "# @package _global_\nhydra:\n  callbacks:\n    evil:\n"
             "      _target_: os.system\n      command: touch pwned\n",
-            "hydra.callbacks.evil: a shared config may not name code to run ('os.system')",
+            "experiment/bad.yaml sets 'os.system', which names code to run: a shared file may not",
         ),
         (
             "# @package _global_\nhydra:\n  job_logging:\n    handlers:\n      evil:\n        (): os.system\n",
-            "hydra.job_logging.handlers.evil.(): a shared config may not name code to run",
+            "experiment/bad.yaml sets 'os.system', which configures logging handlers",
         ),
         ("# @package _global_\nworkload:\n  name: subprocess.run\n", "workload.name: unknown workload"),
     ],

@@ -1,0 +1,367 @@
+"""The threat model (docs/security.md), attack by attack, against the real CLI.
+
+A shared ``--config-dir`` or experiment file, and a received results directory, are not
+trusted: what they would have run must not run, and nothing outside the sweep directory
+may change. The same values typed on the command line are the person's own, and run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runner import config, trust
+from runner.launch import Limits, _session, run_cell
+from runner.paths import PROJECT_ROOT
+from tests.conftest import lab, small_design, workload_spec
+
+HOSTILE_HTML = "<script>alert('x')</script>"
+
+
+def canary(folder: Path, name: str = "canary") -> tuple[Path, Path]:
+    """An executable that records being run (its argv and LAB_CANARY), then runs Python with
+    its arguments, so that where a person chooses it, it works as an interpreter."""
+    folder.mkdir(parents=True, exist_ok=True)
+    marker, script = folder / f"{name}.ran", folder / name
+    script.write_text(f'#!/bin/sh\necho "$LAB_CANARY $*" >> {marker}\nexec {sys.executable} "$@"\n')
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return script, marker
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under ``root`` with its size and modification time."""
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")}
+
+
+def shared_dir(tmp_path: Path, files: dict[str, str]) -> Path:
+    folder = tmp_path / "received"
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return folder
+
+
+def assert_refused(proc: subprocess.CompletedProcess[str], key: str, *words: str) -> str:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"error: {key}: "), lines[0]
+    assert "; allowed: " in lines[0] and all(w in lines[0] for w in words), lines[0]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    return lines[0]
+
+
+GLOBAL = "# @package _global_\n"
+# Each row of docs/security.md marked "refused" for a shared file: (files, key in the error).
+# {canary} is an executable that records being run; {tmp} the test's directory.
+REFUSED = {
+    "interpreter-path": ({"experiment/shared.yaml": GLOBAL + "python: {canary}\n"}, "python"),
+    "ld-preload": (
+        {"experiment/shared.yaml": GLOBAL + "hydra:\n  job:\n    env_set:\n      LD_PRELOAD: {tmp}/evil.so\n"},
+        "hydra.job.env_set.LD_PRELOAD",
+    ),
+    "pythonpath-sitecustomize": (
+        {
+            "experiment/shared.yaml": GLOBAL + "hydra:\n  job:\n    env_set:\n      PYTHONPATH: {tmp}/received/site\n",
+            "site/sitecustomize.py": "import pathlib; pathlib.Path(r'{canary}.ran').write_text('sitecustomize')\n",
+        },
+        "hydra.job.env_set.PYTHONPATH",
+    ),
+    "env-copy": ({"experiment/shared.yaml": GLOBAL + "hydra:\n  job:\n    env_copy: [HOME]\n"}, "hydra.job.env_copy"),
+    "launcher-node": (
+        {
+            "experiment/shared.yaml": GLOBAL + "hydra:\n  launcher:\n    _target_: "
+            "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher\n"
+        },
+        "hydra.launcher._target_",
+    ),
+    "launcher-group": (
+        {"experiment/shared.yaml": GLOBAL + "defaults:\n  - override /hydra/launcher: submitit_slurm\n"},
+        "hydra/launcher",
+    ),
+    "callbacks-group": (
+        {
+            "experiment/shared.yaml": GLOBAL + "defaults:\n  - override /hydra/callbacks: evil\n",
+            "hydra/callbacks/evil.yaml": "evil:\n  _target_: os.system\n  command: touch {canary}.ran\n",
+        },
+        "hydra/callbacks",
+    ),
+    "logging-file-handler": (
+        {
+            "experiment/shared.yaml": GLOBAL + "hydra:\n  job_logging:\n    handlers:\n      file:\n"
+            "        class: logging.FileHandler\n        filename: {tmp}/outside.log\n"
+        },
+        "hydra.job_logging.handlers.file.class",
+    ),
+    "searchpath": ({"experiment/shared.yaml": GLOBAL + "hydra:\n  searchpath: [file://{tmp}]\n"}, "hydra.searchpath"),
+    "chdir": ({"experiment/shared.yaml": GLOBAL + "hydra:\n  job:\n    chdir: true\n"}, "hydra.job.chdir"),
+    "sweep-dir": (
+        {"experiment/shared.yaml": GLOBAL + "hydra:\n  sweep:\n    dir: {tmp}/elsewhere\n"},
+        "hydra.sweep.dir",
+    ),
+    "sweep-subdir": (
+        {"experiment/shared.yaml": GLOBAL + "hydra:\n  sweep:\n    subdir: ../../../elsewhere\n"},
+        "hydra.sweep.subdir",
+    ),
+    "dask-cluster": (
+        {
+            "experiment/shared.yaml": GLOBAL + "defaults:\n  - override /executor: dask\n"
+            "executor:\n  address: tcp://192.0.2.1:8786\n"
+        },
+        "executor.address",
+    ),
+    "env-resolver": (
+        {"experiment/shared.yaml": GLOBAL + "expect:\n  - claim: ${{oc.env:HOME}}\n    check: 'True'\n"},
+        "expect[0].claim",
+    ),
+    "swept-interpreter": (
+        {"experiment/shared.yaml": GLOBAL + "hydra:\n  sweeper:\n    params:\n      python: 3.11,{canary}\n"},
+        "hydra.sweeper.params.python",
+    ),
+    "swept-environment": (
+        {
+            "experiment/shared.yaml": GLOBAL + "hydra:\n  sweeper:\n    params:\n"
+            "      +hydra.job.env_set.LD_PRELOAD: {tmp}/evil.so\n"
+        },
+        "hydra.sweeper.params.+hydra.job.env_set.LD_PRELOAD",
+    ),
+    "swept-choice-of-a-received-file": (
+        {
+            "experiment/shared.yaml": GLOBAL + "hydra:\n  sweeper:\n    params:\n      workload: cpu,sneaky\n",
+            "workload/sneaky.yaml": GLOBAL + "python: {canary}\n",
+        },
+        "python",
+    ),
+    "placed-into-hydra": (
+        {"experiment/shared.yaml": GLOBAL + "defaults:\n  - /workload/cpu@hydra.job\n"},
+        "hydra.job",
+    ),
+}
+
+
+# The issue's three attacks run as a user would, in a process of their own; the other rows run
+# the same entry point in this process (runner.cli.main), which is several times faster.
+OWN_PROCESS = ("interpreter-path", "ld-preload", "pythonpath-sitecustomize")
+
+
+def run_cli(argv: list[str], cwd: Path, in_process: bool) -> subprocess.CompletedProcess[str]:
+    if not in_process:
+        return lab(*argv, cwd=cwd)
+    from runner import cli
+
+    here, err = Path.cwd(), io.StringIO()
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as stop:
+            cli.main(argv)
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(argv, int(stop.value.code or 0), "", err.getvalue())
+
+
+@pytest.mark.parametrize("attack", list(REFUSED))
+def test_a_shared_file_cannot_reach_outside(tmp_path: Path, attack: str) -> None:
+    files, key = REFUSED[attack]
+    script, marker = canary(tmp_path / "bin")
+    folder = shared_dir(tmp_path, {n: t.format(canary=script, tmp=tmp_path) for n, t in files.items()})
+    before = snapshot(tmp_path)
+    argv = ["-m", "--config-dir", str(folder), "+experiment=shared"]
+    proc = run_cli(argv, tmp_path, in_process=attack not in OWN_PROCESS)
+    line = assert_refused(proc, key, str(folder))
+    assert "a shared file may not" in line
+    assert not marker.exists()
+    assert snapshot(tmp_path) == before  # no sweep directory, no log, nothing elsewhere
+
+
+def test_the_refusal_names_the_command_line_form(tmp_path: Path) -> None:
+    script, _ = canary(tmp_path / "bin")
+    folder = shared_dir(tmp_path, {"experiment/shared.yaml": GLOBAL + f"python: {script}\n"})
+    proc = lab("-m", "--config-dir", str(folder), "+experiment=shared", cwd=tmp_path)
+    assert_refused(proc, "python", f"{folder}/experiment/shared.yaml", f"on the command line: python={script}")
+
+
+def test_what_a_shared_file_may_set(tmp_path: Path) -> None:
+    """Versions, the sweep's axes and the lab's own resolvers are shareable: no refusal."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    folder = shared_dir(
+        tmp_path,
+        {
+            "experiment/shared.yaml": GLOBAL + f"python: '{version}'\nworkers: 2\nhydra:\n  sweeper:\n    params:\n"
+            f"      python: {version},3.13t\n      workers: '${{lab.doubling:}}'\n      executor: thread,process\n"
+        },
+    )
+    config.register()  # the lab's schemas, as its entry point registers them
+    trust.check_files(str(folder), "config", ["+experiment=shared"], set())
+
+
+def test_a_version_from_yaml_is_a_number_and_still_shareable() -> None:
+    assert trust.rule("python", 3.1) is None and trust.rule("python", 3.12) is None
+    assert trust.rule("python", None) is None and trust.rule("python", "3.13t,3.12") is None
+    for program in ("/usr/bin/python3", "3", "python3", "~/bin/python", "3.12,/tmp/x"):
+        assert trust.rule("python", program) is not None, program
+
+
+@pytest.fixture(scope="module")
+def typed_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
+    """One real run with an interpreter path and a cell environment typed on the command line."""
+    tmp = tmp_path_factory.mktemp("typed")
+    script, marker = canary(tmp / "bin")
+    out = tmp / "run"
+    proc = lab(
+        f"python={script}",
+        "++hydra.job.env_set.LAB_CANARY=typed",
+        "workload=tiny",
+        "executor=serial",
+        "repeats=1",
+        "warmup=0",
+        "workload.tasks=1",
+        f"hydra.run.dir={out}",
+        cwd=tmp,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return out, script, marker
+
+
+def test_the_same_values_typed_on_the_command_line_run(typed_run: tuple[Path, Path, Path]) -> None:
+    out, _, marker = typed_run
+    assert "typed -m runner.cell" in marker.read_text()  # the chosen interpreter, in the chosen environment
+    assert (out / "results.csv").exists()
+
+
+def replay(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "runner.replay", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
+    )
+
+
+def test_replay_of_a_received_directory_shows_and_refuses(typed_run: tuple[Path, Path, Path]) -> None:
+    out, script, marker = typed_run
+    marker.unlink()
+    before = snapshot(out.parent)
+    proc = replay(str(out), cwd=out.parent)
+    assert str(script) in proc.stdout  # what it would run, shown before anything runs
+    assert_refused(proc, "python", str(out / ".hydra" / "hydra.yaml"), "--trust")
+    assert not marker.exists()
+    assert snapshot(out.parent) == before
+
+
+def test_replay_with_trust_goes_through(typed_run: tuple[Path, Path, Path]) -> None:
+    out, script, _ = typed_run
+    proc = replay(str(out), "--trust", "--dry-run", cwd=out.parent)
+    assert proc.returncode == 0 and not proc.stderr, proc.stderr
+    assert f"python={script}" in proc.stdout
+
+
+def test_replay_refuses_a_recorded_environment(tmp_path: Path) -> None:
+    with pytest.raises(trust.Refused, match=r"^hydra\.job\.env_set\.LD_PRELOAD: .* records"):
+        trust.check_recorded(["workers=2", "++hydra.job.env_set.LD_PRELOAD=/x.so"], "multirun.yaml")
+    with pytest.raises(trust.Refused, match=r"^hydra/launcher: "):
+        trust.check_recorded(["hydra/launcher=submitit_slurm"], "multirun.yaml")
+    with pytest.raises(trust.Refused, match=r"^python: "):
+        trust.check_recorded(["python=3.12,/tmp/evil"], "multirun.yaml")
+    trust.check_recorded(["python=3.12,3.13t", "workers=1,2", "+experiment=gil"], "multirun.yaml")
+
+
+# --- a cell cannot take the machine down ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "limits", "status"),
+    [("alloc", Limits(memory_mb=200), "oom"), ("fork", Limits(max_procs=16), "nproc")],
+)
+def test_a_runaway_cell_is_stopped(tmp_path: Path, mode: str, limits: Limits, status: str) -> None:
+    spec = workload_spec(
+        "fault",
+        params={"mode": mode, "at": 0, "seconds": 0.02},
+        executor={"name": "process", "options": {}},
+        workers=2,
+        start_method="fork",
+        timeout_s=30.0,
+    )
+    result = run_cell(spec, tmp_path / "cell", limits)
+    assert result["status"] == status, result["message"]
+    assert "and was killed" in result["message"]
+    deadline = time.monotonic() + 10  # SIGKILLed, a process that holds much memory takes a moment to end
+    while _session(result["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _session(result["pid"]) == []  # every process the cell started is gone
+
+
+@pytest.mark.slow
+def test_a_sweep_goes_on_past_runaway_cells(tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    proc = lab(
+        "-m",
+        "workload=fault",
+        "workload.params.mode=alloc,raise",
+        "workload.params.seconds=0.02",
+        "workload.tasks=2",
+        "executor=serial",
+        "repeats=1",
+        "warmup=0",
+        "memory_mb=200",
+        "timeout_s=30",
+        f"hydra.sweep.dir={out}",
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    import pandas as pd
+
+    results = pd.read_csv(out / "results.csv")
+    assert sorted(results["status"]) == ["ok", "oom"]
+    assert results.loc[results["status"] == "oom", "message"].str.contains("over memory_mb=200").all()
+
+
+def test_a_limit_out_of_range_is_one_line(tmp_path: Path) -> None:
+    proc = lab("memory_mb=0", cwd=tmp_path)
+    assert_refused(proc, "memory_mb", "out of range")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- received results: read, never run, never written outside --------------------------
+
+
+def path_of_canaries(folder: Path) -> tuple[str, Path]:
+    """A PATH whose every program (git, sh, uname, ...) is a canary that records being run."""
+    script, marker = canary(folder / "real", "any")
+    for directory in os.environ["PATH"].split(os.pathsep):
+        for program in Path(directory).glob("*") if Path(directory).is_dir() else []:
+            link = folder / program.name
+            if not link.exists():
+                link.symlink_to(script)
+    return f"{folder}{os.pathsep}{os.environ['PATH']}", marker
+
+
+def test_report_and_compare_of_a_received_directory(tmp_path: Path) -> None:
+    from benchmarks.synthetic import make_sweep
+
+    hostile = [{"claim": HOSTILE_HTML, "where": "workers > 1", "check": "speedup > 0"}]
+    received = tmp_path / "received"
+    small = {"expect": hostile, "executors": ["serial", "thread"], "methods": ["fork"], "workers": [1, 2]}
+    a = make_sweep(received / "a", small_design(**small))
+    b = make_sweep(received / "b", small_design(**small), seed=1)
+    path, marker = path_of_canaries(tmp_path / "bin")
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PATH": path}
+    outside = snapshot(tmp_path)
+    for args, inside in (([str(a)], a), ([str(a), str(b)], b / "compare")):
+        name = "runner.report" if len(args) == 1 else "runner.compare"
+        proc = subprocess.run(
+            [sys.executable, "-m", name, *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+        )
+        assert proc.returncode == 0, proc.stderr
+        now = snapshot(tmp_path)
+        changed = {p for p in now if now[p] != outside.get(p) and (tmp_path / p).is_file()}
+        assert changed and all((tmp_path / p).is_relative_to(inside) for p in changed), changed
+        outside = now
+    assert not marker.exists()
+    page = (a / "report.html").read_text()
+    assert HOSTILE_HTML not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
