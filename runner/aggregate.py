@@ -56,17 +56,33 @@ def _task_cpu_share(tasks: list[list[Any]]) -> float | None:
     return float(np.median(shares)) if shares else None
 
 
-def _paired(rep: dict[str, Any], base_reps: list[dict[str, Any]]) -> dict[str, Any]:
-    """The probe's columns: its times, and the machine's speed against the baseline's (drift)."""
+def _paired(rep: dict[str, Any], pool: list[float]) -> dict[str, Any]:
+    """The probe's columns: its times, and the machine's speed then against the sweep's (drift)."""
     probe = rep.get("probe")
     if not probe:
         return {}
     return {
         "probe_s": probe["wall_s"],
-        "probe_tasks": probe["tasks"],
+        "probe_tasks": len(probe["tasks"]),
         "probe_cpu_s": probe["cpu_s"],
-        "drift": pairing.drift(probe, base_reps),
+        "drift": pairing.drift(probe, pool),
     }
+
+
+def probe_pools(records: list[dict[str, Any]], base_reps: dict[str, list[dict[str, Any]]]) -> dict[str, list[float]]:
+    """Per baseline, the CPU per probed task of every probe of its workload in the sweep,
+    and of the same tasks in the baseline's own repetitions (runner/pairing.py)."""
+    pools: dict[str, list[float]] = {}
+    indices: dict[str, list[int]] = {}
+    for record in records:
+        for rep in record["result"]["reps"]:
+            found = pairing.per_task(rep.get("probe"))
+            if found is not None:
+                pools.setdefault(record["baseline"], []).append(found)
+                indices[record["baseline"]] = rep["probe"]["tasks"]
+    for base, tasks in indices.items():
+        pools[base] += pairing.baseline_samples(base_reps.get(base, []), tasks)
+    return pools
 
 
 def _others(rep: dict[str, Any], cpu: float) -> float | None:
@@ -76,7 +92,7 @@ def _others(rep: dict[str, Any], cpu: float) -> float | None:
 
 
 def _rows(
-    record: dict[str, Any], sweep: str, base_reps: list[dict[str, Any]]
+    record: dict[str, Any], sweep: str, base_reps: list[dict[str, Any]], pool: list[float]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     spec, result = record["spec"], record["result"]
     interp = result.get("interpreter", {})
@@ -113,7 +129,7 @@ def _rows(
     results: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
     unpaired = float(np.median([r["wall_s"] for r in base_reps])) if base_reps else np.nan
-    speedups = pairing.speedups(counted, base_reps)
+    speedups = pairing.speedups(counted, base_reps, pool)
     for rep, speedup in zip(counted, speedups, strict=True):
         cpu = sum(t[5] for t in rep["tasks"])
         # every thread of every process that ran tasks; cells measured before it existed have task CPU only
@@ -146,7 +162,7 @@ def _rows(
                 "runqueue_s": rep.get("runqueue_s"),
                 "involuntary_switches": rep.get("involuntary_switches"),
                 "task_cpu_share": _task_cpu_share(rep["tasks"]),
-                **_paired(rep, base_reps),
+                **_paired(rep, pool),
                 **rep.get("metrics", {}),
             }
         )
@@ -175,10 +191,11 @@ def frames(records: Iterable[dict[str, Any]], sweep: str) -> tuple[pd.DataFrame,
     base_reps: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         base_reps.setdefault(record["cell"], []).extend(_counted(record) if record["result"]["status"] == "ok" else [])
+    pools = probe_pools(records, base_reps)
     results: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
     for record in records:
-        r, t = _rows(record, sweep, base_reps.get(record["baseline"], []))
+        r, t = _rows(record, sweep, base_reps.get(record["baseline"], []), pools.get(record["baseline"], []))
         results.extend(r)
         tasks.extend(t)
     res = pd.DataFrame(results)
@@ -250,8 +267,8 @@ def causes(ok: pd.DataFrame, cores: int) -> list[str]:
     drift = _column(ok, "drift")
     if len(drift) and max(drift.max(), 1 / drift.min()) - 1 > DRIFT:
         found.append(
-            f"the machine's speed drifted: the serial probe needed {drift.min():.2f} to {drift.max():.2f}x the "
-            "baseline's CPU time"
+            f"the machine's speed changed: the serial probe took {drift.min():.2f} to {drift.max():.2f}x the "
+            "sweep's usual CPU time per task"
         )
     waited, wall = _column(ok, "runqueue_s"), _column(ok, "wall_s")
     if len(waited) and len(waited) == len(wall) and (waited / wall).max() > RUNQUEUE:

@@ -138,7 +138,8 @@ def progress_line(prefix: str, record: dict[str, Any], base: dict[str, Any], fre
         return f"{prefix}  {result['status'].upper()}: {result['message']}"
     wall = statistics.median(r["wall_s"] for r in reps)
     par = statistics.median(sum(t[5] for t in r["tasks"]) / r["wall_s"] for r in reps)
-    paired = [s for s in pairing.speedups(reps, counted(base)) if s is not None]
+    pool = [t for t in (pairing.per_task(r.get("probe")) for r in reps) if t is not None]
+    paired = [s for s in pairing.speedups(reps, counted(base), pool) if s is not None]
     speedup = f"{statistics.median(paired):5.2f}x" if paired else "   n/a"
     how = "" if fresh else "  (already measured)"
     return f"{prefix}  wall {wall:8.4f} s  speedup {speedup}  parallelism {par:5.2f}{how}"
@@ -192,8 +193,8 @@ def measure_job(cfg: DictConfig) -> None:
     if spec.cell_id(base_spec) != spec.cell_id(cell_spec) and base_fresh:
         line = progress_line(f"[{job.label}] baseline serial {cell_spec['workload']['name']}", base, base, True)
         progress.cell_line(line, done=False)
-    # the probe runs the tasks that the baseline's repetitions began with (runner/pairing.py)
-    cell_spec["pair_tasks"] = pairing.probe_tasks(base, cell_spec["pair_s"])
+    # the serial probe before each repetition samples the machine's speed (runner/pairing.py)
+    cell_spec["probe_tasks"] = pairing.probe_tasks(base, cell_spec["pair_s"])
     record, fresh = measure(store, cell_spec, round_, job, failure)
     job_record = {"cell": record["cell"], "round": round_, "overrides": overrides}
     write_json(Path(hc.runtime.output_dir) / "job.json", job_record)

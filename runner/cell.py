@@ -57,18 +57,16 @@ def peak_rss_mb(pids: set[int]) -> float | None:
     return round(total_kb / 1024, 3)
 
 
-def probe(bound: Bound, tasks: int) -> dict[str, float]:
-    """The paired serial probe: the first ``tasks`` tasks, one after another, here and now.
+def probe(bound: Bound, indices: list[int]) -> dict[str, Any]:
+    """The serial probe: tasks ``indices``, one after another, here and now, before a repetition.
 
-    Run right before each repetition of a cell, it tells how fast this machine runs this
-    workload at this moment; the serial baseline ran the same tasks first, so the
-    aggregation turns the pair into a speedup that a drifting machine does not move
-    (docs/architecture.md, "Paired baselines").
+    Probes all along a sweep tell how fast this machine runs this workload, serially, over
+    the time the cells ran (runner/pairing.py).
     """
-    records = [bound(i) for i in range(tasks)]
+    records = [bound(i) for i in indices]
     return {
-        "tasks": tasks,
-        "wall_s": records[-1][4] - records[0][3],
+        "tasks": indices,
+        "wall_s": sum(r[4] - r[3] for r in records),
         "cpu_s": sum(r[5] for r in records),
     }
 
@@ -78,8 +76,8 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
     workload = spec["workload"]
     ref = workloads.reference(workload["name"])
     setup, summarize = workloads.companion(ref, "setup"), workloads.companion(ref, "summarize")
-    pair_tasks = spec.get("pair_tasks", 0)
-    paired = probe(bound, pair_tasks) if pair_tasks and spec["executor"]["name"] != "serial" else None
+    indices = spec.get("probe_tasks") or []
+    paired = probe(bound, indices) if indices and spec["executor"]["name"] != "serial" else None
     if setup is not None:
         setup(**workload["params"])
     loads = probes.load_average()

@@ -1,28 +1,38 @@
-"""Paired baselines: what a cell's speedup is divided by, so that a busy or drifting
-machine does not move it.
+"""The serial reference a speedup divides: interleaved with the cells, so that a busy or
+drifting machine does not move it.
 
-A speedup divides the serial baseline's time by the cell's. Measured minutes apart on a
-shared machine, the two disagree for reasons of the machine's, not the cell's:
+A speedup divides the serial time of a workload by a cell's. Measured once, minutes away
+from the cells, on a shared machine, the serial time is off for reasons of the machine's:
 
 - *Preemption.* Other programs take the CPU from the serial run for a while, so its wall
-  time grows and every speedup measured against it grows with it: a process pool shows
-  2.3x on 2 CPUs. Linux counts, per thread, the time a thread was runnable but waiting
-  for a CPU (``/proc/<pid>/task/<tid>/schedstat``, runner/probes.py). The baseline's
-  *clean* time is its wall time less that wait: a serial run that had its CPU.
-- *Speed drift.* The same work takes another amount of CPU time from one minute to the
-  next (frequency, a neighbour's cache, steal that a hypervisor bills as run time). So
-  every repetition of a cell first runs the workload's first ``m`` tasks serially in the
-  cell's own interpreter (the *probe*, runner/cell.py), right before its pool. The
-  serial baseline ran the same first ``m`` tasks at the start of each repetition; the
-  CPU time of the probe over theirs is the machine's speed now against then (``drift``).
+  time grows and every speedup divided by it grows too (a process pool shows 2.3x on 2
+  CPUs). Linux counts, per thread, the time it was runnable but waited for a CPU
+  (``/proc/<pid>/task/<tid>/schedstat``, runner/probes.py); the baseline's *clean* time
+  is its wall time less that wait.
+- *Speed.* The same task takes another amount of CPU time from one second to the next. On
+  a cloud VM whose virtual CPUs are hyper-threads of a host core shared with other
+  tenants, it flips between two speeds (11 and 20 ms per task of the default `cpu`
+  workload, here, in stretches of a fraction of a second to seconds). The baseline's few
+  seconds catch one mix of the two; a cell a minute later, another.
 
-Then, with C the baseline's task CPU time and W its clean time less C (what the work
-spends waiting by design, which drift leaves alone):
+So the serial reference is sampled all along the sweep: before each repetition of each
+cell, the cell's interpreter runs a *probe*, ``m`` of the workload's tasks serially (a
+stride sample of the task indices, so tasks that differ by index are represented), and
+records their CPU time. The reference per task is the median, over every probe of that
+workload in the sweep, of CPU time per probed task (the baseline's own repetitions add
+the same sample of their tasks): the machine's typical speed over the sweep, measured
+interleaved with the cells it divides. Then, with W the baseline's clean time beyond its
+task CPU (what the work waits by design, which the machine's speed leaves alone):
 
-    reference = C x drift + W;   speedup of a repetition = reference / its wall time
+    reference = tasks x CPU per task (median over the sweep's probes) + W
+    speedup of a repetition = reference / its wall time
 
-Work that barely computes (C under 5% of the clean time: sleep, IO) needs no probe.
-Standard library only: the sweep (choosing ``m``) and the aggregation use it.
+A probe right before each repetition, used for that repetition alone, measured a speed
+that had changed again by the time the pool ran, and moved speedups more than no probe at
+all (benchmarks/aa.py; docs/architecture.md has the figures). Work that barely computes
+(task CPU under 5% of the clean serial time: sleep, IO) needs no probe: its reference is
+the baseline's clean time. Standard library only: the sweep chooses the probe, the
+aggregation divides by it.
 """
 
 from __future__ import annotations
@@ -33,14 +43,20 @@ from typing import Any
 
 # The probe runs at most this share of a cell's tasks: it is overhead, not measurement.
 MOST_OF_TASKS = 0.25
-# Below this share of CPU in the clean serial time, drift cannot move the reference.
+# Below this share of CPU in the clean serial time, the machine's speed cannot move the reference.
 COMPUTES_LITTLE = 0.05
 
 
-def prefix_cpu(tasks: Sequence[Sequence[Any]], m: int) -> float | None:
-    """The CPU time of a repetition's first ``m`` tasks (records as in a cell's result)."""
-    first = [t[5] for t in tasks if t[0] < m]
-    return float(sum(first)) if len(first) == m and m >= 1 else None
+def sample(tasks: int, m: int) -> list[int]:
+    """``m`` task indices spread evenly over ``range(tasks)``: the probe's tasks."""
+    return sorted({k * tasks // m for k in range(m)}) if m else []
+
+
+def sample_cpu(tasks: Sequence[Sequence[Any]], indices: Sequence[int]) -> float | None:
+    """The CPU time of the tasks ``indices`` in a repetition (records as in a cell's result)."""
+    wanted = set(indices)
+    found = [t[5] for t in tasks if t[0] in wanted]
+    return float(sum(found)) if wanted and len(found) == len(wanted) else None
 
 
 def task_cpu(rep: dict[str, Any]) -> float:
@@ -66,46 +82,55 @@ def reference(baseline_reps: Sequence[dict[str, Any]]) -> tuple[float, float]:
     return cpu, max(float(statistics.median(clean(r) for r in baseline_reps)) - cpu, 0.0)
 
 
-def probe_tasks(baseline: dict[str, Any], pair_s: float) -> int:
-    """How many first tasks the probe runs: the fewest whose CPU time in the baseline's
-    repetitions (median) reaches ``pair_s``, at most a quarter of the tasks; 0 (no probe)
-    without a measured baseline, with ``pair_s=0``, or for work that barely computes."""
+def probe_tasks(baseline: dict[str, Any], pair_s: float) -> list[int]:
+    """The task indices the probe runs: the fewest, spread over the tasks, whose CPU time in
+    the baseline's repetitions (median) reaches ``pair_s``, at most a quarter of the tasks;
+    none without a measured baseline, with ``pair_s=0``, or for work that barely computes."""
     reps = [r for r in baseline["result"].get("reps", []) if not r["warmup"]]
     tasks = baseline["spec"]["workload"]["tasks"]
     if pair_s <= 0 or not reps or baseline["result"]["status"] != "ok" or tasks < 2:
-        return 0
+        return []
     cpu, waited = reference(reps)
     if cpu <= COMPUTES_LITTLE * (cpu + waited):
-        return 0
+        return []
     most = max(1, int(tasks * MOST_OF_TASKS))
-    for m in range(1, most + 1):
-        times = [prefix_cpu(r["tasks"], m) for r in reps]
-        known = [t for t in times if t is not None]
-        if len(known) < len(times):
-            return 0
-        if statistics.median(known) >= pair_s:
-            return m
-    return most
+    per_task = cpu / tasks
+    m = min(most, max(1, -(-pair_s // per_task) if per_task > 0 else most))
+    return sample(tasks, int(m))
 
 
-def drift(probe: dict[str, Any] | None, baseline_reps: Sequence[dict[str, Any]]) -> float | None:
-    """The CPU time of the probe over that of the same tasks in the baseline (median): above
-    1, the machine runs this work slower now than when the baseline was measured."""
-    if not probe or not probe.get("cpu_s"):
+def per_task(probe: dict[str, Any] | None) -> float | None:
+    """A probe's CPU time per probed task."""
+    if not probe or not probe.get("cpu_s") or not probe.get("tasks"):
         return None
-    then = [prefix_cpu(r["tasks"], probe["tasks"]) for r in baseline_reps]
-    known = [t for t in then if t]
-    return float(probe["cpu_s"]) / statistics.median(known) if known else None
+    return float(probe["cpu_s"]) / len(probe["tasks"])
 
 
-def speedups(reps: Sequence[dict[str, Any]], baseline_reps: Sequence[dict[str, Any]]) -> list[float | None]:
-    """The speedup of each repetition against the baseline's counted repetitions."""
+def baseline_samples(baseline_reps: Sequence[dict[str, Any]], indices: Sequence[int]) -> list[float]:
+    """The baseline's own repetitions as probes: CPU per task of the same sampled tasks."""
+    found = [sample_cpu(r["tasks"], indices) for r in baseline_reps]
+    return [f / len(indices) for f in found if f]
+
+
+def speedups(
+    reps: Sequence[dict[str, Any]], baseline_reps: Sequence[dict[str, Any]], pool: Sequence[float] = ()
+) -> list[float | None]:
+    """The speedup of each repetition: the reference over its wall time.
+
+    ``pool``: CPU per probed task of every probe of this workload in the sweep (and of the
+    baseline's own sample); empty (serial cells of work that barely computes, ``pair_s=0``,
+    records from before the probe), the baseline's clean time is the reference.
+    """
     if not baseline_reps:
         return [None for _ in reps]
     cpu, waited = reference(baseline_reps)
-    # the cell's drift is the median of its probes: the machine's speed flickers faster than
-    # one probe and one repetition apart (a sibling hyperthread busy or not), so a single
-    # probe would add noise; minutes apart, between baseline and cell, it drifts for real
-    drifts = [d for d in (drift(r.get("probe"), baseline_reps) for r in reps) if d is not None]
-    now = statistics.median(drifts) if drifts else 1.0
-    return [(cpu * now + waited) / rep["wall_s"] for rep in reps]
+    tasks = len(baseline_reps[0]["tasks"])
+    serial = tasks * statistics.median(pool) + waited if pool else cpu + waited
+    return [serial / rep["wall_s"] for rep in reps]
+
+
+def drift(probe: dict[str, Any] | None, pool: Sequence[float]) -> float | None:
+    """A probe's CPU per task over the sweep's median: above 1, the machine ran this work
+    slower than usual for the sweep when the repetition started."""
+    own = per_task(probe)
+    return own / statistics.median(pool) if own is not None and pool else None

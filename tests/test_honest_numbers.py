@@ -35,7 +35,8 @@ def serial_rep(tasks: int = 20, slow: float = 1.0, waited: float = 0.0) -> dict[
 
 
 def cell_rep(wall: float, probe_tasks: int = 0, slow: float = 1.0) -> dict[str, object]:
-    probe = {"tasks": probe_tasks, "wall_s": probe_tasks * TASK_CPU * slow, "cpu_s": probe_tasks * TASK_CPU * slow}
+    cpu = probe_tasks * TASK_CPU * slow
+    probe = {"tasks": list(range(probe_tasks)), "wall_s": cpu, "cpu_s": cpu}
     return {"wall_s": wall, "probe": probe if probe_tasks else None, "tasks": [], "warmup": False}
 
 
@@ -47,24 +48,25 @@ def test_a_preempted_baseline_does_not_inflate_speedups() -> None:
     assert pairing.speedups(cell, quiet) == pytest.approx([2.0])
 
 
-def test_a_machine_slower_at_the_cells_time_moves_no_speedup() -> None:
-    base = [serial_rep() for _ in range(3)]
-    now = [cell_rep(0.1, probe_tasks=5)]
-    twice_as_slow = [cell_rep(0.2, probe_tasks=5, slow=2.0)]  # the probe sees it, so does the pool
-    assert pairing.speedups(twice_as_slow, base) == pytest.approx(pairing.speedups(now, base))
-    unpaired = [cell_rep(0.2)]
-    assert pairing.speedups(unpaired, base) == pytest.approx([1.0])  # what a baseline alone would say
+def test_the_reference_is_the_machines_usual_speed_over_the_sweep_not_the_baselines_moment() -> None:
+    fast_moment = [serial_rep(slow=0.55) for _ in range(3)]  # the baseline caught a fast stretch
+    usual = [TASK_CPU] * 9 + [TASK_CPU * 0.55] * 2  # per-task CPU of the sweep's probes
+    cell = [cell_rep(0.1, probe_tasks=5)]
+    assert pairing.speedups(cell, fast_moment, usual) == pytest.approx([2.0])  # 20 tasks x 10 ms / 0.1 s
+    assert pairing.speedups(cell, fast_moment) == pytest.approx([1.1])  # what that baseline alone would say
+    assert pairing.drift(cell[0]["probe"], usual) == pytest.approx(1.0)
 
 
-def test_the_probe_runs_the_fewest_tasks_that_reach_pair_s_and_none_for_waiting_work() -> None:
+def test_the_probe_samples_tasks_across_the_indices_and_none_for_waiting_work() -> None:
     computing = {"result": {"status": "ok", "reps": [serial_rep()] * 3}, "spec": {"workload": {"tasks": 20}}}
-    assert pairing.probe_tasks(computing, 0.05) == 5
-    assert pairing.probe_tasks(computing, 10.0) == 5  # at most a quarter of the tasks
-    assert pairing.probe_tasks(computing, 0.0) == 0
+    assert pairing.probe_tasks(computing, 0.05) == [0, 4, 8, 12, 16]  # 5 tasks of 10 ms, spread out
+    assert pairing.probe_tasks(computing, 10.0) == [0, 4, 8, 12, 16]  # at most a quarter of the tasks
+    assert pairing.probe_tasks(computing, 0.0) == []
     waiting = serial_rep()
     waiting["tasks"] = [[i, 1, 1, i * 0.01, (i + 1) * 0.01, 0.00001, True, ""] for i in range(20)]
     sleeping = {"result": {"status": "ok", "reps": [waiting] * 3}, "spec": {"workload": {"tasks": 20}}}
-    assert pairing.probe_tasks(sleeping, 0.05) == 0
+    assert pairing.probe_tasks(sleeping, 0.05) == []
+    assert pairing.baseline_samples([serial_rep()], [0, 4]) == pytest.approx([TASK_CPU])
 
 
 def results_for(speedup: float, workers: int, executor: str = "process", busy: float = 1.0) -> pd.DataFrame:
@@ -125,7 +127,9 @@ def test_a_noisy_cell_names_what_the_probes_saw() -> None:
     table = aggregate.summary(rows, cores=2).set_index("cell")
     cause = table.loc["c", "noise_cause"]
     assert table.loc["c", "noisy"] and "cv" in table.loc["c", "noise"]
-    assert "steal up to 9%" in cause and "drifted" in cause and "waited for a CPU" in cause and "preempted" in cause
+    assert (
+        "steal up to 9%" in cause and "speed changed" in cause and "waited for a CPU" in cause and "preempted" in cause
+    )
     assert table.loc["b", "noise_cause"] == ""  # a quiet cell has no cause to name
 
 
@@ -142,10 +146,10 @@ def test_the_median_ci_covers_95_percent_from_six_values() -> None:
 
 def test_precision_adds_repetitions_until_reached_or_says_why_not() -> None:
     base = workload_spec("cpu", tasks=4, params={"n": 20000}, executor={"name": "thread", "options": {}}, workers=2)
-    easy = measure({**base, "repeats": 2, "pair_tasks": 1, "precision": 0.9, "budget_s": 60.0, "max_repeats": 30})
+    easy = measure({**base, "repeats": 2, "probe_tasks": [0], "precision": 0.9, "budget_s": 60.0, "max_repeats": 30})
     assert easy["precision"]["met"] and easy["precision"]["stop"] == "reached"
     assert sum(not r["warmup"] for r in easy["reps"]) >= 6  # the fewest with a 95% CI of the median
-    hard = measure({**base, "repeats": 2, "pair_tasks": 1, "precision": 1e-9, "budget_s": 60.0, "max_repeats": 7})
+    hard = measure({**base, "repeats": 2, "probe_tasks": [0], "precision": 1e-9, "budget_s": 60.0, "max_repeats": 7})
     assert not hard["precision"]["met"] and hard["precision"]["stop"] == "max_repeats=7 reached"
     assert sum(not r["warmup"] for r in hard["reps"]) == 7
 
@@ -155,15 +159,19 @@ def test_every_repetition_records_its_probe_and_what_the_machine_did(executor: s
     # long enough for the kernel's CPU counters (jiffies) to advance during the task phase
     workload = {"name": "cpu", "tasks": 4, "params": {"n": 150000}, "fail_rate": 0.0}
     spec = cell_spec(
-        workload=workload, executor={"name": executor, "options": {}}, workers=2, start_method="fork", pair_tasks=2
+        workload=workload,
+        executor={"name": executor, "options": {}},
+        workers=2,
+        start_method="fork",
+        probe_tasks=[0, 2],
     )
     result = measure(spec)
     assert result["status"] == "ok", result.get("traceback")
     for rep in result["reps"]:
-        assert rep["probe"]["tasks"] == 2 and rep["probe"]["cpu_s"] > 0
+        assert rep["probe"]["tasks"] == [0, 2] and rep["probe"]["cpu_s"] > 0
         assert rep["runqueue_s"] >= 0 and rep["involuntary_switches"] >= 0 and 0 <= rep["steal"] <= 1
         assert rep["load_1m"] is not None
-    serial = measure(cell_spec(pair_tasks=2))
+    serial = measure(cell_spec(probe_tasks=[0, 2]))
     assert all(rep["probe"] is None for rep in serial["reps"])  # its own first tasks are its probe
 
 
