@@ -40,7 +40,8 @@ RUNQUEUE = 0.10  # runnable threads waiting for a CPU, in wall seconds
 OTHERS = 0.10  # of the machine's CPU time, taken by other programs during the task phase
 SWITCHES = 2.0  # the most preempted repetition over the median one
 # Impossible values: how far past the bound a median may go before it is flagged (timer
-# noise), and how busy a serial task must keep its CPU to count as work that only computes.
+# noise; half as far for the whole 95% interval), and how busy a serial task must keep its
+# CPU to count as work that only computes.
 CAPACITY_SLACK = 0.10
 ACCOUNTING_SLACK = 0.25
 COMPUTES = 0.8
@@ -319,7 +320,8 @@ def impossible(row: dict[str, Any], ok: pd.DataFrame, base: pd.DataFrame, cores:
     base_parallelism = max(_medians(base, "parallelism"), 1.0)
     in_flight = min(row["workers"], row["tasks"])
     cap = min(in_flight, cores / base_parallelism)
-    if speedup > cap * (1 + CAPACITY_SLACK):
+    low = row.get("speedup_ci_low", np.nan)
+    if speedup > cap * (1 + CAPACITY_SLACK) or (pd.notna(low) and low > cap * (1 + CAPACITY_SLACK / 2)):
         found.append(
             f"speedup {speedup:.2f} > {cap:.3g}, the most that {in_flight} task(s) in flight on {cores} CPUs permit"
             + (f" when the serial run keeps {base_parallelism:.2g} busy" if base_parallelism > 1 else "")
