@@ -77,7 +77,7 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
     ref = workloads.reference(workload["name"])
     setup, summarize = workloads.companion(ref, "setup"), workloads.companion(ref, "summarize")
     indices = spec.get("probe_tasks") or []
-    paired = probe(bound, indices) if indices and spec["executor"]["name"] != "serial" else None
+    probed = probe(bound, indices) if indices and spec["executor"]["name"] != "serial" else None
     if setup is not None:
         setup(**workload["params"])
     loads = probes.load_average()
@@ -106,7 +106,7 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
         "wall_s": t2 - t1,
         "shutdown_s": t3 - t2,
         "peak_rss_mb": rss,
-        "probe": paired,
+        "probe": probed,
         "load_1m": loads[0] if loads else None,
         **noise,
         **native.account((r[1], r[9]) for r in records),
@@ -190,21 +190,18 @@ def median_ci(values: list[float]) -> tuple[float, float] | None:
     return ordered[k - 1], ordered[n - k]
 
 
-def paired_ratio(rep: dict[str, Any]) -> float:
-    """What a repetition says of its speedup, up to the baseline's constant: the probe's
-    CPU time (the machine's speed now) over the repetition's wall time (runner/pairing.py).
-    Without a probe (serial cells, work that barely computes), 1 over the wall time."""
-    paired = rep.get("probe")
-    return float(paired["cpu_s"] if paired else 1.0) / float(rep["wall_s"])
-
-
 def precision_of(reps: list[dict[str, Any]]) -> float | None:
-    """The half-width of the 95% CI of the median paired ratio, relative to that median."""
-    ratios = [paired_ratio(r) for r in reps if not r["warmup"]]
-    ci = median_ci(ratios)
+    """The half-width of the 95% CI of the median of 1 / wall time, relative to that median.
+
+    Every repetition of a cell divides the same serial reference (runner/pairing.py), so this
+    is the precision of its median speedup, but for the reference's own, which the probes of
+    the whole sweep make small.
+    """
+    rates = [1.0 / float(r["wall_s"]) for r in reps if not r["warmup"]]
+    ci = median_ci(rates)
     if ci is None:
         return None
-    return (ci[1] - ci[0]) / 2 / statistics.median(ratios)
+    return (ci[1] - ci[0]) / 2 / float(statistics.median(rates))
 
 
 def more_until_precise(spec: dict[str, Any], bound: Bound, reps: list[dict[str, Any]]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ columns constant within each but different between them (another interpreter,
 another machine) are what the comparison is about and are printed as such.
 
 What is compared (``--measure``). By default each repetition's *relative time*: 1 over
-its speedup, which the sweep measured against a serial reference paired with it in time
+its speedup, which the sweep measured against a serial reference sampled all along it
 (runner/pairing.py). A machine that runs everything 1.5x slower on the day of B (other
 tenants, a throttled CPU) then changes no verdict, while a change in how an executor
 scales does. The serial baselines themselves are listed with their raw wall-time ratio:
@@ -68,7 +68,7 @@ CANDIDATES = [
 ]
 IDENTITY = ["workload", "executor", "start_method", "workers"]  # always matched on
 WHAT = {
-    "relative": "relative time: 1 / speedup against the paired serial reference; serial rows: wall time",
+    "relative": "relative time: 1 / speedup against the interleaved serial reference; serial rows: wall time",
     "wall_s": "wall time",
 }
 
@@ -360,8 +360,8 @@ def markdown(comparison: Comparison, dir_a: Path, dir_b: Path, figure: Path | No
         "when either reaches past that without the evidence for a change: more repetitions (`precision=`) "
         "decide those. A change in a cell where other programs took more than "
         f"{aggregate.OTHERS:.0%} of the CPUs during either sweep is inconclusive too: the machine may explain it. "
-        "Relative times are paired with a serial reference for the moment they were measured, so a machine "
-        "that drifts between the two sweeps moves no relative time.",
+        "Relative times divide by a serial reference sampled all along each sweep, so a machine that is "
+        "slower on the day of one sweep moves no relative time.",
         "",
     ]
     return "\n".join(lines)

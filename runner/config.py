@@ -75,8 +75,8 @@ class Config:
     gil: int | None = None
     # sys.setswitchinterval in the cell and its workers (seconds); unset keeps 0.005
     switch_interval: float | None = None
-    # CPU seconds of the workload run serially before each repetition (the paired probe
-    # that makes a speedup immune to the machine's drift); 0 divides by the baseline alone
+    # CPU seconds of the workload run serially before each repetition (the probes that,
+    # all along the sweep, give the serial reference); 0 divides by the baseline alone
     pair_s: float = 0.05
     # keep adding repetitions until the speedup's 95% CI is within +-precision (0.05: 5%)
     precision: float | None = None

@@ -1,11 +1,12 @@
 """What the machine did to a repetition while it ran: the noise probes.
 
 Standard library only (measuring core). Each repetition records the CPU time the
-hypervisor stole from the machine, the involuntary context switches of the processes
-that ran its tasks (the scheduler took their CPU away to run something else) and the
-load as it started; the paired serial probe (runner/cell.py) records the machine's
-speed. The summary names these when a cell is noisy, so that a user learns *why*.
-Linux exposes them in /proc; elsewhere they are None ("could not tell"), never 0.
+hypervisor stole from the machine, the CPU time the whole machine was busy, the time the
+cell's threads waited for a CPU while runnable and their involuntary context switches (the
+scheduler took their CPU away to run something else), and the load as it started; the
+serial probe (runner/cell.py) records the machine's speed. The summary names these when a
+cell is noisy, so that a user learns *why*. Linux exposes them in /proc; elsewhere they are
+None ("could not tell"), never 0.
 """
 
 from __future__ import annotations
