@@ -113,7 +113,7 @@ def interleaved_power(root: Path, factor: float) -> pd.Series:
 
 
 def figure(sweeps: list[Sweep], path: Path) -> None:
-    """Each cpu cell's median speedup in every identical sweep: unpaired against paired."""
+    """Each cpu cell's median speedup in every identical sweep: the lab's against the baseline alone."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -132,8 +132,8 @@ def figure(sweeps: list[Sweep], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(9, 4))
     sns.stripplot(data=frame, x="cell", y="speedup", hue="how", dodge=True, jitter=False, size=7, ax=ax)
     ax.set_xlabel("cpu workload: executor, workers")
-    ax.set_ylabel("median speedup in each sweep")
-    ax.set_title(f"The same sweep {len(sweeps)} times: each cpu cell's median speedup, paired and unpaired", loc="left")
+    ax.set_ylabel("median speedup")
+    ax.set_title(f"The same sweep {len(sweeps)} times: each cpu cell's median speedup in each", loc="left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
