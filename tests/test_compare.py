@@ -79,15 +79,23 @@ def test_a_machine_twice_as_slow_changes_no_relative_verdict(pair: tuple[Path, P
     assert (raw.table["verdict"] == compare.SLOWER).all()
 
 
-def test_slower_threads_are_found(pair: tuple[Path, Path], tmp_path: Path) -> None:
-    changed = tmp_path / "changed"
-    make_sweep(changed, small_design(), seed=2)
-    results = pd.read_csv(changed / "results.csv")
+def slower_threads(root: Path, others: float = 0.0) -> Path:
+    """A second sweep whose thread cells are 1.5x slower, while other programs took ``others``
+    of the CPUs during them."""
+    make_sweep(root, small_design(), seed=2)
+    results = pd.read_csv(root / "results.csv")
     threads = results["executor"] == "thread"
     results.loc[threads, "wall_s"] *= 1.5
     results.loc[threads, "speedup"] /= 1.5
-    results.to_csv(changed / "results.csv", index=False)
-    (changed / "summary.csv").unlink()  # summarised again from results.csv
+    results["others_cpu_s"] = 0.0
+    results.loc[threads, "others_cpu_s"] = results.loc[threads, "wall_s"] * load(root).cores * others
+    results.to_csv(root / "results.csv", index=False)
+    (root / "summary.csv").unlink()  # summarised again from results.csv
+    return root
+
+
+def test_slower_threads_are_found(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    changed = slower_threads(tmp_path / "changed")
     table = compare.compare(load(pair[0]), load(changed)).table
     assert (table[table["executor"] == "thread"]["verdict"] == compare.SLOWER).all()
     assert not table[table["executor"] == "process"]["verdict"].isin([compare.FASTER, compare.SLOWER]).any()
@@ -131,17 +139,7 @@ def test_the_command_prints_a_table_and_writes_compare_md(pair: tuple[Path, Path
 
 
 def test_a_change_where_other_programs_took_the_cpus_is_inconclusive(pair: tuple[Path, Path], tmp_path: Path) -> None:
-    busy = tmp_path / "busy"
-    make_sweep(busy, small_design(), seed=2)
-    results = pd.read_csv(busy / "results.csv")
-    threads = results["executor"] == "thread"
-    results.loc[threads, "wall_s"] *= 1.5
-    results.loc[threads, "speedup"] /= 1.5
-    results["others_cpu_s"] = 0.0
-    cores = load(pair[0]).cores
-    results.loc[threads, "others_cpu_s"] = results.loc[threads, "wall_s"] * cores * 0.4  # 40% of the CPUs
-    results.to_csv(busy / "results.csv", index=False)
-    (busy / "summary.csv").unlink()
-    table = compare.compare(load(pair[0]), load(busy)).table
-    assert (table[table["executor"] == "thread"]["verdict"] == compare.INCONCLUSIVE).all()
-    assert compare.display(compare.compare(load(pair[0]), load(busy)))["verdict"].str.contains("40% of the CPUs").any()
+    busy = slower_threads(tmp_path / "busy", others=0.4)
+    comparison = compare.compare(load(pair[0]), load(busy))
+    assert (comparison.table[comparison.table["executor"] == "thread"]["verdict"] == compare.INCONCLUSIVE).all()
+    assert compare.display(comparison)["verdict"].str.contains("40% of the CPUs").any()
