@@ -85,6 +85,8 @@ class SerialPool:
 def _wait_for_everyone(barrier: Any) -> None:
     # Runs as each worker's initializer: no worker takes a task before all exist,
     # so the pool starts every worker during start-up, not lazily during the tasks.
+    # The cell itself is not a party: it waits on the workers' first results, which a
+    # broken pool fails at once, where a party to a barrier with a dead worker waits.
     barrier.wait(READY_TIMEOUT_S)
 
 
@@ -118,10 +120,11 @@ class SubmittingPool:
 class FuturesPool(SubmittingPool):
     """Any ``concurrent.futures`` executor, made ready before the task phase."""
 
-    def __init__(self, executor: FuturesExecutor, barrier: Any, workers: int) -> None:
+    def __init__(self, executor: FuturesExecutor, workers: int, cell_side: Any = None) -> None:
         ready = [executor.submit(_pid) for _ in range(workers)]
-        barrier.wait(READY_TIMEOUT_S)
-        super().__init__(executor, {os.getpid()} | {f.result() for f in ready})
+        if cell_side is not None:  # a barrier the cell must take part in to release the workers
+            cell_side.wait(READY_TIMEOUT_S)
+        super().__init__(executor, {os.getpid()} | {f.result(READY_TIMEOUT_S) for f in ready})
 
 
 def _children() -> set[int]:
@@ -137,10 +140,9 @@ class MpPool:
     fails as a broken ``ProcessPoolExecutor`` does.
     """
 
-    def __init__(self, pool: Any, barrier: Any, workers: int) -> None:
+    def __init__(self, pool: Any, workers: int) -> None:
         self._pool = pool
         ready = [pool.apply_async(_pid) for _ in range(workers)]
-        barrier.wait(READY_TIMEOUT_S)
         for r in ready:
             r.get(READY_TIMEOUT_S)
         self._workers = _children()
@@ -181,22 +183,22 @@ def start_serial(workers: int, start_method: str, options: Mapping[str, Any]) ->
 
 
 def start_thread(workers: int, start_method: str, options: Mapping[str, Any]) -> Pool:
-    barrier = threading.Barrier(workers + 1)
+    barrier = threading.Barrier(workers)
     executor = ThreadPoolExecutor(workers, initializer=_wait_for_everyone, initargs=(barrier,))
-    return FuturesPool(executor, barrier, workers)
+    return FuturesPool(executor, workers)
 
 
 def start_process(workers: int, start_method: str, options: Mapping[str, Any]) -> Pool:
     context = multiprocessing.get_context(start_method)
-    barrier = context.Barrier(workers + 1)
+    barrier = context.Barrier(workers)
     executor = ProcessPoolExecutor(workers, mp_context=context, initializer=_wait_for_everyone, initargs=(barrier,))
-    return FuturesPool(executor, barrier, workers)
+    return FuturesPool(executor, workers)
 
 
 def start_mp_pool(workers: int, start_method: str, options: Mapping[str, Any]) -> Pool:
     context = multiprocessing.get_context(start_method)
-    barrier = context.Barrier(workers + 1)
-    return MpPool(context.Pool(workers, initializer=_wait_for_everyone, initargs=(barrier,)), barrier, workers)
+    barrier = context.Barrier(workers)
+    return MpPool(context.Pool(workers, initializer=_wait_for_everyone, initargs=(barrier,)), workers)
 
 
 def _elsewhere(ref: str) -> StartPool:

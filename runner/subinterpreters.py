@@ -73,4 +73,4 @@ def start_interpreter(workers: int, start_method: str, options: Mapping[str, Any
     executor_class, create_queue = found
     barrier = QueueBarrier(create_queue, workers)
     executor = executor_class(workers, initializer=_arrive, initargs=(barrier.arrived, barrier.go))
-    return FuturesPool(executor, barrier, workers)
+    return FuturesPool(executor, workers, cell_side=barrier)
