@@ -14,8 +14,8 @@ test-fast:
 	$(PYTHON) -m pytest -m "not slow"
 
 lint:
-	ruff check runner workloads tests benchmarks
-	ruff format --check runner workloads tests benchmarks
+	ruff check runner workloads hydra_plugins tests benchmarks
+	ruff format --check runner workloads hydra_plugins tests benchmarks
 	mypy
 
 sweep:

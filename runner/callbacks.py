@@ -20,7 +20,7 @@ from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from runner import environment
+from runner import composed, environment
 from runner.app import build_spec, fail, plain, writing_output
 from runner.cell import write_json
 from runner.probes import load_average
@@ -36,12 +36,14 @@ def planned_jobs(config: DictConfig) -> list[list[str]]:
 
 
 def validate(config: DictConfig, jobs: list[list[str]]) -> int:
-    """Compose every job and validate its spec; return the number of distinct cells."""
+    """Compose every job (once: the launcher reuses it) and validate its spec; return the
+    number of distinct cells."""
     loader = GlobalHydra.instance().config_loader()
     cells = set()
+    composed.forget()
     for job in jobs:
         try:
-            job_cfg = loader.load_sweep_config(config, job)
+            job_cfg = composed.compose(loader, config, job)
         except HydraException:
             return -1  # the sweeper reports composition errors in Hydra's own words
         cell_spec = build_spec(plain(job_cfg))

@@ -2,7 +2,9 @@
 
 Commands are extracted from the ```bash blocks. Placeholders (DIR, DATE/TIME, A, B) become
 real directories the earlier commands made; Hydra commands get small sizes appended (the last
-value of a key wins) and their output directory. Commands that need what no test machine has
+value of a key wins) and their output directory, and sweeps measure one worker count: what is
+checked is that each command runs as written, not the grid it measures (tests/test_sweep.py and
+tests/test_experiments.py measure whole grids). Commands that need what no test machine has
 (a free-threaded build) must fail with the one-line error the README promises. Install, lint
 and test commands are what `.ci/run` itself runs.
 """
@@ -23,6 +25,7 @@ from tests.conftest import lab
 pytestmark = pytest.mark.slow
 DOCS = [PROJECT_ROOT / "README.md", PROJECT_ROOT / "docs" / "tutorial.md"]
 SMALL = ["workload.tasks=2", "repeats=1", "warmup=0", "timeout_s=120"]
+ONE_WORKER_COUNT = ["workers=4"]  # the count the README's --timeline example selects
 RUN_BY_CI = ("python -m pip", "pip install -e", "python -m pytest", "ruff ", "mypy", "make ")
 # what the README says such a machine lacks, and the error that says so
 UNAVAILABLE = {"python=3.13t": "error: python: no Python 3.13t found"}
@@ -63,7 +66,11 @@ def _run(command: str, tmp: Path, sweeps: list[Path]) -> subprocess.CompletedPro
     if module == "runner.compare" and "--ab" in args:  # measures its own sweep: small, into tmp
         out = tmp / f"ab{len(sweeps)}"
         return subprocess.run(
-            [sys.executable, *args[1:], *SMALL, "--out", str(out)], cwd=tmp, capture_output=True, text=True, timeout=600
+            [sys.executable, *args[1:], *SMALL, *ONE_WORKER_COUNT, "--out", str(out)],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
     if module == "runner.compare":  # A and B: the first sweep and a replay of it, so cells match
         replayed = tmp / "compared"
@@ -80,7 +87,8 @@ def _run(command: str, tmp: Path, sweeps: list[Path]) -> subprocess.CompletedPro
         return subprocess.run([sys.executable, *args[1:]], cwd=tmp, capture_output=True, text=True, timeout=600)
     out = tmp / f"out{len(sweeps)}"
     extra = [f"hydra.sweep.dir={out}", f"hydra.run.dir={out}"] if "--help" not in args else []
-    proc = lab(*args[3:], *(SMALL if extra else []), *extra, cwd=tmp, timeout=600)
+    small = [*SMALL, *(ONE_WORKER_COUNT if "-m" in args else [])] if extra else []
+    proc = lab(*args[3:], *small, *extra, cwd=tmp, timeout=600)
     if proc.returncode == 0 and extra:
         sweeps.append(out)
     return proc

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from runner.paths import PROJECT_ROOT
 from tests.conftest import lab, sweep
 
 pytestmark = pytest.mark.slow
@@ -151,3 +155,38 @@ def test_the_readme_sweep_shows_the_physics(tmp_path: Path) -> None:
     assert (cell.loc[("cpu", "thread"), "parallelism_median"] <= 1.2).all()
     assert cell.loc[("cpu", "process", 2), "parallelism_median"] >= 1.6
     assert cell.loc[("sleep", "thread", 8), "speedup_median"] >= 6
+
+
+COUNT_COMPOSITIONS = """\
+import atexit, runpy, sys
+from hydra._internal.config_loader_impl import ConfigLoaderImpl
+composed = []
+compose = ConfigLoaderImpl.load_sweep_config
+def counting(self, master, overrides):
+    composed.append(tuple(overrides))
+    return compose(self, master, overrides)
+ConfigLoaderImpl.load_sweep_config = counting
+atexit.register(lambda: print("composed", len(composed), len(set(composed)), file=sys.stderr))
+sys.argv = ["runner", *sys.argv[1:]]
+runpy.run_module("runner", run_name="__main__")
+"""
+
+
+def test_a_sweep_composes_each_job_once(tmp_path: Path) -> None:
+    """Validation composes every job before the first cell; the launcher reuses it (runner/composed.py)."""
+    script = tmp_path / "count.py"
+    script.write_text(COUNT_COMPOSITIONS)
+    root = tmp_path / "sweep"
+    args = ["-m", "workload=tiny", "executor=thread,process", "workers=1,2", "repeats=1", "warmup=0"]
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    proc = subprocess.run(
+        [sys.executable, str(script), *args, f"hydra.sweep.dir={root}"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "composed 4 4" in proc.stderr  # four jobs, each composed once
+    assert len(pd.read_csv(root / "results.csv").query("executor != 'serial'")) == 4
