@@ -123,7 +123,7 @@ def _results(root: Path) -> pd.DataFrame:
             f"results.csv: missing column {missing[0]!r}; expected the tidy schema v1 (docs/architecture.md)"
         )
     _numeric(results, "results.csv", NUMERIC)
-    results["start_method"] = results["start_method"].fillna("")
+    results["start_method"] = results["start_method"].astype(object).fillna("")  # all empty: read as float
     return results
 
 
@@ -173,7 +173,7 @@ def _reconcile(results: pd.DataFrame, summary: pd.DataFrame, cores: int, warning
 def _derive(summary: pd.DataFrame, results: pd.DataFrame, expected: pd.Series) -> pd.DataFrame:
     """Columns the figures and the verdicts read, derived from the two tables."""
     summary = summary.copy()
-    summary["start_method"] = summary["start_method"].fillna("")
+    summary["start_method"] = summary["start_method"].astype(object).fillna("")
     summary["in_flight"] = np.minimum(summary["workers"], summary["tasks"])
     for end in ("median", "ci_low", "ci_high"):
         summary[f"efficiency_{end}"] = summary[f"speedup_{end}"] / summary["workers"]

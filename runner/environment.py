@@ -27,7 +27,6 @@ PACKAGES = (
     "pandas",
     "numpy",
     "scipy",
-    "seaborn",
     "matplotlib",
     "rich",
     "threadpoolctl",

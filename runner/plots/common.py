@@ -24,7 +24,6 @@ matplotlib.use("Agg")  # files only: no display needed, none used
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
@@ -51,7 +50,9 @@ MARKERS = {"": "o", "fork": "o", "forkserver": "^", "spawn": "s"}
 SPARE_MARKERS = ["D", "v", "P", "X", "*"]
 PANEL = "panel"  # the column naming a row's panel
 
-sns.set_theme(context="paper", style="whitegrid", font_scale=1.0)
+# seaborn's whitegrid theme at paper scale, as matplotlib ships it: importing seaborn itself
+# imports scipy.stats, half of what a report costs (docs/overhead.md)
+plt.style.use(["seaborn-v0_8-whitegrid", "seaborn-v0_8-paper"])
 plt.rcParams.update(
     {
         "svg.fonttype": "none",  # text stays text: smaller files, quicker to write
@@ -69,7 +70,7 @@ def executors(frame: pd.DataFrame) -> list[str]:
 
 
 def colours(names: Sequence[str]) -> dict[str, Any]:
-    palette = sns.color_palette("tab10") + sns.color_palette("Dark2")
+    palette = [tuple(c) for c in [*plt.get_cmap("tab10", 10)(range(10)), *plt.get_cmap("Dark2", 8)(range(8))]]
     known = {name: palette[i] for i, name in enumerate(EXECUTOR_ORDER)}
     extra = iter(palette[len(EXECUTOR_ORDER) :] * (1 + len(names) // 8))
     return {name: known[name] if name in known else next(extra) for name in names}
