@@ -39,8 +39,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runner import config, trust
 from runner.paths import PROJECT_ROOT
+from runner.sweep import config, trust
 
 CANARY = "@CANARY@"  # replaced by the path of an executable that records being run
 TMP = "@TMP@"  # replaced by the example's directory

@@ -26,13 +26,13 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from runner import trust
 from runner.paths import CONF_DIR
-from runner.progress import SweepProgress
+from runner.sweep import trust
+from runner.sweep.progress import SweepProgress
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-LAB_CALLBACK = "runner.callbacks.LabCallback"
+LAB_CALLBACK = "runner.sweep.callbacks.LabCallback"
 
 
 class UnsafeConfig(ValueError):
@@ -166,7 +166,7 @@ def not_utf8(argv: list[str], exc: UnicodeDecodeError) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the Hydra app; input errors become one line and exit code 2."""
-    from runner import app, callbacks
+    from runner.sweep import app, callbacks
 
     argv = sys.argv[1:] if argv is None else argv
     user_wants_traceback = bool(os.environ.get("HYDRA_FULL_ERROR"))
@@ -205,8 +205,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(EXIT_INTERRUPTED) from None
 
 
-# ``concurrency-lab NAME ...`` runs ``python -m runner.NAME ...``; anything else is the Hydra app.
-SUBCOMMANDS = {"report": "runner.report", "compare": "runner.compare", "replay": "runner.replay"}
+# ``concurrency-lab NAME ...`` runs ``python -m runner.NAME ...`` (the module whose ``main`` that runs);
+# anything else is the Hydra app.
+SUBCOMMANDS = {"report": "runner.report.sections", "compare": "runner.compare", "replay": "runner.replay"}
 
 
 def console_script() -> None:

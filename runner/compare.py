@@ -42,9 +42,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from runner import aggregate
-from runner.aggregate import write_csv
-from runner.data import DataError, Sweep, load, param_columns
+from runner import files
+from runner.results import aggregate
+from runner.results.aggregate import write_csv
+from runner.results.load import DataError, Sweep, load, param_columns
 
 FASTER, SLOWER, SAME, INCONCLUSIVE = "faster", "slower", "no significant change", "inconclusive"
 TOO_FEW = "too few repetitions"
@@ -270,7 +271,7 @@ def compare(
 def machine_notes(sweep_a: Sweep, sweep_b: Sweep) -> list[str]:
     """A busy machine slows parallel cells by more than the serial baseline (other work
     takes the cores they would use), which no normalisation undoes: say so."""
-    from runner.report import BUSY_LOAD
+    from runner.report.sections import BUSY_LOAD
 
     notes = []
     for name, sweep in (("A", sweep_a), ("B", sweep_b)):
@@ -327,7 +328,7 @@ def tally(comparison: Comparison) -> str:
 
 
 def markdown(comparison: Comparison, dir_a: Path, dir_b: Path, figure: Path | None) -> str:
-    from runner.document import markdown_table
+    from runner.report.blocks import markdown_table
 
     lines = [
         "# concurrency-lab comparison",
@@ -368,13 +369,13 @@ def markdown(comparison: Comparison, dir_a: Path, dir_b: Path, figure: Path | No
 
 
 def write(comparison: Comparison, dir_a: Path, dir_b: Path, out: Path) -> list[Path]:
-    from runner.plots import compare as compare_plot
+    from runner.report.plots import compare as compare_plot
 
     out.mkdir(parents=True, exist_ok=True)
     write_csv(comparison.table, out / "compare.csv")
     what = "relative times" if comparison.measure == "relative" else "wall times"
     figures = compare_plot.draw(comparison.table, comparison.min_effect, out / "compare.png", what)
-    (out / "compare.md").write_text(markdown(comparison, dir_a, dir_b, figures[0] if figures else None))
+    files.write_text(out / "compare.md", markdown(comparison, dir_a, dir_b, figures[0] if figures else None))
     return [out / "compare.md", out / "compare.csv", *figures]
 
 
@@ -456,7 +457,7 @@ def measured_side_by_side(ab: str, overrides: list[str], out: Path | None) -> tu
     """--ab: one sweep with KEY=A,B interleaved into ``out`` (default outputs/sweeps/ab-TIME), split in two."""
     from datetime import datetime
 
-    from runner import interleave
+    from runner.sweep import interleave
 
     interleave.parse(ab)  # a malformed KEY=A,B fails before anything runs
     root = (out or Path("outputs/sweeps") / datetime.now().strftime("ab-%Y-%m-%d-%H-%M-%S")).absolute()

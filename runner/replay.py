@@ -16,9 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runner import trust
 from runner.paths import PROJECT_ROOT
-from runner.recorded import RecordError, read
+from runner.results.hydra_records import RecordError, read
+from runner.sweep import trust
 
 
 def default_out(root: Path) -> Path:

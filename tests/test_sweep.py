@@ -132,7 +132,7 @@ def test_a_failed_cell_does_not_stop_the_sweep(tmp_path: Path) -> None:
 def test_report_redraws_from_files_alone(small_sweep: tuple[Path, str], tmp_path: Path) -> None:
     import shutil
 
-    from runner.report import main
+    from runner.report.sections import main
 
     copy = tmp_path / "copy"
     shutil.copytree(small_sweep[0], copy, ignore=shutil.ignore_patterns("plots", "cells"))
