@@ -11,7 +11,8 @@ import pytest
 
 import workloads
 from runner.core.cell import bind, measure
-from runner.core.executors import EXECUTORS, with_coroutine_form
+from runner.core.executors import EXECUTORS
+from runner.core.executors.aio import with_coroutine_form
 from runner.sweep import spec
 from runner.sweep.app import plain
 from tests.conftest import TINY_WORKLOADS, lab, workload_spec

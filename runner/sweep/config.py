@@ -5,12 +5,13 @@ Registered in Hydra's ConfigStore as the schemas that ``conf/`` YAML files exten
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, OmegaConf
 
+from runner.core.executors import EXECUTORS, Executor
 from runner.core.native import usable_cpus as cores
 from runner.sweep.launch import MAX_PROCS
 
@@ -29,15 +30,16 @@ class ExecutorConf:
     name: str = MISSING
 
 
-@dataclass
-class DaskExecutorConf(ExecutorConf):
-    # a running cluster (tcp://HOST:8786); unset starts an embedded LocalCluster in the cell
-    address: str | None = None
-    threads_per_worker: int = 1
+def _executor_schema(executor: Executor) -> type[ExecutorConf]:
+    """An executor's own options (its registry entry's) as a structured config extending ExecutorConf."""
+    fields_ = [(o.name, o.type, field(default=o.default)) for o in executor.options]
+    return make_dataclass(f"{executor.name.title().replace('_', '')}ExecutorConf", fields_, bases=(ExecutorConf,))
 
 
-# the schema of each executor whose YAML extends one other than base_executor
-EXECUTOR_SCHEMAS: dict[str, type[ExecutorConf]] = {"dask": DaskExecutorConf}
+# the schema of each executor with options of its own; its YAML extends base_NAME (dask: base_dask)
+EXECUTOR_SCHEMAS: dict[str, type[ExecutorConf]] = {
+    name: _executor_schema(executor) for name, executor in EXECUTORS.items() if executor.options
+}
 
 
 @dataclass
@@ -114,7 +116,8 @@ def register() -> None:
     store.store(name="base_config", node=Config)
     store.store(group="workload", name="base_workload", node=WorkloadConf)
     store.store(group="executor", name="base_executor", node=ExecutorConf)
-    store.store(group="executor", name="base_dask", node=DaskExecutorConf)
+    for name, schema in EXECUTOR_SCHEMAS.items():
+        store.store(group="executor", name=f"base_{name}", node=schema)
 
 
 def unknown_key(cfg: dict[str, Any]) -> str | None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from runner.core.executors import Bound, Pool
+import workloads
+from runner.core.executors.base import Bound, Pool
 from runner.core.task import TaskRecord
 
 
@@ -47,3 +48,24 @@ class AsyncioPool:
 
 def start_asyncio(workers: int, start_method: str, options: Mapping[str, Any]) -> Pool:
     return AsyncioPool(workers)
+
+
+def with_coroutine_form() -> list[str]:
+    """The workloads the asyncio executor can run."""
+    found = []
+    for name, ref in sorted(workloads.available().items()):
+        try:
+            if workloads.coroutine_form(ref) is not None:
+                found.append(name)
+        except ImportError:  # a broken plugin does not hide the others
+            continue
+    return found
+
+
+def refuses(workload: str, others: Sequence[str]) -> str | None:
+    if workloads.coroutine_form(workloads.reference(workload)) is not None:
+        return None
+    return (
+        f"asyncio runs a workload's coroutine form (run_async) and workload {workload!r} has none;"
+        f" allowed: workloads {', '.join(with_coroutine_form())}, or another executor"
+    )

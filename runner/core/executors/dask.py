@@ -7,10 +7,11 @@ spec names the dask executor, and dask itself is an optional extra
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib.util
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runner.core.executors import SubmittingPool
+from runner.core.executors.base import SubmittingPool
 
 
 class DaskPool(SubmittingPool):
@@ -56,3 +57,9 @@ class DaskPool(SubmittingPool):
 
 def start_dask(workers: int, start_method: str, options: Mapping[str, Any]) -> DaskPool:
     return DaskPool(workers, start_method, options)
+
+
+def refuses(workload: str, others: Sequence[str]) -> str | None:
+    if importlib.util.find_spec("distributed") is None:
+        return "dask needs dask.distributed, an optional extra; allowed: pip install 'concurrency-lab[dask]'"
+    return None

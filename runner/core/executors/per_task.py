@@ -23,7 +23,7 @@ from multiprocessing.context import ForkProcess, ForkServerProcess, SpawnProcess
 from multiprocessing.process import BaseProcess
 from typing import Any
 
-from runner.core.executors import Bound, BrokenPool, Pool
+from runner.core.executors.base import Bound, BrokenPool, Pool
 from runner.core.task import TaskRecord
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import importlib
 import platform
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from runner.core.executors import EXECUTORS, READY_TIMEOUT_S, FuturesPool, Pool
+from runner.core.executors.base import READY_TIMEOUT_S, FuturesPool, Pool
 
 # (module with InterpreterPoolExecutor, module and function that create a cross-interpreter queue)
 SOURCES = (
@@ -34,15 +34,14 @@ def _find() -> tuple[type[Any], Callable[[], Any]] | None:
     return None
 
 
-def missing() -> str | None:
+def missing(others: Sequence[str] = ()) -> str | None:
     """Why this Python cannot run the interpreter executor, or None."""
     if _find() is not None:
         return None
-    others = ", ".join(name for name in EXECUTORS if name != "interpreter")
     return (
         "interpreter needs concurrent.futures.InterpreterPoolExecutor (Python 3.14) or, on Python 3.12"
         f" and 3.13, the backport (pip install interpreters-pep-734); this is Python {platform.python_version()};"
-        f" allowed: executors {others}"
+        f" allowed: executors {', '.join(others)}"
     )
 
 
@@ -74,3 +73,7 @@ def start_interpreter(workers: int, start_method: str, options: Mapping[str, Any
     barrier = QueueBarrier(create_queue, workers)
     executor = executor_class(workers, initializer=_arrive, initargs=(barrier.arrived, barrier.go))
     return FuturesPool(executor, workers, cell_side=barrier)
+
+
+def refuses(workload: str, others: Sequence[str]) -> str | None:
+    return missing(others)

@@ -32,6 +32,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from runner import files
+from runner.core.executors import EXECUTORS
 from runner.results.load import native_setting, param_columns
 
 MAX_CURVES = 6
@@ -47,8 +48,8 @@ WRAP = 3
 GAP = 0.9  # between blocks, in log2 units of the x axis
 MAX_TICKS = 4  # labelled x ticks per block, where blocks share an axis
 LOG_SPAN = 4.0  # a y range narrower than this factor stays linear
-# Known executors keep their colour from one sweep to the next; others follow.
-EXECUTOR_ORDER = ["serial", "thread", "process", "asyncio", "mp_pool", "process_per_task", "dask", "interpreter"]
+# Known executors keep their colour from one sweep to the next (the registry's order); others follow.
+EXECUTOR_ORDER = list(EXECUTORS)
 MARKERS = {"": "o", "fork": "o", "forkserver": "^", "spawn": "s"}
 SPARE_MARKERS = ["D", "v", "P", "X", "*"]
 PANEL = "panel"  # the column naming a row's panel
