@@ -13,6 +13,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 
 from runner.report.plots import common
+from runner.report.plots.figure import Canvas, Painted, ReportFigure
 
 COLUMNS = 2
 CELL_W, CELL_H = 0.5, 0.24  # inches per heatmap cell
@@ -91,3 +92,17 @@ def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
     bar = fig.add_axes((right + 0.25 / width, 0.3, 0.12 / width, 0.4))
     fig.colorbar(ScalarMappable(norm=Normalize(0, 1), cmap=CMAP), cax=bar, label="speedup / workers")
     return common.save(fig, path, "Efficiency: speedup per worker (1 = perfect scaling; * incomplete)")
+
+
+def paint(canvas: Canvas) -> Painted:
+    return draw(canvas.sweep.summary, canvas.path("efficiency")), None
+
+
+FIGURE = ReportFigure(
+    "efficiency",
+    "Efficiency heatmap",
+    "Speedup divided by workers: 1 (green) is perfect scaling, 0 (red) is none. An asterisk marks a cell "
+    "with repetitions missing from results.csv.",
+    cost=3,
+    paint=paint,
+)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from runner.report.plots import common
+from runner.report.plots.figure import Canvas, Painted, ReportFigure
 
 MS = 1000.0
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -59,3 +60,17 @@ def draw(summary: pd.DataFrame, tasks: pd.DataFrame, path: Path) -> list[Path]:
     common.label_axes(fig, panels, "workers (log2 scale)", "task latency: start to end (ms, log)")
     common.legend(fig, data)
     return common.save(fig, path, "Task latency per cell: quartiles (bar), 5th-95th percentile (line), median (dot)")
+
+
+def paint(canvas: Canvas) -> Painted:
+    return draw(canvas.sweep.summary, canvas.sweep.tasks, canvas.path("latency")), None
+
+
+FIGURE = ReportFigure(
+    "latency",
+    "Task latency",
+    "Per cell, the time each task took from start to end in its worker, over all repetitions: quartiles "
+    "(thick bar), 5th to 95th percentile (line), median (dot); log scale.",
+    cost=6,
+    paint=paint,
+)

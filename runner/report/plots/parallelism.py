@@ -9,6 +9,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from runner.report.plots import common
+from runner.report.plots.figure import Canvas, Painted, ReportFigure
 
 
 def draw(summary: pd.DataFrame, cores: int, path: Path) -> list[Path]:
@@ -59,3 +60,22 @@ def draw(summary: pd.DataFrame, cores: int, path: Path) -> list[Path]:
         ],
     )
     return common.save(fig, path, "Concurrency against parallelism")
+
+
+def paint(canvas: Canvas) -> Painted:
+    return draw(canvas.sweep.summary, canvas.sweep.cores, canvas.path("concurrency_parallelism")), None
+
+
+FIGURE = ReportFigure(
+    "concurrency_parallelism",
+    "Concurrency against parallelism",
+    "The seed's coffee machines. x: tasks in flight (concurrency); y: CPU seconds per wall second "
+    "(parallelism). A curve along the grey diagonal runs every task at once on its own core (two machines for "
+    "two queues); a curve flat at 1 takes turns on one core (two queues, one machine: threads under the GIL); "
+    "a curve near 0 waits rather than computes (sleep, IO). Nothing rises above the red line of the cores. "
+    "y counts every thread of the processes that ran tasks; the dotted line is the task threads alone, and the "
+    "gap between them is CPU outside the tasks (native BLAS/OpenMP pools, the pool's machinery). A red ring "
+    "marks an oversubscribed cell: tasks in flight x native threads above the cores.",
+    cost=4,
+    paint=paint,
+)

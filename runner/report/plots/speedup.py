@@ -10,7 +10,9 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from runner.report.plots import common
+from runner.report.plots.figure import Canvas, Painted, ReportFigure
 from runner.results import fits
+from runner.results.environment import smt_note
 from runner.results.load import flags
 
 USL_DOTS = (0, (1, 1.5))
@@ -70,3 +72,23 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cp
         ],
     )
     return common.save(fig, path, "Speedup against workers (median of repetitions)")
+
+
+def paint(canvas: Canvas) -> Painted:
+    summary, environment = canvas.sweep.summary, canvas.sweep.environment
+    fitted = fits.fit(summary)
+    cpus = f"CPUs ({smt_note(environment)})" if smt_note(environment) else "CPUs"
+    return draw(summary, fitted, canvas.sweep.cores, canvas.path("speedup"), cpus), fitted
+
+
+FIGURE = ReportFigure(
+    "speedup",
+    "Speedup against workers",
+    "Median speedup over the serial baseline (band: bootstrap 95% CI over the repetitions), one panel per "
+    "workload. The thick grey line is the ideal for work that computes, min(workers, usable CPUs); work that "
+    "waits (sleep, IO) needs no CPU to wait and can pass it. Dashed lines are the Amdahl fit, dotted the USL "
+    "fit (table below). A red cross marks a speedup the cell's own accounting rules out (more than its tasks "
+    "in flight or its CPUs permit): a measurement error, flagged and not judged. Workers on a log2 axis.",
+    cost=5,
+    paint=paint,
+)

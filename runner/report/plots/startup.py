@@ -8,6 +8,7 @@ import pandas as pd
 from matplotlib.patches import Patch
 
 from runner.report.plots import common
+from runner.report.plots.figure import Canvas, Painted, ReportFigure
 
 MS = 1000.0
 
@@ -39,3 +40,18 @@ def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
     common.label_axes(fig, panels, "workers (log2 scale)", "start-up: pool ready (ms, log scale)")
     common.legend(fig, data, [(Patch(color="0.5", alpha=0.25), "fastest to slowest repetition")])
     return common.save(fig, path, "Start-up cost: creating the pool until every worker is ready")
+
+
+def paint(canvas: Canvas) -> Painted:
+    return draw(canvas.sweep.summary, canvas.path("startup")), None
+
+
+FIGURE = ReportFigure(
+    "startup",
+    "Start-up cost",
+    "Time from creating the pool until every worker is ready, median over repetitions pooled over workloads "
+    "(band: fastest to slowest repetition), log scale. Threads start in microseconds; processes in "
+    "milliseconds, spawn slowest.",
+    cost=1,
+    paint=paint,
+)

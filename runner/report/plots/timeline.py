@@ -18,6 +18,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colors import Normalize
 
 from runner.report.plots import common
+from runner.report.plots.figure import Canvas, Painted, ReportFigure
 
 CMAP = "Blues"
 MAX_LANE_LABELS = 8
@@ -112,3 +113,18 @@ def draw(summary: pd.DataFrame, tasks: pd.DataFrame, cells: list[str], path: Pat
         label="CPU time / wall time of the task",
     )
     return common.save(fig, path, "Task timelines: one row per worker, one bar per task")
+
+
+def paint(canvas: Canvas) -> Painted:
+    return draw(canvas.sweep.summary, canvas.sweep.tasks, canvas.timeline_cells, canvas.path("timeline")), None
+
+
+FIGURE = ReportFigure(
+    "timeline",
+    "Task timelines",
+    "One repetition (the one of median length) of chosen cells: one row per worker, one bar per task, "
+    "shaded by the share of its wall time the task spent on a CPU. Pale, long, overlapping bars are threads "
+    "taking turns on the GIL.",
+    cost=2,
+    paint=paint,
+)
