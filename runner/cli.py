@@ -19,7 +19,6 @@ from typing import Any
 
 import yaml
 from hydra import compose, initialize_config_dir
-from hydra._internal.utils import get_args_parser
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
@@ -28,6 +27,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from runner.paths import CONF_DIR
 from runner.sweep import trust
+from runner.sweep.hydra_internals import get_args_parser
 from runner.sweep.progress import SweepProgress
 
 EXIT_BAD_INPUT = 2

@@ -13,7 +13,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
@@ -25,6 +24,7 @@ from runner.core.probes import load_average
 from runner.files import write_json
 from runner.results import environment
 from runner.sweep.app import build_spec, fail, plain, writing_output
+from runner.sweep.hydra_internals import BasicSweeper
 from runner.sweep.progress import SweepProgress
 
 

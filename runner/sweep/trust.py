@@ -17,15 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hydra._internal.config_loader_impl import ConfigLoaderImpl
-from hydra._internal.defaults_list import create_defaults_list
-from hydra._internal.utils import create_config_search_path
 from hydra.core.config_search_path import SearchPathQuery
 from hydra.core.default_element import GroupDefault
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from runner.paths import CONF_DIR
+from runner.sweep.hydra_internals import ConfigLoaderImpl, create_config_search_path, create_defaults_list
 
 # python=3.12, 3.13t; YAML reads 3.10 as the number 3.1, which the lab reads back as 3.10
 VERSION = re.compile(r"3\.\d+t?")
