@@ -27,10 +27,10 @@ from omegaconf.errors import OmegaConfBaseException
 
 from runner.paths import CONF_DIR
 from runner.sweep import trust
+from runner.sweep.errors import fail
 from runner.sweep.hydra_internals import get_args_parser
 from runner.sweep.progress import SweepProgress
 
-EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 LAB_CALLBACK = "runner.sweep.callbacks.LabCallback"
 
@@ -62,11 +62,6 @@ def one_line(exc: BaseException) -> str:
         allowed = ", ".join(o for o in options if not o.startswith("base_")) or "none"
         return f"{group}: no option {name!r}; allowed: {allowed}"
     return f"{key}: {text}" if key and not text.startswith(key) else text
-
-
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(code)
 
 
 def _first_values(overrides: list[str]) -> list[str]:

@@ -10,7 +10,8 @@ import pytest
 from runner.results.aggregate import aggregate
 from runner.results.cell_store import CellStore
 from runner.sweep import spec as specs
-from runner.sweep.app import Job, measure
+from runner.sweep.reuse import Job
+from runner.sweep.reuse import measure_or_reuse as measure
 from tests.conftest import cell_spec
 
 

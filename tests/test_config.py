@@ -11,7 +11,7 @@ from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationErr
 from runner.core.executors import EXECUTORS
 from runner.paths import CONF_DIR
 from runner.sweep import spec
-from runner.sweep.app import plain
+from runner.sweep.validate import plain
 from tests.conftest import lab
 
 

@@ -14,7 +14,7 @@ from runner.core.cell import bind, measure
 from runner.core.executors import EXECUTORS
 from runner.core.executors.aio import with_coroutine_form
 from runner.sweep import spec
-from runner.sweep.app import plain
+from runner.sweep.validate import plain
 from tests.conftest import TINY_WORKLOADS, lab, workload_spec
 
 METHODS = multiprocessing.get_all_start_methods()

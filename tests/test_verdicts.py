@@ -156,7 +156,7 @@ def test_a_shared_yaml_that_tries_an_attribute_is_refused(tmp_path: Path) -> Non
 
 
 def test_a_job_accepts_parameters_that_only_other_jobs_workloads_have(compose_cfg) -> None:
-    from runner.sweep.app import build_spec, plain
+    from runner.sweep.validate import build_spec, plain
 
     cfg = compose_cfg(["workload=cpu", "expect=[{claim: a, where: 'param_seconds > 0', check: 'speedup < 9'}]"])
     assert build_spec(plain(cfg))["workload"]["name"] == "cpu"

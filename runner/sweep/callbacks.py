@@ -23,9 +23,10 @@ from runner import files
 from runner.core.probes import load_average
 from runner.files import write_json
 from runner.results import environment
-from runner.sweep.app import build_spec, fail, plain, writing_output
+from runner.sweep.errors import fail, writing_output
 from runner.sweep.hydra_internals import BasicSweeper
 from runner.sweep.progress import SweepProgress
+from runner.sweep.validate import build_spec, plain
 
 
 def planned_jobs(config: DictConfig) -> list[list[str]]:

@@ -8,10 +8,13 @@ pipe, or in a job that a launcher runs in another process, each cell is one line
 from __future__ import annotations
 
 import os
-from typing import ClassVar
+import statistics
+from typing import Any, ClassVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from runner.core import pairing
 
 
 class SweepProgress:
@@ -62,3 +65,23 @@ def cell_line(line: str, done: bool = True) -> None:
     bar._progress.console.print(line, highlight=False, markup=False)
     if done:
         bar._progress.advance(bar._task)
+
+
+def counted(record: dict[str, Any]) -> list[dict[str, Any]]:
+    if record["result"]["status"] != "ok":
+        return []
+    return [r for r in record["result"]["reps"] if not r["warmup"]]
+
+
+def summary_line(prefix: str, record: dict[str, Any], base: dict[str, Any], fresh: bool) -> str:
+    result = record["result"]
+    reps = counted(record)
+    if not reps:
+        return f"{prefix}  {result['status'].upper()}: {result['message']}"
+    wall = statistics.median(r["wall_s"] for r in reps)
+    par = statistics.median(sum(t[5] for t in r["tasks"]) / r["wall_s"] for r in reps)
+    pool = [t for t in (pairing.per_task(r.get("probe")) for r in reps) if t is not None]
+    paired = [s for s in pairing.speedups(reps, counted(base), pool) if s is not None]
+    speedup = f"{statistics.median(paired):5.2f}x" if paired else "   n/a"
+    how = "" if fresh else "  (already measured)"
+    return f"{prefix}  wall {wall:8.4f} s  speedup {speedup}  parallelism {par:5.2f}{how}"
