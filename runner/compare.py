@@ -271,7 +271,7 @@ def compare(
 def machine_notes(sweep_a: Sweep, sweep_b: Sweep) -> list[str]:
     """A busy machine slows parallel cells by more than the serial baseline (other work
     takes the cores they would use), which no normalisation undoes: say so."""
-    from runner.report.sections import BUSY_LOAD
+    from runner.results.noise import BUSY_LOAD
 
     notes = []
     for name, sweep in (("A", sweep_a), ("B", sweep_b)):
@@ -461,7 +461,7 @@ def measured_side_by_side(ab: str, overrides: list[str], out: Path | None) -> tu
 
     interleave.parse(ab)  # a malformed KEY=A,B fails before anything runs
     root = (out or Path("outputs/sweeps") / datetime.now().strftime("ab-%Y-%m-%d-%H-%M-%S")).absolute()
-    code = interleave.measure(ab, overrides, root)
+    code = interleave.run_side_by_side(ab, overrides, root)
     if code != 0:
         raise DataError(f"--ab: the sweep into {root} exited with code {code}; see above")
     return interleave.split(root, ab)

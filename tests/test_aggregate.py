@@ -128,7 +128,7 @@ def test_reaggregating_is_idempotent(sweep_root: Path) -> None:
 def test_noise_flags_say_why(wall: list[float], load: float, cores: int, expected: list[str]) -> None:
     import numpy as np
 
-    from runner.results.aggregate import noise
+    from runner.results.noise import texts as noise
 
     reasons = noise(np.array(wall), load, cores)
     assert len(reasons) == len(expected)

@@ -27,12 +27,12 @@ from runner.report import plots
 from runner.report import terminal as console
 from runner.report.blocks import Block, Bullets, Code, Heading, Image, Para, Table
 from runner.results import fits
-from runner.results.aggregate import NOISY_CV, write_csv
+from runner.results.aggregate import write_csv
 from runner.results.load import DataError, Sweep, flags, load, param_columns
+from runner.results.noise import BUSY_LOAD, NOISY_CV
 
 TITLE = "concurrency-lab report"
 FOLD_ROWS = 40  # longer tables fold away in the HTML
-BUSY_LOAD = 0.5  # a 1-minute load average above this share of the cores is a busy machine
 PEAK_IN_SIGHT = 4.0  # a USL peak further out than this many times the widest cell is not shown as a number
 NOISE_MEANING = (
     f"wall-time spread above {NOISY_CV:.0%}, load above the CPUs, or a slow first repetition: numbers to read "

@@ -11,9 +11,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from runner.results import noise
 from runner.results.load import native_setting
-
-REASONS = {"cv": "spread over 10%", "load": "machine load above its cores", "first": "a slow first repetition"}
 
 if TYPE_CHECKING:
     from runner.claims.verdicts import Verdict
@@ -84,8 +83,8 @@ def notes(console: Console, table: pd.DataFrame) -> None:
     """Below the table: what is noisy and why, what is impossible, imprecise or oversubscribed."""
     noisy = int(table["noisy"].sum()) if "noisy" in table else 0
     if noisy:
-        reasons = Counter(r.split(" ")[0] for text in table["noise"].dropna() for r in str(text).split("; ") if r)
-        why = ", ".join(f"{REASONS.get(k, k)} in {n}" for k, n in reasons.items())
+        reasons = Counter(code for value in table["noise"] for code in noise.codes(value))
+        why = ", ".join(f"{noise.REASONS[k].meaning if k in noise.REASONS else k} in {n}" for k, n in reasons.items())
         console.print(
             f"[yellow]{noisy} of {len(table)} cells are noisy[/] ({why}; summary.csv column noise). To trust them: "
             "close other programs (load), raise repeats=, interleave passes with rounds=3, or lengthen "

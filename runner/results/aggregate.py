@@ -12,11 +12,10 @@ import pandas as pd
 from runner import files
 from runner.core import pairing
 from runner.files import TIDY_SCHEMA, write_json
+from runner.results import noise
 from runner.results.cell_store import CellStore
 from runner.results.environment import cores, read_environment
 
-NOISY_CV = 0.10
-SLOW_FIRST = 1.5
 SWEPT = [
     "workload", "executor", "start_method", "workers", "python", "implementation", "free_threaded", "gil",
     "switch_interval", "native_threads", "tasks", "fail_rate",
@@ -222,18 +221,6 @@ def _median_ci(values: np.ndarray) -> tuple[float, float, float]:
     return (median, float(ci.low), float(ci.high))
 
 
-def noise(wall: np.ndarray, load: float, cores: int) -> list[str]:
-    """Why a cell's numbers deserve less trust (hyperfine's and pyperf's warnings)."""
-    reasons = []
-    if len(wall) > 1 and np.std(wall, ddof=1) / np.mean(wall) > NOISY_CV:
-        reasons.append(f"cv {np.std(wall, ddof=1) / np.mean(wall):.0%} > {NOISY_CV:.0%}")
-    if pd.notna(load) and load > cores:
-        reasons.append(f"load {load:.1f} > {cores} cores")
-    if len(wall) >= 3 and wall[0] > SLOW_FIRST * np.median(wall[1:]):
-        reasons.append(f"first repetition {wall[0] / np.median(wall[1:]):.1f}x the rest")
-    return reasons
-
-
 def native_per_task(group: pd.DataFrame) -> float:
     """The native threads each task in flight could run: the limit set, else the largest pool seen."""
     for column in ("native_limit", "native_threads_seen"):
@@ -359,7 +346,7 @@ def summary(results: pd.DataFrame, cores: int, cells: Iterable[str] | None = Non
         wall = ok.sort_values(["round", "rep"])["wall_s"].to_numpy(dtype=float) if "wall_s" in ok else np.array([])
         row["cv"] = float(np.std(wall, ddof=1) / np.mean(wall)) if len(wall) > 1 else np.nan
         load = group["load_1m"].max() if "load_1m" in group else np.nan  # results.csv before load_1m had none
-        row["noise"] = "; ".join(noise(wall, load, cores))
+        row["noise"] = noise.column(wall, load, cores)
         row["noisy"] = bool(row["noise"])
         row["noise_cause"] = "; ".join(causes(ok, cores)) if row["noisy"] else ""
         base = measured[measured["cell"] == group["baseline"].iloc[0]] if "baseline" in group else measured.iloc[0:0]

@@ -32,7 +32,7 @@ def parse(ab: str) -> tuple[str, str, str]:
     return key, sides[0], sides[1]
 
 
-def measure(ab: str, overrides: list[str], out: Path) -> int:
+def run_side_by_side(ab: str, overrides: list[str], out: Path) -> int:
     """Sweep ``overrides`` with KEY=A,B innermost into ``out``; the lab's exit code."""
     key, a, b = parse(ab)
     command = [sys.executable, "-m", "runner", "-m", *overrides, f"{key}={a},{b}", f"hydra.sweep.dir={out}"]

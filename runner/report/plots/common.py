@@ -133,7 +133,7 @@ def choose_split(frame: pd.DataFrame) -> str | None:
 
 
 @dataclass
-class Block:
+class AxisBlock:
     """One side-by-side part of a panel: its rows and where its x range starts."""
 
     label: str
@@ -155,7 +155,7 @@ class Panel:
     ax: Axes
     label: str
     rows: pd.DataFrame
-    blocks: list[Block]
+    blocks: list[AxisBlock]
 
     def finish(self, column: str = "workers") -> None:
         """Ticks at the values of ``column`` in each block (thinned to MAX_TICKS labels
@@ -215,7 +215,7 @@ def grid(
         values = rows[column].to_numpy(dtype=float)
         base, width_log2 = math.log2(values.min()), max(math.log2(values.max() / values.min()), 1.0)
         blocks = [
-            Block(name, part, i * (width_log2 + GAP), base)
+            AxisBlock(name, part, i * (width_log2 + GAP), base)
             for i, (name, part) in enumerate(_split_rows(rows, split))
             if not part.empty
         ]
