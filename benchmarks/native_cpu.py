@@ -117,7 +117,7 @@ def plain_cell(executor: str, workers: int) -> tuple[float, float]:
         _, kernel, records = _phase(executor, workers, bound)
         if rep:
             plain_values.append(cpu / wall)
-            same.append(account((r[1], r[9]) for r in records)["process_cpu_s"] / kernel)
+            same.append(account((r.pid, r.process) for r in records)["process_cpu_s"] / kernel)
     return statistics.median(plain_values), statistics.median(same)
 
 

@@ -51,8 +51,8 @@ def probe(bound: Bound, indices: list[int]) -> dict[str, Any]:
     records = [bound(i) for i in indices]
     return {
         "tasks": indices,
-        "wall_s": sum(r[4] - r[3] for r in records),
-        "cpu_s": sum(r[5] for r in records),
+        "wall_s": sum(r.end_s - r.start_s for r in records),
+        "cpu_s": sum(r.cpu_s for r in records),
     }
 
 
@@ -80,7 +80,7 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
     finally:
         pool.close()
     t3 = time.perf_counter()
-    values = [r[8] if r[6] else None for r in records]
+    values = [r.value if r.ok else None for r in records]
     if summarize is not None:
         metrics.update(summarize(values, **workload["params"]))
     return {
@@ -94,7 +94,7 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
         "probe": probed,
         "load_1m": loads[0] if loads else None,
         **noise,
-        **native.account((r[1], r[9]) for r in records),
+        **native.account((r.pid, r.process) for r in records),
         # times relative to the start of the task phase, for timelines
         "tasks": [
             [i, pid, tid, start - t1, end - t1, cpu, ok, error]

@@ -41,6 +41,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from runner.core.task import stored
+
 # The probe runs at most this share of a cell's tasks: it is overhead, not measurement.
 MOST_OF_TASKS = 0.25
 # Below this share of CPU in the clean serial time, the machine's speed cannot move the reference.
@@ -55,12 +57,12 @@ def sample(tasks: int, m: int) -> list[int]:
 def sample_cpu(tasks: Sequence[Sequence[Any]], indices: Sequence[int]) -> float | None:
     """The CPU time of the tasks ``indices`` in a repetition (records as in a cell's result)."""
     wanted = set(indices)
-    found = [t[5] for t in tasks if t[0] in wanted]
+    found = [t.cpu_s for t in map(stored, tasks) if t.task in wanted]
     return float(sum(found)) if wanted and len(found) == len(wanted) else None
 
 
 def task_cpu(rep: dict[str, Any]) -> float:
-    return float(sum(t[5] for t in rep["tasks"]))
+    return float(sum(stored(t).cpu_s for t in rep["tasks"]))
 
 
 def clean(rep: dict[str, Any]) -> float:

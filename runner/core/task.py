@@ -12,17 +12,37 @@ import sys
 import threading
 import time
 import types
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import workloads
 from runner.core import native
 
-# One record per task; a tuple keeps the pickled result small for tiny tasks.
-# (task, pid, thread id, start_s, end_s, cpu_s, ok, error, value, what it saw of its process)
-TaskRecord = tuple[int, int, int, float, float, float, bool, str, Any, native.Reading]
+
+class TaskRecord(NamedTuple):
+    """One record per task; a tuple keeps the pickled result small for tiny tasks, and a cell
+    record's JSON stores it as a list in this order (``TaskRecord(*row)`` reads one back)."""
+
+    task: int
+    pid: int
+    thread: int  # thread id
+    start_s: float
+    end_s: float
+    cpu_s: float
+    ok: bool
+    error: str
+    value: Any
+    process: native.Reading  # what it saw of its process: its CPU around the task, its native pools
+
+
+def stored(row: Sequence[Any]) -> TaskRecord:
+    """A record as a cell record's JSON keeps it (a list); records written before ``value`` and
+    ``process`` existed have 8 fields, the missing ones read as None."""
+    return TaskRecord(*row, *([None] * (len(TaskRecord._fields) - len(row))))
+
+
 T = TypeVar("T")
 
 
@@ -80,7 +100,7 @@ def call(ref: str, i: int, params: dict[str, Any], seed: int, fail_rate: float) 
     process1 = native.process_cpu()
     end = time.perf_counter()
     reading = (process0, process1, *native.seen())
-    return (i, os.getpid(), threading.get_ident(), start, end, cpu, ok, error, value, reading)
+    return TaskRecord(i, os.getpid(), threading.get_ident(), start, end, cpu, ok, error, value, reading)
 
 
 @types.coroutine
@@ -128,7 +148,7 @@ async def call_async(ref: str, i: int, params: dict[str, Any], seed: int, fail_r
     process1 = native.process_cpu()
     end = time.perf_counter()
     reading = (process0, process1, *native.seen())
-    return (i, os.getpid(), threading.get_ident(), start, end, cpu[0], ok, error, value, reading)
+    return TaskRecord(i, os.getpid(), threading.get_ident(), start, end, cpu[0], ok, error, value, reading)
 
 
 @dataclass(frozen=True)

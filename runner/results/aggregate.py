@@ -11,6 +11,7 @@ import pandas as pd
 
 from runner import files
 from runner.core import pairing
+from runner.core.task import stored
 from runner.files import TIDY_SCHEMA, write_json
 from runner.results import noise
 from runner.results.cell_store import CellStore
@@ -52,7 +53,7 @@ def _counted(record: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _task_cpu_share(tasks: list[list[Any]]) -> float | None:
     """How much of its time the median task spent on a CPU: near 1 for work that only computes."""
-    shares = [t[5] / (t[4] - t[3]) for t in tasks if t[4] > t[3]]
+    shares = [t.cpu_s / (t.end_s - t.start_s) for t in map(stored, tasks) if t.end_s > t.start_s]
     return float(np.median(shares)) if shares else None
 
 
@@ -131,7 +132,7 @@ def _rows(
     unpaired = float(np.median([r["wall_s"] for r in base_reps])) if base_reps else np.nan
     speedups = pairing.speedups(counted, base_reps, pool)
     for rep, speedup in zip(counted, speedups, strict=True):
-        cpu = sum(t[5] for t in rep["tasks"])
+        cpu = sum(t.cpu_s for t in map(stored, rep["tasks"]))
         # every thread of every process that ran tasks; cells measured before it existed have task CPU only
         process_cpu = rep.get("process_cpu_s")
         results.append(
@@ -152,7 +153,7 @@ def _rows(
                 "os_threads": rep.get("os_threads"),
                 "throughput": workload["tasks"] / rep["wall_s"],
                 "peak_rss_mb": rep["peak_rss_mb"],
-                "errors": sum(not t[6] for t in rep["tasks"]),
+                "errors": sum(not t.ok for t in map(stored, rep["tasks"])),
                 "status": result["status"],
                 "message": result["message"],
                 # records from before the probes have none of these: the cell's load stands in
@@ -171,16 +172,16 @@ def _rows(
                 "cell": record["cell"],
                 "round": record["round"],
                 "rep": rep["rep"] - spec["warmup"],
-                "task": t[0],
-                "worker": f"{t[1]}/{t[2]}",
-                "pid": t[1],
-                "start_s": t[3],
-                "end_s": t[4],
-                "cpu_s": t[5],
-                "ok": t[6],
-                "error": t[7],
+                "task": t.task,
+                "worker": f"{t.pid}/{t.thread}",
+                "pid": t.pid,
+                "start_s": t.start_s,
+                "end_s": t.end_s,
+                "cpu_s": t.cpu_s,
+                "ok": t.ok,
+                "error": t.error,
             }
-            for t in rep["tasks"]
+            for t in map(stored, rep["tasks"])
         )
     return results, tasks
 

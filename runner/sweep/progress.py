@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from runner.core import pairing
+from runner.core.task import stored
 
 
 class SweepProgress:
@@ -79,7 +80,7 @@ def summary_line(prefix: str, record: dict[str, Any], base: dict[str, Any], fres
     if not reps:
         return f"{prefix}  {result['status'].upper()}: {result['message']}"
     wall = statistics.median(r["wall_s"] for r in reps)
-    par = statistics.median(sum(t[5] for t in r["tasks"]) / r["wall_s"] for r in reps)
+    par = statistics.median(sum(stored(t).cpu_s for t in r["tasks"]) / r["wall_s"] for r in reps)
     pool = [t for t in (pairing.per_task(r.get("probe")) for r in reps) if t is not None]
     paired = [s for s in pairing.speedups(reps, counted(base), pool) if s is not None]
     speedup = f"{statistics.median(paired):5.2f}x" if paired else "   n/a"

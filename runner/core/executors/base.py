@@ -113,7 +113,7 @@ class SubmittingPool:
     def run(self, bound: Bound, indices: Iterable[int]) -> list[TaskRecord]:
         futures = [self._executor.submit(bound, i) for i in indices]
         records = [f.result() for f in futures]
-        self._pids.update(r[1] for r in records)
+        self._pids.update(r.pid for r in records)
         return records
 
     def pids(self) -> set[int]:

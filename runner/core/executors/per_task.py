@@ -83,7 +83,7 @@ class _PerTask:
         self._pids = {os.getpid()}
 
     def _landed(self, record: TaskRecord, launched: float) -> TaskRecord:
-        self.startups.append(record[3] - launched)
+        self.startups.append(record.start_s - launched)
         return record
 
     def pids(self) -> set[int]:

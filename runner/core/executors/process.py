@@ -59,7 +59,7 @@ class MpPool:
     def run(self, bound: Bound, indices: Iterable[int]) -> list[TaskRecord]:
         pending = [self._pool.apply_async(bound, (i,)) for i in indices]
         records = [self._result(p) for p in pending]
-        self._pids.update(r[1] for r in records)
+        self._pids.update(r.pid for r in records)
         return records
 
     def pids(self) -> set[int]:
