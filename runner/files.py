@@ -49,3 +49,8 @@ def write_text(path: Path, text: str) -> None:
 
 def write_json(path: Path, data: Any) -> None:
     write_text(path, json.dumps(data))
+
+
+def move(source: Path, target: Path) -> None:
+    """Move a file within one file system (a rename: atomic, as every write here)."""
+    os.replace(source, target)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from runner import files
 from runner.files import write_json
 
 
@@ -46,7 +47,7 @@ class CellStore:
         history.mkdir(parents=True, exist_ok=True)
         key = self.key(record["cell"], record["round"])
         attempt = len(list(history.glob(f"{key}.*.json")))
-        self.path(record["cell"], record["round"]).rename(history / f"{key}.{attempt}.json")
+        files.move(self.path(record["cell"], record["round"]), history / f"{key}.{attempt}.json")
 
     def records(self) -> Iterator[dict[str, Any]]:
         for path in sorted(self.cells.glob("*.json")):
