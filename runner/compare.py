@@ -328,44 +328,45 @@ def tally(comparison: Comparison) -> str:
 
 
 def markdown(comparison: Comparison, dir_a: Path, dir_b: Path, figure: Path | None) -> str:
-    from runner.report.blocks import markdown_table
+    """compare.md, in the report's blocks (runner/report/blocks.py)."""
+    from runner.report import blocks
 
-    lines = [
-        "# concurrency-lab comparison",
-        "",
-        f"- A: `{dir_a}`",
-        f"- B: `{dir_b}`",
-        f"- matched on: {', '.join(comparison.keys)}",
-        *(f"- differs: {k} {va} (A) vs {vb} (B)" for k, (va, vb) in comparison.differs.items()),
-        *(f"- note: {note}" for note in comparison.notes),
-        "",
-        f"**{tally(comparison)}.**",
-        "",
+    found: list[blocks.Block] = [
+        blocks.Heading("concurrency-lab comparison", level=1),
+        blocks.Bullets(
+            [
+                f"A: `{dir_a}`",
+                f"B: `{dir_b}`",
+                f"matched on: {', '.join(comparison.keys)}",
+                *(f"differs: {k} {va} (A) vs {vb} (B)" for k, (va, vb) in comparison.differs.items()),
+                *(f"note: {note}" for note in comparison.notes),
+            ]
+        ),
+        blocks.Para(f"**{tally(comparison)}.**"),
     ]
     if figure is not None:
-        lines += [f"![ratio of medians]({figure.name})", ""]
-    lines += [
-        markdown_table(display(comparison)),
-        "",
-        "## How the verdict is reached",
-        "",
-        f"Compared: {WHAT[comparison.measure]}. "
-        "The ratio is the median of B's repetitions over A's; below 1, B is faster. Its 95% "
-        f"confidence interval comes from a bootstrap ({RESAMPLES} resamples of each side's repetitions), its "
-        "p-value from Welch's t-test on the logarithms, adjusted for the number of cells judged at once "
-        "(Benjamini-Hochberg). A cell is **faster** or **slower** only when the adjusted p-value is below the "
-        "false discovery rate, the interval excludes 1, *and* the ratio is beyond the minimum effect "
-        f"({comparison.min_effect:.0%}) and beyond {NOISE_FACTOR:g}x the noise of the ratio (the coefficients "
-        "of variation of both samples, combined in quadrature). It is **no significant change** when the ratio "
-        "lies within that threshold and its interval within twice the minimum effect, and **inconclusive** "
-        "when either reaches past that without the evidence for a change: more repetitions (`precision=`) "
-        "decide those. A change in a cell where other programs took more than "
-        f"{aggregate.OTHERS:.0%} of the CPUs during either sweep is inconclusive too: the machine may explain it. "
-        "Relative times divide by a serial reference sampled all along each sweep, so a machine that is "
-        "slower on the day of one sweep moves no relative time.",
-        "",
+        found.append(blocks.Image(Path(figure.name), "ratio of medians"))
+    found += [
+        blocks.Table(display(comparison)),
+        blocks.Heading("How the verdict is reached"),
+        blocks.Para(
+            f"Compared: {WHAT[comparison.measure]}. "
+            "The ratio is the median of B's repetitions over A's; below 1, B is faster. Its 95% "
+            f"confidence interval comes from a bootstrap ({RESAMPLES} resamples of each side's repetitions), its "
+            "p-value from Welch's t-test on the logarithms, adjusted for the number of cells judged at once "
+            "(Benjamini-Hochberg). A cell is **faster** or **slower** only when the adjusted p-value is below the "
+            "false discovery rate, the interval excludes 1, *and* the ratio is beyond the minimum effect "
+            f"({comparison.min_effect:.0%}) and beyond {NOISE_FACTOR:g}x the noise of the ratio (the coefficients "
+            "of variation of both samples, combined in quadrature). It is **no significant change** when the ratio "
+            "lies within that threshold and its interval within twice the minimum effect, and **inconclusive** "
+            "when either reaches past that without the evidence for a change: more repetitions (`precision=`) "
+            "decide those. A change in a cell where other programs took more than "
+            f"{aggregate.OTHERS:.0%} of the CPUs during either sweep is inconclusive too: the machine may explain "
+            "it. Relative times divide by a serial reference sampled all along each sweep, so a machine that is "
+            "slower on the day of one sweep moves no relative time."
+        ),
     ]
-    return "\n".join(lines)
+    return blocks.markdown(found)
 
 
 def write(comparison: Comparison, dir_a: Path, dir_b: Path, out: Path) -> list[Path]:

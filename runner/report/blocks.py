@@ -1,5 +1,6 @@
-"""The report as a list of blocks, written out as Markdown (here) or HTML (runner/html.py).
+"""The report as a list of blocks, written out as Markdown (here) or HTML (runner/report/html_page.py).
 
+compare.md is written from the same blocks.
 One structure, two renderers: report.md and report.html never say different things.
 Inline text may hold `code` and **bold**, the only markup both renderers translate.
 """
@@ -44,7 +45,7 @@ class Table:
 class Image:
     path: Path  # relative to the report's directory
     alt: str
-    caption: str
+    caption: str = ""
 
 
 Block = Heading | Para | Bullets | Code | Table | Image
@@ -76,7 +77,8 @@ def markdown(blocks: list[Block]) -> str:
         elif isinstance(block, Table):
             out += [markdown_table(block.frame), ""]
         else:
-            out += [f"![{block.alt}]({block.path.as_posix()})", "", f"*{block.caption}*", ""]
+            out += [f"![{block.alt}]({block.path.as_posix()})", ""]
+            out += [f"*{block.caption}*", ""] if block.caption else []
     return "\n".join(out)
 
 

@@ -57,10 +57,8 @@ def _table(block: Table) -> str:
 
 def _image(block: Image, root: Path) -> str:
     data = base64.b64encode((root / block.path).read_bytes()).decode("ascii")
-    return (
-        f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(block.alt)}">'
-        f"<figcaption>{inline(block.caption)}</figcaption></figure>"
-    )
+    caption = f"<figcaption>{inline(block.caption)}</figcaption>" if block.caption else ""
+    return f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(block.alt)}">{caption}</figure>'
 
 
 def fragment(blocks: list[Block], root: Path) -> str:
