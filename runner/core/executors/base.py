@@ -103,16 +103,12 @@ def pid() -> int:
     return os.getpid()
 
 
-class SubmittingPool:
-    """Tasks submitted to a ``concurrent.futures``-style executor; its pids are those seen."""
+class SeenPids:
+    """A pool whose pids are those its tasks ran in (plus its own), and no figures of its own."""
 
-    def __init__(self, executor: FuturesExecutor, pids: set[int]) -> None:
-        self._executor = executor
-        self._pids = pids
+    _pids: set[int]
 
-    def run(self, bound: Bound, indices: Iterable[int]) -> list[TaskRecord]:
-        futures = [self._executor.submit(bound, i) for i in indices]
-        records = [f.result() for f in futures]
+    def _seen(self, records: list[TaskRecord]) -> list[TaskRecord]:
         self._pids.update(r.pid for r in records)
         return records
 
@@ -121,6 +117,18 @@ class SubmittingPool:
 
     def metrics(self) -> dict[str, float]:
         return {}
+
+
+class SubmittingPool(SeenPids):
+    """Tasks submitted to a ``concurrent.futures``-style executor; its pids are those seen."""
+
+    def __init__(self, executor: FuturesExecutor, pids: set[int]) -> None:
+        self._executor = executor
+        self._pids = pids
+
+    def run(self, bound: Bound, indices: Iterable[int]) -> list[TaskRecord]:
+        futures = [self._executor.submit(bound, i) for i in indices]
+        return self._seen([f.result() for f in futures])
 
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

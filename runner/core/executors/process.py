@@ -19,6 +19,7 @@ from runner.core.executors.base import (
     BrokenPool,
     FuturesPool,
     Pool,
+    SeenPids,
     pid,
     wait_for_everyone,
 )
@@ -30,7 +31,7 @@ def _children() -> set[int]:
     return {p.pid for p in multiprocessing.active_children() if p.pid is not None}
 
 
-class MpPool:
+class MpPool(SeenPids):
     """``multiprocessing.Pool``, made ready as ``FuturesPool`` is.
 
     Pool replaces a worker that dies but never returns the task it held, so waiting
@@ -58,15 +59,7 @@ class MpPool:
 
     def run(self, bound: Bound, indices: Iterable[int]) -> list[TaskRecord]:
         pending = [self._pool.apply_async(bound, (i,)) for i in indices]
-        records = [self._result(p) for p in pending]
-        self._pids.update(r.pid for r in records)
-        return records
-
-    def pids(self) -> set[int]:
-        return self._pids
-
-    def metrics(self) -> dict[str, float]:
-        return {}
+        return self._seen([self._result(p) for p in pending])
 
     def close(self) -> None:
         if self._broken:
