@@ -121,7 +121,7 @@ def _swept_choices(params: Any) -> list[str]:
 
 def preflight(argv: list[str]) -> None:
     """Compose once as Hydra will, and check where each value comes from and the Hydra node
-    before Hydra acts on them (runner/trust.py)."""
+    before Hydra acts on them (runner/sweep/trust.py)."""
     try:
         args, _ = get_args_parser().parse_known_args(argv)
     except SystemExit:

@@ -6,7 +6,7 @@ another machine) are what the comparison is about and are printed as such.
 
 What is compared (``--measure``). By default each repetition's *relative time*: 1 over
 its speedup, which the sweep measured against a serial reference sampled all along it
-(runner/pairing.py). A machine that runs everything 1.5x slower on the day of B (other
+(runner/core/pairing.py). A machine that runs everything 1.5x slower on the day of B (other
 tenants, a throttled CPU) then changes no verdict, while a change in how an executor
 scales does. The serial baselines themselves are listed with their raw wall-time ratio:
 that is where a change of the machine, or of the workload's own code, shows.
@@ -413,7 +413,7 @@ def main(argv: list[str]) -> int:
         prog="python -m runner.compare",
         description=__doc__.splitlines()[0],
         epilog="With --ab KEY=A,B the arguments are a sweep's overrides instead of two directories: A and B are "
-        "measured in one sweep, interleaved cell by cell, then compared (runner/interleave.py).",
+        "measured in one sweep, interleaved cell by cell, then compared (runner/sweep/interleave.py).",
     )
     parser.add_argument(
         "dirs", nargs="*", help="DIR_A DIR_B: the reference run or sweep, then the one compared with it"

@@ -1,8 +1,8 @@
 """The ``expect:`` list of a config: its names, and its validation.
 
 Standard library only: the sweep validates every job's expectations before any cell
-runs (runner/callbacks.py) and the report validates them again when it reads them
-from the recorded config (runner/verdicts.py evaluates them).
+runs (runner/sweep/callbacks.py) and the report validates them again when it reads them
+from the recorded config (runner/claims/verdicts.py evaluates them).
 
 An expectation is evaluated against the cells of ``summary.csv``: ``where`` selects
 cells, ``check`` must hold for every selected cell that was measured. The names an

@@ -3,7 +3,7 @@
 ``where`` selects cells, ``check`` must hold for every selected cell that has the
 numbers it reads. A claim *holds* when it does, *fails* when some cell breaks it (the
 report names them), is *not measured* when no measured cell matches, and is *refused*
-when its expression is not one the lab evaluates (runner/expr.py).
+when its expression is not one the lab evaluates (runner/claims/expression.py).
 """
 
 from __future__ import annotations

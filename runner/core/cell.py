@@ -46,7 +46,7 @@ def probe(bound: Bound, indices: list[int]) -> dict[str, Any]:
     """The serial probe: tasks ``indices``, one after another, here and now, before a repetition.
 
     Probes all along a sweep tell how fast this machine runs this workload, serially, over
-    the time the cells ran (runner/pairing.py).
+    the time the cells ran (runner/core/pairing.py).
     """
     records = [bound(i) for i in indices]
     return {
@@ -178,7 +178,7 @@ def median_ci(values: list[float]) -> tuple[float, float] | None:
 def precision_of(reps: list[dict[str, Any]]) -> float | None:
     """The half-width of the 95% CI of the median of 1 / wall time, relative to that median.
 
-    Every repetition of a cell divides the same serial reference (runner/pairing.py), so this
+    Every repetition of a cell divides the same serial reference (runner/core/pairing.py), so this
     is the precision of its median speedup, but for the reference's own, which the probes of
     the whole sweep make small.
     """

@@ -7,7 +7,7 @@ from the cells, on a shared machine, the serial time is off for reasons of the m
 - *Preemption.* Other programs take the CPU from the serial run for a while, so its wall
   time grows and every speedup divided by it grows too (a process pool shows 2.3x on 2
   CPUs). Linux counts, per thread, the time it was runnable but waited for a CPU
-  (``/proc/<pid>/task/<tid>/schedstat``, runner/probes.py); the baseline's *clean* time
+  (``/proc/<pid>/task/<tid>/schedstat``, runner/core/probes.py); the baseline's *clean* time
   is its wall time less that wait.
 - *Speed.* The same task takes another amount of CPU time from one second to the next. On
   a cloud VM whose virtual CPUs are hyper-threads of a host core shared with other

@@ -4,7 +4,7 @@ Standard library only (measuring core). Each repetition records the CPU time the
 hypervisor stole from the machine, the CPU time the whole machine was busy, the time the
 cell's threads waited for a CPU while runnable and their involuntary context switches (the
 scheduler took their CPU away to run something else), and the load as it started; the
-serial probe (runner/cell.py) records the machine's speed. The summary names these when a
+serial probe (runner/core/cell.py) records the machine's speed. The summary names these when a
 cell is noisy, so that a user learns *why*. Linux exposes them in /proc; elsewhere they are
 None ("could not tell"), never 0.
 """
@@ -103,7 +103,7 @@ def between(before: Snapshot, after: Snapshot) -> dict[str, float | int | None]:
 
     ``steal``: the share of the machine's CPU time a hypervisor gave to other guests.
     ``machine_busy_s``: CPU seconds the whole machine spent running anything, this cell
-    included: less the cell's own CPU time, what other programs took (runner/aggregate.py).
+    included: less the cell's own CPU time, what other programs took (runner/results/aggregate.py).
     ``runqueue_s``: seconds the threads spent runnable but waiting for a CPU (other
     programs, or more busy threads than CPUs), summed over threads. ``involuntary_switches``:
     how often the scheduler took a CPU away from them. A thread that started in between

@@ -1,7 +1,7 @@
 """Redraw a run's or sweep's report from its files: ``python -m runner.report DIR``.
 
 Reads results.csv, tasks.csv, summary.csv, environment.json and Hydra's records
-(runner/data.py, runner/recorded.py); never measures. Writes plots/*.png|svg,
+(runner/results/load.py, runner/results/hydra_records.py); never measures. Writes plots/*.png|svg,
 fits.csv, report.md and a self-contained report.html at DIR.
 """
 

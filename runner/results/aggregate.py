@@ -33,7 +33,7 @@ RESULT_COLUMNS = [
     "speedup_unpaired", "probe_s", "probe_tasks", "probe_cpu_s", "drift", "steal", "others_cpu_s", "runqueue_s",
     "involuntary_switches", "task_cpu_share",
 ]  # fmt: skip
-# The cause of a cell's noise that the probes saw (runner/probes.py), and when each counts.
+# The cause of a cell's noise that the probes saw (runner/core/probes.py), and when each counts.
 STEAL = 0.02  # of the machine's CPU time
 DRIFT = 0.10  # the machine's speed, by the probe, against the baseline's
 RUNQUEUE = 0.10  # runnable threads waiting for a CPU, in wall seconds
@@ -72,7 +72,7 @@ def _paired(rep: dict[str, Any], pool: list[float]) -> dict[str, Any]:
 
 def probe_pools(records: list[dict[str, Any]], base_reps: dict[str, list[dict[str, Any]]]) -> dict[str, list[float]]:
     """Per baseline, the CPU per probed task of every probe of its workload in the sweep,
-    and of the same tasks in the baseline's own repetitions (runner/pairing.py)."""
+    and of the same tasks in the baseline's own repetitions (runner/core/pairing.py)."""
     pools: dict[str, list[float]] = {}
     indices: dict[str, list[int]] = {}
     for record in records:
@@ -248,7 +248,7 @@ def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 
 def causes(ok: pd.DataFrame, cores: int) -> list[str]:
-    """What the probes saw while a cell's repetitions ran (runner/probes.py)."""
+    """What the probes saw while a cell's repetitions ran (runner/core/probes.py)."""
     found = []
     steal = _column(ok, "steal")
     if len(steal) and steal.max() > STEAL:

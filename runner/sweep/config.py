@@ -44,7 +44,7 @@ EXECUTOR_SCHEMAS: dict[str, type[ExecutorConf]] = {
 
 @dataclass
 class ExpectConf:
-    """A claim the report checks against the summary (runner/expr.py says what the strings may hold)."""
+    """A claim the report checks against the summary (runner/claims/expression.py says what the strings may hold)."""
 
     claim: str = MISSING
     # selects summary rows (cells); the default selects every measured cell

@@ -83,7 +83,7 @@ class Painter:
         return self._done[name]
 
     def fits(self) -> pd.DataFrame:
-        """The scaling fits (runner/fits.py), as drawn on the speedup figure."""
+        """The scaling fits (runner/results/fits.py), as drawn on the speedup figure."""
         fitted = self._get("speedup")[1]
         return fitted if fitted is not None else fits.fit(_JOB["current"].sweep.summary)
 
