@@ -31,9 +31,11 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-from runner import aggregate, compare, interleave
-from runner.data import Sweep, load
+from runner import compare
 from runner.paths import PROJECT_ROOT
+from runner.results import aggregate
+from runner.results.load import Sweep, load
+from runner.sweep import interleave
 
 SWEEP = ["-m", "executor=thread,process", "workers=1,2,4,8"]
 LONGER = {"cpu": ("n", 200_000), "sleep": ("seconds", 0.02)}

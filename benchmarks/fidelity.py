@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from runner.paths import PROJECT_ROOT
-from runner.store import CellStore
+from runner.results.cell_store import CellStore
 
 SWEEP = ["-m", "executor=thread,process", "workers=1,2,4,8"]
 

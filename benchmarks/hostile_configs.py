@@ -7,7 +7,7 @@ Each example is a received ``--config-dir``: an experiment file (and sometimes a
 file it sweeps) built from the lab's and Hydra's keys with hostile values: interpreter
 paths that are canaries, ``${oc.env:...}`` and other resolvers, ``_target_`` anywhere,
 deep nesting, huge lists, non-UTF-8 bytes, YAML anchors and merge keys, ``!!python``
-tags. Two oracles judge it, neither of which reads runner/trust.py's rules:
+tags. Two oracles judge it, neither of which reads runner/sweep/trust.py's rules:
 
 - ``composed_violations`` (in-process, every example): run the CLI's own preflight; if it
   lets the file through and Hydra composes it, the composed config must hold nothing a
@@ -39,8 +39,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from runner import config, trust
 from runner.paths import PROJECT_ROOT
+from runner.sweep import config, trust
 
 CANARY = "@CANARY@"  # replaced by the path of an executable that records being run
 TMP = "@TMP@"  # replaced by the example's directory

@@ -5,7 +5,7 @@ task's, the BLAS pool's) from its first task's start to its last task's end. The
 script here knows nothing of the lab: it multiplies the same numpy matrices, serially
 (``os.times()`` of its own process) or on a ``ProcessPoolExecutor`` (``/proc/PID/stat``
 of every worker and of itself, read around the task phase), and divides the CPU by the
-wall time. Each cell is measured by the lab (``python -m runner.cell``, as in a sweep) and
+wall time. Each cell is measured by the lab (``python -m runner.core.cell``, as in a sweep) and
 by the plain script back to back, ``--rounds`` times, so that the machine's drift hits both;
 the medians over rounds and their ratio are printed per cell. Within 5% is the target.
 Because two runs a minute apart on a shared machine can differ by more than that, the plain
@@ -33,11 +33,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from runner.launch import run_cell
-from runner.native import account, environment
+from runner.core.native import account, environment
+from runner.core.task import Task
 from runner.paths import PROJECT_ROOT
-from runner.spec import build
-from runner.task import Task
+from runner.sweep.launch import run_cell
+from runner.sweep.spec import build
 
 TASKS, N, ROUNDS, REPEATS = 32, 400, 4, 5
 # (executor, workers, native_threads): the experiment's serial and process cells on two workers
@@ -49,7 +49,7 @@ def _key(executor: str, workers: int, native: int | None) -> str:
 
 
 def lab(executor: str, workers: int, native: int | None, tmp: Path) -> float:
-    """The lab's median parallelism of one cell, measured as every cell is: python -m runner.cell."""
+    """The lab's median parallelism of one cell, measured as every cell is: python -m runner.core.cell."""
     spec = build(
         {
             "workload": {"name": "matmul", "tasks": TASKS, "params": {"n": N, "rounds": ROUNDS}, "fail_rate": 0.0},
@@ -117,7 +117,7 @@ def plain_cell(executor: str, workers: int) -> tuple[float, float]:
         _, kernel, records = _phase(executor, workers, bound)
         if rep:
             plain_values.append(cpu / wall)
-            same.append(account((r[1], r[9]) for r in records)["process_cpu_s"] / kernel)
+            same.append(account((r.pid, r.process) for r in records)["process_cpu_s"] / kernel)
     return statistics.median(plain_values), statistics.median(same)
 
 

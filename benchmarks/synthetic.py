@@ -23,7 +23,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-from runner.aggregate import summary, write_csv
+from runner.results.aggregate import summary, write_csv
 
 PROCESS_LIKE = {"process", "mp_pool", "process_per_task"}
 GIL_EXPECT = [

@@ -3,7 +3,7 @@
 Two loops anyone would write, against a uvicorn server answering after 50 ms: a
 ``ThreadPoolExecutor`` whose threads share one ``requests.Session``, and
 ``asyncio.gather`` over one ``httpx.AsyncClient`` behind a semaphore. Each round
-measures the lab's cell (``python -m runner.cell`` in a fresh interpreter, with the
+measures the lab's cell (``python -m runner.core.cell`` in a fresh interpreter, with the
 server it starts itself) and then the plain loop against a server started the same
 way, interleaved, so that the machine's drift hits both; then it prints, per in-flight
 count, the median requests per second of each and their ratio.
@@ -27,7 +27,7 @@ from typing import Any
 import httpx
 import requests
 
-from runner.launch import run_cell
+from runner.sweep.launch import run_cell
 from workloads import web
 
 TASKS, REQUESTS, LATENCY_MS, POOL = 256, 2, 50.0, 256

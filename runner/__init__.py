@@ -12,5 +12,5 @@ from typing import Any
 
 def __getattr__(name: str) -> Any:
     if name == "load":
-        return importlib.import_module("runner.data").load
+        return importlib.import_module("runner.results.load").load
     raise AttributeError(f"module 'runner' has no attribute {name!r}")

@@ -19,20 +19,20 @@ from typing import Any
 
 import yaml
 from hydra import compose, initialize_config_dir
-from hydra._internal.utils import get_args_parser
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from runner import trust
 from runner.paths import CONF_DIR
-from runner.progress import SweepProgress
+from runner.sweep import trust
+from runner.sweep.errors import fail
+from runner.sweep.hydra_internals import get_args_parser
+from runner.sweep.progress import SweepProgress
 
-EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
-LAB_CALLBACK = "runner.callbacks.LabCallback"
+LAB_CALLBACK = "runner.sweep.callbacks.LabCallback"
 
 
 class UnsafeConfig(ValueError):
@@ -62,11 +62,6 @@ def one_line(exc: BaseException) -> str:
         allowed = ", ".join(o for o in options if not o.startswith("base_")) or "none"
         return f"{group}: no option {name!r}; allowed: {allowed}"
     return f"{key}: {text}" if key and not text.startswith(key) else text
-
-
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(code)
 
 
 def _first_values(overrides: list[str]) -> list[str]:
@@ -126,7 +121,7 @@ def _swept_choices(params: Any) -> list[str]:
 
 def preflight(argv: list[str]) -> None:
     """Compose once as Hydra will, and check where each value comes from and the Hydra node
-    before Hydra acts on them (runner/trust.py)."""
+    before Hydra acts on them (runner/sweep/trust.py)."""
     try:
         args, _ = get_args_parser().parse_known_args(argv)
     except SystemExit:
@@ -166,7 +161,7 @@ def not_utf8(argv: list[str], exc: UnicodeDecodeError) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the Hydra app; input errors become one line and exit code 2."""
-    from runner import app, callbacks
+    from runner.sweep import app, callbacks
 
     argv = sys.argv[1:] if argv is None else argv
     user_wants_traceback = bool(os.environ.get("HYDRA_FULL_ERROR"))
@@ -205,8 +200,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(EXIT_INTERRUPTED) from None
 
 
-# ``concurrency-lab NAME ...`` runs ``python -m runner.NAME ...``; anything else is the Hydra app.
-SUBCOMMANDS = {"report": "runner.report", "compare": "runner.compare", "replay": "runner.replay"}
+# ``concurrency-lab NAME ...`` runs ``python -m runner.NAME ...`` (the module whose ``main`` that runs);
+# anything else is the Hydra app.
+SUBCOMMANDS = {"report": "runner.report.sections", "compare": "runner.compare", "replay": "runner.replay"}
 
 
 def console_script() -> None:

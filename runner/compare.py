@@ -6,7 +6,7 @@ another machine) are what the comparison is about and are printed as such.
 
 What is compared (``--measure``). By default each repetition's *relative time*: 1 over
 its speedup, which the sweep measured against a serial reference sampled all along it
-(runner/pairing.py). A machine that runs everything 1.5x slower on the day of B (other
+(runner/core/pairing.py). A machine that runs everything 1.5x slower on the day of B (other
 tenants, a throttled CPU) then changes no verdict, while a change in how an executor
 scales does. The serial baselines themselves are listed with their raw wall-time ratio:
 that is where a change of the machine, or of the workload's own code, shows.
@@ -42,9 +42,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from runner import aggregate
-from runner.aggregate import write_csv
-from runner.data import DataError, Sweep, load, param_columns
+from runner import files
+from runner.results import aggregate
+from runner.results.aggregate import write_csv
+from runner.results.load import DataError, Sweep, load, param_columns
 
 FASTER, SLOWER, SAME, INCONCLUSIVE = "faster", "slower", "no significant change", "inconclusive"
 TOO_FEW = "too few repetitions"
@@ -270,7 +271,7 @@ def compare(
 def machine_notes(sweep_a: Sweep, sweep_b: Sweep) -> list[str]:
     """A busy machine slows parallel cells by more than the serial baseline (other work
     takes the cores they would use), which no normalisation undoes: say so."""
-    from runner.report import BUSY_LOAD
+    from runner.results.noise import BUSY_LOAD
 
     notes = []
     for name, sweep in (("A", sweep_a), ("B", sweep_b)):
@@ -327,54 +328,55 @@ def tally(comparison: Comparison) -> str:
 
 
 def markdown(comparison: Comparison, dir_a: Path, dir_b: Path, figure: Path | None) -> str:
-    from runner.document import markdown_table
+    """compare.md, in the report's blocks (runner/report/blocks.py)."""
+    from runner.report import blocks
 
-    lines = [
-        "# concurrency-lab comparison",
-        "",
-        f"- A: `{dir_a}`",
-        f"- B: `{dir_b}`",
-        f"- matched on: {', '.join(comparison.keys)}",
-        *(f"- differs: {k} {va} (A) vs {vb} (B)" for k, (va, vb) in comparison.differs.items()),
-        *(f"- note: {note}" for note in comparison.notes),
-        "",
-        f"**{tally(comparison)}.**",
-        "",
+    found: list[blocks.Block] = [
+        blocks.Heading("concurrency-lab comparison", level=1),
+        blocks.Bullets(
+            [
+                f"A: `{dir_a}`",
+                f"B: `{dir_b}`",
+                f"matched on: {', '.join(comparison.keys)}",
+                *(f"differs: {k} {va} (A) vs {vb} (B)" for k, (va, vb) in comparison.differs.items()),
+                *(f"note: {note}" for note in comparison.notes),
+            ]
+        ),
+        blocks.Para(f"**{tally(comparison)}.**"),
     ]
     if figure is not None:
-        lines += [f"![ratio of medians]({figure.name})", ""]
-    lines += [
-        markdown_table(display(comparison)),
-        "",
-        "## How the verdict is reached",
-        "",
-        f"Compared: {WHAT[comparison.measure]}. "
-        "The ratio is the median of B's repetitions over A's; below 1, B is faster. Its 95% "
-        f"confidence interval comes from a bootstrap ({RESAMPLES} resamples of each side's repetitions), its "
-        "p-value from Welch's t-test on the logarithms, adjusted for the number of cells judged at once "
-        "(Benjamini-Hochberg). A cell is **faster** or **slower** only when the adjusted p-value is below the "
-        "false discovery rate, the interval excludes 1, *and* the ratio is beyond the minimum effect "
-        f"({comparison.min_effect:.0%}) and beyond {NOISE_FACTOR:g}x the noise of the ratio (the coefficients "
-        "of variation of both samples, combined in quadrature). It is **no significant change** when the ratio "
-        "lies within that threshold and its interval within twice the minimum effect, and **inconclusive** "
-        "when either reaches past that without the evidence for a change: more repetitions (`precision=`) "
-        "decide those. A change in a cell where other programs took more than "
-        f"{aggregate.OTHERS:.0%} of the CPUs during either sweep is inconclusive too: the machine may explain it. "
-        "Relative times divide by a serial reference sampled all along each sweep, so a machine that is "
-        "slower on the day of one sweep moves no relative time.",
-        "",
+        found.append(blocks.Image(Path(figure.name), "ratio of medians"))
+    found += [
+        blocks.Table(display(comparison)),
+        blocks.Heading("How the verdict is reached"),
+        blocks.Para(
+            f"Compared: {WHAT[comparison.measure]}. "
+            "The ratio is the median of B's repetitions over A's; below 1, B is faster. Its 95% "
+            f"confidence interval comes from a bootstrap ({RESAMPLES} resamples of each side's repetitions), its "
+            "p-value from Welch's t-test on the logarithms, adjusted for the number of cells judged at once "
+            "(Benjamini-Hochberg). A cell is **faster** or **slower** only when the adjusted p-value is below the "
+            "false discovery rate, the interval excludes 1, *and* the ratio is beyond the minimum effect "
+            f"({comparison.min_effect:.0%}) and beyond {NOISE_FACTOR:g}x the noise of the ratio (the coefficients "
+            "of variation of both samples, combined in quadrature). It is **no significant change** when the ratio "
+            "lies within that threshold and its interval within twice the minimum effect, and **inconclusive** "
+            "when either reaches past that without the evidence for a change: more repetitions (`precision=`) "
+            "decide those. A change in a cell where other programs took more than "
+            f"{aggregate.OTHERS:.0%} of the CPUs during either sweep is inconclusive too: the machine may explain "
+            "it. Relative times divide by a serial reference sampled all along each sweep, so a machine that is "
+            "slower on the day of one sweep moves no relative time."
+        ),
     ]
-    return "\n".join(lines)
+    return blocks.markdown(found)
 
 
 def write(comparison: Comparison, dir_a: Path, dir_b: Path, out: Path) -> list[Path]:
-    from runner.plots import compare as compare_plot
+    from runner.report.plots import compare as compare_plot
 
     out.mkdir(parents=True, exist_ok=True)
     write_csv(comparison.table, out / "compare.csv")
     what = "relative times" if comparison.measure == "relative" else "wall times"
     figures = compare_plot.draw(comparison.table, comparison.min_effect, out / "compare.png", what)
-    (out / "compare.md").write_text(markdown(comparison, dir_a, dir_b, figures[0] if figures else None))
+    files.write_text(out / "compare.md", markdown(comparison, dir_a, dir_b, figures[0] if figures else None))
     return [out / "compare.md", out / "compare.csv", *figures]
 
 
@@ -411,7 +413,7 @@ def main(argv: list[str]) -> int:
         prog="python -m runner.compare",
         description=__doc__.splitlines()[0],
         epilog="With --ab KEY=A,B the arguments are a sweep's overrides instead of two directories: A and B are "
-        "measured in one sweep, interleaved cell by cell, then compared (runner/interleave.py).",
+        "measured in one sweep, interleaved cell by cell, then compared (runner/sweep/interleave.py).",
     )
     parser.add_argument(
         "dirs", nargs="*", help="DIR_A DIR_B: the reference run or sweep, then the one compared with it"
@@ -456,11 +458,11 @@ def measured_side_by_side(ab: str, overrides: list[str], out: Path | None) -> tu
     """--ab: one sweep with KEY=A,B interleaved into ``out`` (default outputs/sweeps/ab-TIME), split in two."""
     from datetime import datetime
 
-    from runner import interleave
+    from runner.sweep import interleave
 
     interleave.parse(ab)  # a malformed KEY=A,B fails before anything runs
     root = (out or Path("outputs/sweeps") / datetime.now().strftime("ab-%Y-%m-%d-%H-%M-%S")).absolute()
-    code = interleave.measure(ab, overrides, root)
+    code = interleave.run_side_by_side(ab, overrides, root)
     if code != 0:
         raise DataError(f"--ab: the sweep into {root} exited with code {code}; see above")
     return interleave.split(root, ab)

@@ -1,7 +1,7 @@
 """Rerun a recorded run or sweep into a new directory: ``python -m runner.replay DIR``.
 
 The command is rebuilt from Hydra's records of DIR (multirun.yaml, or .hydra/ for a
-single run; runner/recorded.py): the same command-line overrides, the same
+single run; runner/results/hydra_records.py): the same command-line overrides, the same
 ``--config-dir``, the same Hydra overrides, only the output directory changes. The
 configs themselves are read from the checkout that runs the replay; a note says so
 when its git revision is not the recorded one.
@@ -16,9 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runner import trust
 from runner.paths import PROJECT_ROOT
-from runner.recorded import RecordError, read
+from runner.results.hydra_records import RecordError, read
+from runner.sweep import trust
 
 
 def default_out(root: Path) -> Path:

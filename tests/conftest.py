@@ -11,8 +11,8 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
-from runner import config
 from runner.paths import CONF_DIR, PROJECT_ROOT
+from runner.sweep import config
 
 # Small enough that a cell takes a fraction of a second on a shared 2-core machine.
 TINY = ["workload.tasks=4", "repeats=2", "warmup=0"]

@@ -7,10 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from runner import spec as specs
-from runner.aggregate import aggregate
-from runner.app import Job, measure
-from runner.store import CellStore
+from runner.results.aggregate import aggregate
+from runner.results.cell_store import CellStore
+from runner.sweep import spec as specs
+from runner.sweep.reuse import Job
+from runner.sweep.reuse import measure_or_reuse as measure
 from tests.conftest import cell_spec
 
 
@@ -127,7 +128,7 @@ def test_reaggregating_is_idempotent(sweep_root: Path) -> None:
 def test_noise_flags_say_why(wall: list[float], load: float, cores: int, expected: list[str]) -> None:
     import numpy as np
 
-    from runner.aggregate import noise
+    from runner.results.noise import texts as noise
 
     reasons = noise(np.array(wall), load, cores)
     assert len(reasons) == len(expected)

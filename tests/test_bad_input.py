@@ -114,7 +114,7 @@ def test_an_entry_point_that_is_not_installed_is_refused(tmp_path: Path) -> None
 def test_a_start_method_the_platform_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
     import multiprocessing
 
-    from runner import spec
+    from runner.sweep import spec
     from tests.conftest import cell_spec
 
     monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])

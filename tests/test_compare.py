@@ -13,8 +13,8 @@ import pytest
 
 from benchmarks.synthetic import make_sweep
 from runner import compare
-from runner.data import load
 from runner.paths import PROJECT_ROOT
+from runner.results.load import load
 from tests.conftest import small_design
 
 TIGHT_A = np.array([1.00, 1.01, 0.99])

@@ -8,10 +8,10 @@ import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
 
-from runner import spec
-from runner.app import plain
-from runner.executors import EXECUTORS
+from runner.core.executors import EXECUTORS
 from runner.paths import CONF_DIR
+from runner.sweep import spec
+from runner.sweep.validate import plain
 from tests.conftest import lab
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.launch import run_cell
+from runner.sweep.launch import run_cell
 from tests.conftest import cell_spec
 
 

@@ -129,7 +129,7 @@ def test_the_embedded_cluster_needs_no_setup(tmp_path: Path) -> None:
 def test_without_distributed_executor_dask_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     import importlib.util
 
-    from runner.executors import EXECUTORS
+    from runner.core.executors import EXECUTORS
 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "distributed" else real(name))

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 import workloads
-from runner import spec
-from runner.app import plain
-from runner.cell import bind, measure
-from runner.executors import EXECUTORS, with_coroutine_form
+from runner.core.cell import bind, measure
+from runner.core.executors import EXECUTORS
+from runner.core.executors.aio import with_coroutine_form
+from runner.sweep import spec
+from runner.sweep.validate import plain
 from tests.conftest import TINY_WORKLOADS, lab, workload_spec
 
 METHODS = multiprocessing.get_all_start_methods()
@@ -182,7 +183,7 @@ def subinterpreter_python() -> str | None:
     reason="needs Python 3.14, or LAB_SUBINTERPRETER_PYTHON naming a 3.12/3.13 with interpreters-pep-734",
 )
 def test_the_interpreter_executor_runs(tmp_path: Path) -> None:
-    from runner.launch import run_cell
+    from runner.sweep.launch import run_cell
 
     python = subinterpreter_python()
     assert python is not None

@@ -9,9 +9,9 @@ import pytest
 from hydra import compose
 from omegaconf import DictConfig
 
-from runner import config
-from runner.callbacks import planned_jobs, validate
 from runner.paths import CONF_DIR, PROJECT_ROOT
+from runner.sweep import config
+from runner.sweep.callbacks import planned_jobs, validate
 from tests.conftest import lab
 
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))

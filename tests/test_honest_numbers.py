@@ -17,10 +17,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from runner import aggregate, compare, interleave, pairing
-from runner.cell import measure, median_ci
-from runner.environment import collect
+from runner import compare
+from runner.core import pairing
+from runner.core.cell import measure, median_ci
 from runner.paths import PROJECT_ROOT
+from runner.results import aggregate
+from runner.results.environment import collect
+from runner.sweep import interleave
 from tests.conftest import cell_spec, workload_spec
 
 TASK_CPU = 0.01  # seconds of CPU per synthetic task

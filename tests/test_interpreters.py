@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from runner import interpreters
-from runner.cell import measure
+from runner.core.cell import measure
+from runner.sweep import pythons as interpreters
 from tests.conftest import cell_spec, lab
 
 OTHERS = [v for v in interpreters.found_here() if v != f"{sys.version_info[0]}.{sys.version_info[1]}"]
@@ -55,7 +55,7 @@ def test_switch_interval_reaches_threads_and_process_workers() -> None:
             switch_interval=0.0005,
         )
         assert measure(spec)["status"] == "ok"
-    from runner import task
+    from runner.core import task
 
     record = task.Task("workloads.cpu:run", {"n": 10}, 0, 0.0, switch_interval=0.0005)(0)
     assert record[6] and sys.getswitchinterval() == pytest.approx(0.0005)

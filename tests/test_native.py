@@ -8,8 +8,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from runner import aggregate, native, spec
-from runner.launch import run_cell
+from runner.core import native
+from runner.results import aggregate
+from runner.sweep import spec
+from runner.sweep.launch import run_cell
 from tests.conftest import cell_spec, sweep
 
 # small products: a task takes a few milliseconds, and a 2-thread pool splits each one

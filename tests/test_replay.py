@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from runner import compare
-from runner.data import load
 from runner.paths import PROJECT_ROOT
+from runner.results.load import load
 from tests.conftest import lab
 
 pytestmark = pytest.mark.slow

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 
 from benchmarks.synthetic import make_sweep
-from runner import report
-from runner.data import DataError, load
 from runner.paths import PROJECT_ROOT
+from runner.report import sections as report
+from runner.results.load import DataError, load
 from tests.conftest import small_design
 
 FIGURES = ["speedup", "concurrency_parallelism", "efficiency", "startup", "timeline", "latency"]
@@ -252,7 +252,7 @@ def test_report_html_renders_in_headless_chromium(rendered: report.Report, tmp_p
 
 
 def test_a_figure_that_fails_is_a_warning_not_a_lost_report(synthetic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from runner.plots import latency
+    from runner.report.plots import latency
 
     def broken(*args: object) -> list[Path]:
         raise RuntimeError("boom")
@@ -279,7 +279,7 @@ def test_a_report_that_breaks_fails_the_sweep_loudly_and_keeps_the_data(
     synthetic: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Hydra turns an exception in on_multirun_end into a warning and exit 0; the lab must not."""
-    from runner import callbacks
+    from runner.sweep import callbacks
 
     def broken(root: Path) -> None:
         raise RuntimeError("a figure library broke")
@@ -296,7 +296,7 @@ def test_a_report_that_breaks_fails_the_sweep_loudly_and_keeps_the_data(
 
 
 def test_a_newer_schema_is_refused_and_an_unversioned_file_is_read(synthetic: Path) -> None:
-    from runner.data import DataError, load
+    from runner.results.load import DataError, load
 
     results = pd.read_csv(synthetic / "results.csv")
     results.drop(columns=["schema"]).to_csv(synthetic / "results.csv", index=False)

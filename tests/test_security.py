@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from runner import config, trust
-from runner.launch import Limits, _session, run_cell
 from runner.paths import PROJECT_ROOT
+from runner.sweep import config, trust
+from runner.sweep.launch import Limits, _session, run_cell
 from tests.conftest import lab, small_design, workload_spec
 
 HOSTILE_HTML = "<script>alert('x')</script>"
@@ -232,7 +232,7 @@ def typed_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Pat
 
 def test_the_same_values_typed_on_the_command_line_run(typed_run: tuple[Path, Path, Path]) -> None:
     out, _, marker = typed_run
-    assert "typed -m runner.cell" in marker.read_text()  # the chosen interpreter, in the chosen environment
+    assert "typed -m runner.core.cell" in marker.read_text()  # the chosen interpreter, in the chosen environment
     assert (out / "results.csv").exists()
 
 

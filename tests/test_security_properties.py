@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from benchmarks.hostile_configs import cli_violations, composed_violations, shared_configs
-from runner import config
+from runner.sweep import config
 
 config.register()  # the lab's schemas, as its entry point registers them
 QUICK = settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))

@@ -136,7 +136,7 @@ def test_a_failed_cell_does_not_stop_the_sweep(tmp_path: Path) -> None:
 def test_report_redraws_from_files_alone(small_sweep: tuple[Path, str], tmp_path: Path) -> None:
     import shutil
 
-    from runner.report import main
+    from runner.report.sections import main
 
     copy = tmp_path / "copy"
     shutil.copytree(small_sweep[0], copy, ignore=shutil.ignore_patterns("plots", "cells"))
@@ -173,7 +173,7 @@ runpy.run_module("runner", run_name="__main__")
 
 
 def test_a_sweep_composes_each_job_once(tmp_path: Path) -> None:
-    """Validation composes every job before the first cell; the launcher reuses it (runner/composed.py)."""
+    """Validation composes every job before the first cell; the launcher reuses it (runner/sweep/composed.py)."""
     script = tmp_path / "count.py"
     script.write_text(COUNT_COMPOSITIONS)
     root = tmp_path / "sweep"

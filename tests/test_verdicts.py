@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from benchmarks.synthetic import make_sweep
-from runner import expect, verdicts
-from runner.data import load
-from runner.expr import Expr, ExprError
+from runner.claims import expectations as expect
+from runner.claims import verdicts
+from runner.claims.expression import Expr, ExprError
+from runner.results.load import load
 from tests.conftest import lab, small_design
 
 FRAME = pd.DataFrame({"workers": [1, 2, 4], "executor": ["serial", "thread", "thread"], "speedup": [1.0, 1.1, 0.9]})
@@ -155,7 +156,7 @@ def test_a_shared_yaml_that_tries_an_attribute_is_refused(tmp_path: Path) -> Non
 
 
 def test_a_job_accepts_parameters_that_only_other_jobs_workloads_have(compose_cfg) -> None:
-    from runner.app import build_spec, plain
+    from runner.sweep.validate import build_spec, plain
 
     cfg = compose_cfg(["workload=cpu", "expect=[{claim: a, where: 'param_seconds > 0', check: 'speedup < 9'}]"])
     assert build_spec(plain(cfg))["workload"]["name"] == "cpu"

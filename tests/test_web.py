@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from runner.cell import write_json
-from runner.launch import run_cell
+from runner.files import write_json
 from runner.paths import PROJECT_ROOT
+from runner.sweep.launch import run_cell
 from tests.conftest import cell_spec, lab, sweep
 from workloads import web
 
@@ -191,7 +191,7 @@ def test_ctrl_c_or_a_kill_of_the_cell_alone_takes_its_server_with_it(tmp_path: P
     before = server_pids()
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     cell = subprocess.Popen(
-        [sys.executable, "-m", "runner.cell", str(tmp_path / "spec.json"), str(tmp_path / "result.json")],
+        [sys.executable, "-m", "runner.core.cell", str(tmp_path / "spec.json"), str(tmp_path / "result.json")],
         env=env,
         start_new_session=True,
         stderr=subprocess.DEVNULL,

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from runner.cell import measure
-from runner.launch import run_cell
-from runner.task import fails
+from runner.core.cell import measure
+from runner.core.task import fails
+from runner.sweep.launch import run_cell
 from tests.conftest import TINY_WORKLOADS, workload_spec
 
 

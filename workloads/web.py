@@ -43,7 +43,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from runner.cell import peak_rss_mb
+from runner.core.cell import peak_rss_mb
 
 SERVER_SCRIPT = Path(__file__).with_name("web_server.py")
 SERVER_START_S = 60.0

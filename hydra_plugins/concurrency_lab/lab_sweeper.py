@@ -1,4 +1,4 @@
-"""Hydra's basic sweeper, composing each job once (runner/composed.py says why).
+"""Hydra's basic sweeper, composing each job once (runner/sweep/composed.py says why).
 
 The lab's callback composes and validates every job before the first cell; this sweeper
 checks only jobs the callback did not compose, and gives its launcher a config loader
@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from runner.sweep.hydra_internals import BasicSweeper
 from hydra.core.config_loader import ConfigLoader
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig
 
-from runner import composed
+from runner.sweep import composed
 
 
 class LabSweeper(BasicSweeper):

@@ -61,8 +61,8 @@ def session_members(sid: int) -> list[int]:
 
 
 def cell_interpreters(root: Path) -> list[int]:
-    """Pids of running ``python -m runner.cell`` children measuring into ``root``."""
-    return [pid for pid, _p, _s, cmd in processes() if "runner.cell" in cmd and str(root) in cmd]
+    """Pids of running ``python -m runner.core.cell`` children measuring into ``root``."""
+    return [pid for pid, _p, _s, cmd in processes() if "runner.core.cell" in cmd and str(root) in cmd]
 
 
 def children(pid: int) -> list[int]:

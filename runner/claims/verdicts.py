@@ -1,0 +1,152 @@
+"""Verdicts: each ``expect:`` item of the recorded config, evaluated against summary.csv.
+
+``where`` selects cells, ``check`` must hold for every selected cell that has the
+numbers it reads. A claim *holds* when it does, *fails* when some cell breaks it (the
+report names them), is *not measured* when no measured cell matches, and is *refused*
+when its expression is not one the lab evaluates (runner/claims/expression.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from runner.claims import expectations as expect
+from runner.claims.expression import Expr, ExprError
+from runner.results.load import Sweep, flags, native_setting, param_columns
+
+HOLDS, FAILS, NOT_MEASURED, REFUSED = "holds", "fails", "not measured", "refused"
+SHOWN_FAILURES = 3
+
+
+@dataclass(frozen=True)
+class Verdict:
+    index: int
+    claim: str
+    where: str
+    check: str
+    verdict: str
+    cells: int
+    numbers: str
+
+
+def columns(summary: pd.DataFrame, cores: int, physical_cores: int | None = None) -> dict[str, Any]:
+    """The names of runner.claims.expectations.NAMES bound to summary columns (a measure's median)."""
+    bound: dict[str, Any] = {"cores": cores, "physical_cores": physical_cores or cores}
+    for name in expect.NAMES:
+        for column in (f"{name}_median", name):
+            if column in summary:
+                bound[name] = summary[column]
+                break
+    for column in ("workload", "executor", "start_method", "python"):
+        if column in summary:
+            bound[column] = summary[column].fillna("").astype(str)
+    if "native_threads" in summary:  # read back from CSV as numbers where no cell says auto
+        bound["native_threads"] = summary["native_threads"].map(native_setting)
+    if "gil" in summary:
+        bound["gil"] = summary["gil"].astype(str).str.lower() == "true"
+    for column in param_columns(summary):
+        bound[expect.PARAM_PREFIX + column.removeprefix("workload.")] = summary[column]
+    return bound
+
+
+def _rows(value: Any, length: int) -> np.ndarray:
+    """An expression's result as one boolean per cell (a constant applies to all)."""
+    array = np.asarray(value, dtype=bool)
+    return np.full(length, bool(array)) if array.ndim == 0 else array
+
+
+def _cell(row: pd.Series) -> str:
+    method = f"/{row['start_method']}" if row["start_method"] else ""
+    native = native_setting(row.get("native_threads"))
+    suffix = f"/native {native}" if native else ""
+    return f"{row['workload']}/{row['executor']}{method}/{int(row['workers'])}w{suffix}"
+
+
+def _numbers(selected: pd.DataFrame, failing: pd.DataFrame, check: Expr, bound: dict[str, Any]) -> str:
+    parts = []
+    for name in sorted(check.names):
+        column = bound[name]
+        if not isinstance(column, pd.Series):
+            continue
+        values = column.loc[selected.index]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            low, high = f"{values.min():.3g}", f"{values.max():.3g}"
+            parts.append(f"{name} {low}" if low == high else f"{name} {low} to {high}")
+    text = f"{len(selected)} cell(s): " + ", ".join(parts) if parts else f"{len(selected)} cell(s)"
+    if not failing.empty:
+        shown: list[str] = []
+        for index, row in failing.head(SHOWN_FAILURES).iterrows():
+            numbers = ", ".join(
+                f"{n}={bound[n].loc[index]:.3g}"
+                for n in sorted(check.names)
+                if isinstance(bound[n], pd.Series) and pd.api.types.is_float_dtype(bound[n])
+            )
+            if row.get("oversubscribed") is True:  # the cause, where the cell has one
+                numbers = ", ".join(filter(None, [numbers, f"oversubscribed: {row['oversubscription']}"]))
+            shown.append(f"{_cell(row)} ({numbers})" if numbers else _cell(row))
+        more = f" and {len(failing) - SHOWN_FAILURES} more" if len(failing) > SHOWN_FAILURES else ""
+        text += f"; breaks in {len(failing)}: " + "; ".join(shown) + more
+    incomplete = int((~selected["complete"]).sum()) if "complete" in selected else 0
+    if incomplete:
+        text += f"; {incomplete} incomplete cell(s) among them"
+    return text
+
+
+def judge(
+    summary: pd.DataFrame,
+    item: Any,
+    index: int,
+    allowed: frozenset[str],
+    cores: int,
+    *,
+    physical_cores: int | None = None,
+) -> Verdict:
+    fields = item if isinstance(item, dict) else {}
+    where_src, check_src = str(fields.get("where", "True")), str(fields.get("check"))
+    claim = str(fields.get("claim") or f"expect[{index}]")
+    try:
+        parsed = expect.parse_one(index, item, allowed)
+        bound = columns(summary, cores, physical_cores)
+        where = _rows(parsed.where.evaluate(bound), len(summary))
+        check = _rows(parsed.check.evaluate(bound), len(summary))
+    except ExprError as exc:
+        return Verdict(index, claim, where_src, check_src, REFUSED, 0, str(exc))
+    measured = where & (summary["status"] == "ok").to_numpy() & (summary["n"] > 0).to_numpy()
+    for name in parsed.check.names:  # a cell lacking a number the check reads cannot be judged by it
+        if isinstance(bound[name], pd.Series):
+            measured &= bound[name].notna().to_numpy()
+    # a speedup its own accounting rules out is a measurement error, not evidence either way
+    impossible = measured & flags(summary, "impossible").to_numpy()
+    measured &= ~impossible
+    selected = summary[measured]
+    left_out = f"; {int(impossible.sum())} cell(s) with an impossible value not judged" if impossible.any() else ""
+    if selected.empty:
+        unmeasured = int(where.sum())
+        why = f"{unmeasured} matching cell(s), none measured" if unmeasured else "no cell matches `where`"
+        return Verdict(index, claim, where_src, check_src, NOT_MEASURED, 0, why + left_out)
+    failing = summary[measured & ~check]
+    numbers = _numbers(selected, failing, parsed.check, bound) + left_out
+    return Verdict(index, claim, where_src, check_src, FAILS if len(failing) else HOLDS, len(selected), numbers)
+
+
+def evaluate(sweep: Sweep) -> list[Verdict]:
+    """A verdict for each expectation recorded with the sweep."""
+    items = sweep.recorded.expect if sweep.recorded else []
+    if not items or sweep.summary.empty:
+        return []
+    allowed = expect.names(sweep.params)
+    physical = sweep.environment.get("physical_cores")
+    return [
+        judge(sweep.summary, item, index, allowed, sweep.cores, physical_cores=physical)
+        for index, item in enumerate(items)
+    ]
+
+
+def table(verdicts: list[Verdict]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"claim": v.claim, "verdict": v.verdict, "cells": v.cells, "numbers behind it": v.numbers} for v in verdicts]
+    )

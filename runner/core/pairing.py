@@ -1,0 +1,138 @@
+"""The serial reference a speedup divides: interleaved with the cells, so that a busy or
+drifting machine does not move it.
+
+A speedup divides the serial time of a workload by a cell's. Measured once, minutes away
+from the cells, on a shared machine, the serial time is off for reasons of the machine's:
+
+- *Preemption.* Other programs take the CPU from the serial run for a while, so its wall
+  time grows and every speedup divided by it grows too (a process pool shows 2.3x on 2
+  CPUs). Linux counts, per thread, the time it was runnable but waited for a CPU
+  (``/proc/<pid>/task/<tid>/schedstat``, runner/core/probes.py); the baseline's *clean* time
+  is its wall time less that wait.
+- *Speed.* The same task takes another amount of CPU time from one second to the next. On
+  a cloud VM whose virtual CPUs are hyper-threads of a host core shared with other
+  tenants, it flips between two speeds (11 and 20 ms per task of the default `cpu`
+  workload, here, in stretches of a fraction of a second to seconds). The baseline's few
+  seconds catch one mix of the two; a cell a minute later, another.
+
+So the serial reference is sampled all along the sweep: before each repetition of each
+cell, the cell's interpreter runs a *probe*, ``m`` of the workload's tasks serially (a
+stride sample of the task indices, so tasks that differ by index are represented), and
+records their CPU time. The reference per task is the median, over every probe of that
+workload in the sweep, of CPU time per probed task (the baseline's own repetitions add
+the same sample of their tasks): the machine's typical speed over the sweep, measured
+interleaved with the cells it divides. Then, with W the baseline's clean time beyond its
+task CPU (what the work waits by design, which the machine's speed leaves alone):
+
+    reference = tasks x CPU per task (median over the sweep's probes) + W
+    speedup of a repetition = reference / its wall time
+
+A probe right before each repetition, used for that repetition alone, measured a speed
+that had changed again by the time the pool ran, and moved speedups more than no probe at
+all (benchmarks/aa.py; docs/architecture.md has the figures). Work that barely computes
+(task CPU under 5% of the clean serial time: sleep, IO) needs no probe: its reference is
+the baseline's clean time. Standard library only: the sweep chooses the probe, the
+aggregation divides by it.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+from runner.core.task import stored
+
+# The probe runs at most this share of a cell's tasks: it is overhead, not measurement.
+MOST_OF_TASKS = 0.25
+# Below this share of CPU in the clean serial time, the machine's speed cannot move the reference.
+COMPUTES_LITTLE = 0.05
+
+
+def sample(tasks: int, m: int) -> list[int]:
+    """``m`` task indices spread evenly over ``range(tasks)``: the probe's tasks."""
+    return sorted({k * tasks // m for k in range(m)}) if m else []
+
+
+def sample_cpu(tasks: Sequence[Sequence[Any]], indices: Sequence[int]) -> float | None:
+    """The CPU time of the tasks ``indices`` in a repetition (records as in a cell's result)."""
+    wanted = set(indices)
+    found = [t.cpu_s for t in map(stored, tasks) if t.task in wanted]
+    return float(sum(found)) if wanted and len(found) == len(wanted) else None
+
+
+def task_cpu(rep: dict[str, Any]) -> float:
+    return float(sum(stored(t).cpu_s for t in rep["tasks"]))
+
+
+def clean(rep: dict[str, Any]) -> float:
+    """A serial repetition's wall time less the time it waited for a CPU while runnable.
+
+    Never below its tasks' CPU time: the wait is summed over every thread of the process,
+    and a thread other than the one running tasks may have waited at the same time.
+    """
+    wall = float(rep["wall_s"])
+    waited = rep.get("runqueue_s")
+    if waited is None:
+        return wall
+    return min(wall, max(wall - float(waited), task_cpu(rep)))
+
+
+def reference(baseline_reps: Sequence[dict[str, Any]]) -> tuple[float, float]:
+    """(C, W): the baseline's median task CPU and its median clean time beyond that."""
+    cpu = float(statistics.median(task_cpu(r) for r in baseline_reps))
+    return cpu, max(float(statistics.median(clean(r) for r in baseline_reps)) - cpu, 0.0)
+
+
+def probe_tasks(baseline: dict[str, Any], pair_s: float) -> list[int]:
+    """The task indices the probe runs: the fewest, spread over the tasks, whose CPU time in
+    the baseline's repetitions (median) reaches ``pair_s``, at most a quarter of the tasks;
+    none without a measured baseline, with ``pair_s=0``, or for work that barely computes."""
+    reps = [r for r in baseline["result"].get("reps", []) if not r["warmup"]]
+    tasks = baseline["spec"]["workload"]["tasks"]
+    if pair_s <= 0 or not reps or baseline["result"]["status"] != "ok" or tasks < 2:
+        return []
+    cpu, waited = reference(reps)
+    if cpu <= COMPUTES_LITTLE * (cpu + waited):
+        return []
+    most = max(1, int(tasks * MOST_OF_TASKS))
+    per_task = cpu / tasks
+    m = min(most, max(1, -(-pair_s // per_task) if per_task > 0 else most))
+    return sample(tasks, int(m))
+
+
+def per_task(probe: dict[str, Any] | None) -> float | None:
+    """A probe's CPU time per probed task."""
+    if not probe or not probe.get("cpu_s") or not probe.get("tasks"):
+        return None
+    return float(probe["cpu_s"]) / len(probe["tasks"])
+
+
+def baseline_samples(baseline_reps: Sequence[dict[str, Any]], indices: Sequence[int]) -> list[float]:
+    """The baseline's own repetitions as probes: CPU per task of the same sampled tasks."""
+    found = [sample_cpu(r["tasks"], indices) for r in baseline_reps]
+    return [f / len(indices) for f in found if f]
+
+
+def speedups(
+    reps: Sequence[dict[str, Any]], baseline_reps: Sequence[dict[str, Any]], pool: Sequence[float] = ()
+) -> list[float | None]:
+    """The speedup of each repetition: the reference over its wall time.
+
+    ``pool``: CPU per probed task of every probe of this workload in the sweep (and of the
+    baseline's own sample); empty (serial cells of work that barely computes, ``pair_s=0``,
+    records from before the probe), the baseline's clean time is the reference.
+    """
+    if not baseline_reps:
+        return [None for _ in reps]
+    cpu, waited = reference(baseline_reps)
+    tasks = len(baseline_reps[0]["tasks"])
+    serial = tasks * statistics.median(pool) + waited if pool else cpu + waited
+    return [serial / rep["wall_s"] for rep in reps]
+
+
+def drift(probe: dict[str, Any] | None, pool: Sequence[float]) -> float | None:
+    """A probe's CPU per task over the sweep's median: above 1, the machine ran this work
+    slower than usual for the sweep when the repetition started."""
+    own = per_task(probe)
+    return own / statistics.median(pool) if own is not None and pool else None

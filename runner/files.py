@@ -1,0 +1,56 @@
+"""The files the lab writes: one atomic writer, and every format version beside its history.
+
+Standard library only: the measuring core writes its result through it. Every file the
+runner writes (cell records, plan.json, environment.json, the CSVs, report.md and .html,
+the figures, compare.md) goes through ``write_bytes``, so a reader (a resumed sweep, the
+report, a second sweep sharing a directory) sees the whole old file or the whole new one,
+never half of one. tests/test_architecture.py checks that no other module writes files.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+# Format versions. A reader accepts its version and the unversioned files from before
+# versioning; a newer version is refused with one line. Columns or keys added within a
+# version are optional to readers (docs/architecture.md, "Tidy CSV schema").
+
+# cells/<cell>-r<round>.json, the record python -m runner.core.cell writes.
+#   1: the first versioned record (status, reps, tasks; later additions within 1: probes,
+#      native pools, precision, noise probes).
+RESULT_SCHEMA = 1
+
+# The cell spec runner.sweep.spec builds and the cell reads.
+#   1: the first versioned spec.
+SPEC_SCHEMA = 1
+
+# results.csv's ``schema`` column and environment.json's ``schema`` key.
+#   1: the tidy schema of docs/architecture.md (native columns, repeats, probe and noise
+#      columns are additions within 1).
+TIDY_SCHEMA = 1
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write atomically: a reader sees the whole file or none (a temporary file, then os.replace)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode())
+
+
+def write_json(path: Path, data: Any) -> None:
+    write_text(path, json.dumps(data))
+
+
+def move(source: Path, target: Path) -> None:
+    """Move a file within one file system (a rename: atomic, as every write here)."""
+    os.replace(source, target)

@@ -1,0 +1,109 @@
+"""The report's figures, each drawn from the tidy tables alone, one module per figure:
+
+- ``speedup``      speedup against workers, CI bands, ideal line, Amdahl and USL fits
+- ``parallelism``  concurrency (tasks in flight) against parallelism (CPU s per wall s)
+- ``efficiency``   speedup / workers as a heatmap, executor x workers, per workload
+- ``startup``      pool start-up time by executor and start method
+- ``timeline``     Gantt of chosen cells: a row per worker, a bar per task
+- ``latency``      task latency distribution per cell
+
+``common`` holds what they share (colours, markers, facets, saving as PNG and SVG), ``figure``
+what a figure's entry is. Adding a figure: a module here that ends with
+``FIGURE = ReportFigure(name, title, caption, cost, paint)``, and its line in ``FIGURES`` below.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from runner.report.plots import efficiency, latency, parallelism, speedup, startup, timeline
+from runner.report.plots.figure import Canvas, Painted, ReportFigure
+from runner.results import fits
+from runner.results.load import Sweep
+
+# The report's figures, in the report's order: one line per figure, each a module beside this one
+# that says its title, caption and how to paint it (its FIGURE).
+FIGURES: list[ReportFigure] = [
+    speedup.FIGURE,
+    parallelism.FIGURE,
+    efficiency.FIGURE,
+    startup.FIGURE,
+    timeline.FIGURE,
+    latency.FIGURE,
+]
+BY_NAME = {f.name: f for f in FIGURES}
+# Slowest first, so that the processes finish together.
+ORDER = [f.name for f in sorted(FIGURES, key=lambda f: -f.cost)]
+
+# What the figures are drawn from, set before the worker processes fork so that they
+# inherit it instead of unpickling a copy of every table.
+_JOB: dict[str, Canvas] = {}
+
+
+def _paint(name: str) -> Painted:
+    """One figure's files; the speedup figure also returns the fits it draws."""
+    return BY_NAME[name].paint(_JOB["current"])
+
+
+class Painter:
+    """Draws the figures into ``out``, in worker processes where the platform can fork,
+    while the caller goes on (judging verdicts, writing tables); the scaling fits are
+    computed with the speedup figure, which draws them.
+
+        with Painter(sweep, None, out) as painter:
+            ...
+            fitted = painter.fits()
+            figures = painter.results()
+    """
+
+    def __init__(self, sweep: Sweep, timeline_cells: list[str] | None, out: Path, processes: int | None = None) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        cells = timeline.default_cells(sweep.summary) if timeline_cells is None else timeline_cells
+        _JOB["current"] = Canvas(sweep, cells, out)
+        processes = min(len(ORDER), os.cpu_count() or 1) if processes is None else processes
+        self.failed: dict[str, str] = {}
+        self._done: dict[str, tuple[list[Path], pd.DataFrame | None]] = {}
+        self._pool: ProcessPoolExecutor | None = None
+        if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
+            self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
+            self._futures = {name: self._pool.submit(_paint, name) for name in ORDER}
+
+    def _get(self, name: str) -> tuple[list[Path], pd.DataFrame | None]:
+        if name not in self._done:
+            try:
+                self._done[name] = self._futures[name].result() if self._pool is not None else _paint(name)
+            except Exception as exc:  # a figure's bug must not cost the whole report
+                self.failed[name] = f"{type(exc).__name__}: {exc}"
+                self._done[name] = ([], None)
+        return self._done[name]
+
+    def fits(self) -> pd.DataFrame:
+        """The scaling fits (runner/results/fits.py), as drawn on the speedup figure."""
+        fitted = self._get("speedup")[1]
+        return fitted if fitted is not None else fits.fit(_JOB["current"].sweep.summary)
+
+    def results(self) -> dict[str, list[Path]]:
+        """Each drawn figure's files, in the report's order; figures without data are left
+        out, and so are figures that failed (``failed`` says why: the rest of the report
+        is still worth having)."""
+        drawn = {name: self._get(name)[0] for name in ORDER}
+        return {f.name: drawn[f.name] for f in FIGURES if drawn[f.name]}
+
+    def __enter__(self) -> Painter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+        _JOB.clear()
+
+
+def draw(sweep: Sweep, timeline_cells: list[str] | None, out: Path) -> dict[str, list[Path]]:
+    """Every figure, drawn into ``out``."""
+    with Painter(sweep, timeline_cells, out) as painter:
+        return painter.results()

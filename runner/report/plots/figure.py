@@ -1,0 +1,35 @@
+"""What a figure of the report is: its registry entry (plots/__init__.py lists them) and what it is drawn from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from runner.results.load import Sweep
+
+# A figure's files (none without data), and the fits the speedup figure computes to draw them.
+Painted = tuple[list[Path], pd.DataFrame | None]
+
+
+@dataclass(frozen=True)
+class Canvas:
+    """What every figure is drawn from: the sweep, the cells the timeline shows, the folder."""
+
+    sweep: Sweep
+    timeline_cells: list[str]
+    out: Path
+
+    def path(self, name: str) -> Path:
+        return self.out / f"{name}.png"
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    name: str  # file stem under plots/
+    title: str
+    caption: str  # how to read it, for the report
+    cost: int  # how long it takes to draw, relative to the others: the slowest start first
+    paint: Callable[[Canvas], Painted]

@@ -1,0 +1,76 @@
+"""Task latency distributions per cell (plots/latency.png).
+
+A task's latency is its time from start to end in the worker (``end_s - start_s`` in
+tasks.csv): queueing before it starts is not in it. Each cell is a compact box: the
+thick bar spans the quartiles, the thin line the 5th to 95th percentile, the dot is
+the median. Boxes of one worker count stand side by side, one per executor and start
+method.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from runner.report.plots import common
+from runner.report.plots.figure import Canvas, Painted, ReportFigure
+
+MS = 1000.0
+QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+DODGE = 0.7  # log2 units shared by the boxes of one worker count
+
+
+def draw(summary: pd.DataFrame, tasks: pd.DataFrame, path: Path) -> list[Path]:
+    if tasks.empty:
+        return []
+    spans = (tasks["end_s"] - tasks["start_s"]).groupby(tasks["cell"])
+    durations = spans.quantile(np.array(QUANTILES)).unstack()
+    durations.columns = [f"q{round(q * 100)}" for q in QUANTILES]
+    data = common.with_panels(summary[summary["status"] == "ok"]).join(durations, on="cell", how="inner")
+    if data.empty:
+        return []
+    colour = common.colours(common.executors(data))
+    fig, panels = common.grid(data, common.choose_split(data))
+    for panel in panels:
+        ax, layer = panel.ax, common.Layer()
+        for block in panel.blocks:
+            series = list(common.curves(block.rows))
+            step = DODGE / max(len(series), 1)
+            for i, (executor, method, curve) in enumerate(series):
+                c = colour[executor]
+                for x, q5, q25, q75, q95 in zip(
+                    block.x(curve["workers"]) + (i - (len(series) - 1) / 2) * step,
+                    *(curve[q] * MS for q in ("q5", "q25", "q75", "q95")),
+                    strict=True,
+                ):
+                    layer.line([x, x], [q5, q95], c, width=1)
+                    layer.line([x, x], [q25, q75], c, width=4)
+                layer.markers(
+                    block.x(curve["workers"]) + (i - (len(series) - 1) / 2) * step,
+                    curve["q50"] * MS,
+                    c,
+                    common.marker(method),
+                    hollow=True,
+                )
+        common.log10_axis(ax, panel.rows[["q5", "q95"]].to_numpy() * MS)
+        layer.draw(ax)
+        panel.finish()
+    common.label_axes(fig, panels, "workers (log2 scale)", "task latency: start to end (ms, log)")
+    common.legend(fig, data)
+    return common.save(fig, path, "Task latency per cell: quartiles (bar), 5th-95th percentile (line), median (dot)")
+
+
+def paint(canvas: Canvas) -> Painted:
+    return draw(canvas.sweep.summary, canvas.sweep.tasks, canvas.path("latency")), None
+
+
+FIGURE = ReportFigure(
+    "latency",
+    "Task latency",
+    "Per cell, the time each task took from start to end in its worker, over all repetitions: quartiles "
+    "(thick bar), 5th to 95th percentile (line), median (dot); log scale.",
+    cost=6,
+    paint=paint,
+)

@@ -1,0 +1,57 @@
+"""Pool start-up cost by executor and start method (plots/startup.png)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.patches import Patch
+
+from runner.report.plots import common
+from runner.report.plots.figure import Canvas, Painted, ReportFigure
+
+MS = 1000.0
+
+
+def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
+    """Median time to start a ready pool, in ms on a log scale, pooled over workloads;
+    the band is the fastest to the slowest repetition."""
+    if "startup_s_median" not in summary:
+        return []
+    ok = summary[(summary["status"] == "ok") & summary["startup_s_median"].notna()]
+    if ok.empty:
+        return []
+    data = ok.groupby(["executor", "start_method", "workers"], as_index=False).agg(
+        median=("startup_s_median", "median"), low=("startup_s_min", "min"), high=("startup_s_max", "max")
+    )
+    data["workload"] = data[common.PANEL] = "all workloads"
+    colour = common.colours(common.executors(data))
+    fig, panels = common.grid(data, common.choose_split(data))
+    for panel in panels:
+        layer = common.Layer()
+        for block in panel.blocks:
+            for executor, method, curve in common.curves(block.rows):
+                c, x = colour[executor], block.x(curve["workers"])
+                layer.band(x, curve["low"] * MS, curve["high"] * MS, c)
+                layer.curve(x, curve["median"] * MS, c, common.marker(method))
+        common.log10_axis(panel.ax, panel.rows[["low", "high"]].to_numpy() * MS)
+        layer.draw(panel.ax)
+        panel.finish()
+    common.label_axes(fig, panels, "workers (log2 scale)", "start-up: pool ready (ms, log scale)")
+    common.legend(fig, data, [(Patch(color="0.5", alpha=0.25), "fastest to slowest repetition")])
+    return common.save(fig, path, "Start-up cost: creating the pool until every worker is ready")
+
+
+def paint(canvas: Canvas) -> Painted:
+    return draw(canvas.sweep.summary, canvas.path("startup")), None
+
+
+FIGURE = ReportFigure(
+    "startup",
+    "Start-up cost",
+    "Time from creating the pool until every worker is ready, median over repetitions pooled over workloads "
+    "(band: fastest to slowest repetition), log scale. Threads start in microseconds; processes in "
+    "milliseconds, spawn slowest.",
+    cost=1,
+    paint=paint,
+)

@@ -1,0 +1,380 @@
+"""Redraw a run's or sweep's report from its files: ``python -m runner.report DIR``.
+
+Reads results.csv, tasks.csv, summary.csv, environment.json and Hydra's records
+(runner/results/load.py, runner/results/hydra_records.py); never measures. Writes plots/*.png|svg,
+fits.csv, report.md and a self-contained report.html at DIR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from runner import files
+from runner.claims import verdicts
+from runner.claims.expression import Expr, ExprError
+from runner.claims.verdicts import Verdict
+from runner.report import blocks as document
+from runner.report import html_page as html
+from runner.report import plots
+from runner.report import terminal as console
+from runner.report.blocks import Block, Bullets, Code, Heading, Image, Para, Table
+from runner.results import fits
+from runner.results.aggregate import write_csv
+from runner.results.load import DataError, Sweep, flags, load, param_columns
+from runner.results.noise import BUSY_LOAD, NOISY_CV
+
+TITLE = "concurrency-lab report"
+FOLD_ROWS = 40  # longer tables fold away in the HTML
+PEAK_IN_SIGHT = 4.0  # a USL peak further out than this many times the widest cell is not shown as a number
+NOISE_MEANING = (
+    f"wall-time spread above {NOISY_CV:.0%}, load above the CPUs, or a slow first repetition: numbers to read "
+    "with their intervals"
+)
+AXES = ["workload", "executor", "start_method", "workers", "tasks", "python", "gil", "fail_rate"]
+
+
+@dataclass
+class Report:
+    root: Path
+    sweep: Sweep
+    fits: pd.DataFrame
+    verdicts: list[Verdict]
+    figures: dict[str, list[Path]]
+
+    @property
+    def refused(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.verdict == verdicts.REFUSED]
+
+
+def _num(value: Any, fmt: str = ".3g") -> str:
+    if isinstance(value, str):  # a workload parameter may be a choice (algorithm=sha256)
+        return value
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "∞" if isinstance(value, float) and math.isinf(value) else "-"
+    return f"{value:{fmt}}"
+
+
+def _ci(row: pd.Series, measure: str, fmt: str) -> str:
+    median = row.get(f"{measure}_median")
+    if median is None or pd.isna(median):
+        return "-"
+    return f"{median:{fmt}} [{row[f'{measure}_ci_low']:{fmt}}, {row[f'{measure}_ci_high']:{fmt}}]"
+
+
+def _values(series: pd.Series) -> str:
+    values = sorted(set(series.dropna()), key=lambda v: (str(type(v)), v))
+    return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) or "(none)" for v in values)
+
+
+def swept(sweep: Sweep) -> list[Block]:
+    summary = sweep.summary
+    axes = [c for c in [*AXES, *param_columns(summary)] if c in summary]
+    rows = [
+        {"axis": axis, "values": _values(summary[axis]), "varies": "yes" if summary[axis].nunique() > 1 else ""}
+        for axis in axes
+    ]
+    ok = summary["status"] == "ok"
+    counts = (
+        f"**{len(summary)} cells**: {int(ok.sum())} measured, {int((~ok).sum())} failed, "
+        f"{int((ok & ~summary['complete']).sum())} incomplete; {int(summary['expected'].max())} repetitions per "
+        f"cell; {sweep.cores} cores."
+    )
+    blocks: list[Block] = [Heading("What was swept"), Para(counts), Table(pd.DataFrame(rows))]
+    if sweep.recorded is not None:
+        blocks += [Para("The command, as recorded by Hydra:"), Code(sweep.recorded.command())]
+    return blocks
+
+
+def verdict_blocks(found: list[Verdict]) -> list[Block]:
+    blocks: list[Block] = [Heading("Verdicts")]
+    if not found:
+        return [
+            *blocks,
+            Para("No expectations declared. An experiment states its claims under `expect:` (see the README)."),
+        ]
+    frame = pd.DataFrame(
+        [
+            {
+                "claim": v.claim,
+                "verdict": v.verdict,
+                "where": f"`{v.where}`",
+                "check": f"`{v.check}`",
+                "numbers behind it": v.numbers,
+            }
+            for v in found
+        ]
+    )
+    tally = pd.Series([v.verdict for v in found]).value_counts()
+    return [*blocks, Para(", ".join(f"{n} {k}" for k, n in tally.items()) + "."), Table(frame)]
+
+
+def warnings(sweep: Sweep, fitted: pd.DataFrame) -> list[str]:
+    """What should make a reader doubt a number, most serious first."""
+    summary, env, found = sweep.summary, sweep.environment, list(sweep.warnings)
+    failed = summary[summary["status"] != "ok"]
+    for row in failed.head(5).itertuples():
+        found.append(f"cell {row.cell} ({row.workload}/{row.executor}/{row.workers}) {row.status}")
+    over = summary[summary["oversubscribed"].fillna(False).astype(bool)] if "oversubscribed" in summary else summary[:0]
+    if len(over):
+        names = "; ".join(f"{r.workload}/{r.executor}/{r.workers}: {r.oversubscription}" for r in over[:5].itertuples())
+        found.append(
+            f"{len(over)} oversubscribed cell(s), more native threads than CPUs, which take turns (their wall times"
+            f" and speedups measure that, not the executor; native_threads=1 or auto avoids it): {names}"
+        )
+    for _, cell in summary[flags(summary, "impossible")].iterrows():
+        found.append(
+            f"impossible value in {console.label(cell)}: {cell['impossible_why']}. It is not a measurement: it is "
+            "left out of the verdicts and marked in the figures; measure again on a quieter machine"
+        )
+    noisy = summary[flags(summary, "noisy")]
+    if len(noisy):
+        worst = noisy.sort_values("cv", ascending=False).head(5)
+        names = ", ".join(f"{console.label(r)} ({r['cv']:.0%})" for _, r in worst.iterrows())
+        found.append(f"{len(noisy)} noisy cell(s) ({NOISE_MEANING}); the widest spread: {names}")
+        for _, cell in noisy[noisy["noise_cause"].fillna("").astype(bool)].head(5).iterrows():
+            found.append(f"noisy {console.label(cell)}: {cell['noise']}; the probes saw: {cell['noise_cause']}")
+    if "precision_met" in summary:
+        short = summary[summary["precision_met"].notna() & ~summary["precision_met"].fillna(True).astype(bool)]
+        for _, cell in short.head(5).iterrows():
+            found.append(
+                f"{console.label(cell)} reached +-{cell['precision_reached']:.1%} on speedup, not the +-"
+                f"{cell['precision']:.0%} asked for ({cell['precision_stop']})"
+            )
+    errors = int(summary["errors"].sum()) if "errors" in summary else 0
+    if errors:
+        found.append(f"{errors} task(s) raised (counted in `errors`, the cells went on)")
+    before = env.get("load_before") or []
+    if before and before[0] > BUSY_LOAD * sweep.cores:
+        found.append(
+            f"the machine was busy before the sweep: 1-minute load {before[0]:.2f} on {sweep.cores} cores "
+            "(other work competes with the cells; compare with care)"
+        )
+    poor = fitted[fitted["amdahl_poor"] | fitted["usl_poor"]] if not fitted.empty else fitted
+    if len(poor):
+        found.append(f"{len(poor)} poor scaling fit(s); see the fits table")
+    if env.get("git_dirty"):
+        found.append("the project had uncommitted changes: the git revision alone does not reproduce it")
+    return found
+
+
+def _peak(peak: float, widest: float) -> str:
+    """USL's peak, said plainly where it lies far beyond what was measured."""
+    if not math.isfinite(peak) or peak > PEAK_IN_SIGHT * widest:
+        return f"none within {PEAK_IN_SIGHT:g}x the widest cell"
+    return f"{peak:.3g}" + (" (extrapolated)" if peak > widest else "")
+
+
+def fit_blocks(fitted: pd.DataFrame) -> list[Block]:
+    blocks: list[Block] = [
+        Heading("Scaling fits"),
+        Para(
+            "Least-squares fits to the median speedups of each curve with at least "
+            f"{fits.MIN_POINTS} worker counts. Amdahl: S(N) = 1 / (s + (1 - s) / N), serial fraction s. USL: "
+            "C(N) = N / (1 + a (N - 1) + b N (N - 1)), contention a, coherency b, peak at N* = sqrt((1 - a) / b). "
+            f"A fit is **poor** when it misses the medians by more than {fits.POOR_RMSE:.0%} (RMS, relative), or "
+            f"explains less than {fits.POOR_R2:.0%} of their variation while missing by more than "
+            f"{fits.NOISE_RMSE:.0%}."
+        ),
+    ]
+    if fitted.empty:
+        return [*blocks, Para("No curve has enough worker counts to fit.")]
+    rows = []
+    for _, r in fitted.iterrows():
+        method = f"/{r['start_method']}" if r["start_method"] else ""
+        params = ", ".join(
+            f"{c.removeprefix('workload.')}={_num(r[c], 'g')}" for c in param_columns(fitted) if pd.notna(r[c])
+        )
+        rows.append(
+            {
+                "curve": f"{r['workload']}{f' ({params})' if params else ''} · {r['executor']}{method}",
+                "points": int(r["points"]),
+                "Amdahl s": _num(r["amdahl_serial_fraction"], ".3f"),
+                "Amdahl max": _num(r["amdahl_max_speedup"], ".3g"),
+                "Amdahl R²": _num(r["amdahl_r2"], ".3f"),
+                "USL a": _num(r["usl_a"], ".3g"),
+                "USL b": _num(r["usl_b"], ".3g"),
+                "USL R²": _num(r["usl_r2"], ".3f"),
+                "USL peak N*": _peak(r["usl_peak_workers"], r["workers_max"]),
+                "USL peak speedup": _num(r["usl_peak_speedup"], ".3g"),
+                "fit": ", ".join(
+                    n for n, poor in (("Amdahl poor", r["amdahl_poor"]), ("USL poor", r["usl_poor"])) if poor
+                )
+                or "good",
+            }
+        )
+    frame = pd.DataFrame(rows)
+    fold = f"{len(frame)} curves (click to show)" if len(frame) > FOLD_ROWS else None
+    return [*blocks, Table(frame, fold=fold), Para("The same numbers, unrounded: `fits.csv`.")]
+
+
+def summary_blocks(summary: pd.DataFrame) -> list[Block]:
+    rows = []
+    for _, r in summary.iterrows():
+        marks = [str(r["status"])] if r["status"] != "ok" else []
+        marks += ["incomplete"] if r["status"] == "ok" and not r["complete"] else []
+        marks += ["IMPOSSIBLE speedup"] if console.flag(r, "impossible") else []
+        marks += ["noisy"] if r["noisy"] else []
+        marks += ["oversubscribed"] if console.flag(r, "oversubscribed") else []
+        marks += ["imprecise"] if pd.notna(r.get("precision_met")) and not r["precision_met"] else []
+        marks += [f"{int(r['errors'])} task errors"] if r.get("errors") else []
+        rows.append(
+            {
+                "workload": r[plots.common.PANEL],
+                "executor": r["executor"],
+                "start": r["start_method"],
+                "workers": int(r["workers"]),
+                "n": f"{int(r['n'])}/{int(r['expected'])}",
+                "wall s [95% CI]": _ci(r, "wall_s", ".4f"),
+                "speedup [95% CI]": ("impossible: " if console.flag(r, "impossible") else "")
+                + _ci(r, "speedup", ".2f"),
+                "parallelism": _num(r.get("parallelism_median"), ".2f"),
+                "efficiency": _num(r.get("efficiency_median"), ".2f"),
+                "start-up ms": _num(r.get("startup_s_median", np.nan) * 1000, ".3g"),
+                "cv": "-" if pd.isna(r["cv"]) else f"{r['cv']:.1%}",
+                "flags": ", ".join(marks),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    fold = f"{len(frame)} cells (click to show)" if len(frame) > FOLD_ROWS else None
+    return [
+        Heading("Summary"),
+        Para("One row per cell: medians over the repetitions with bootstrap 95% confidence intervals."),
+        Table(frame, fold=fold),
+    ]
+
+
+def environment_blocks(sweep: Sweep) -> list[Block]:
+    env = sweep.environment
+    if not env:
+        return [Heading("Environment"), Para("environment.json is missing: the machine is unknown.")]
+    gil = "enabled" if env.get("gil", True) else "disabled"
+    build = "free-threaded build" if env.get("free_threaded_build") else "default (GIL) build"
+    packages = ", ".join(f"{k} {v}" for k, v in (env.get("packages") or {}).items() if v)
+    revision = env.get("git_revision") or "unknown"
+    items = [
+        f"Python {env.get('python', '?')} ({env.get('implementation', '?')}, {build}, GIL {gil}), "
+        f"build {' '.join(map(str, env.get('python_build') or []))}",
+        f"CPU: {env.get('cpu_model', '?')}; {env.get('cpu_count', '?')} logical CPUs, "
+        f"{sweep.cores} usable (affinity); memory {env.get('memory_gib', '?')} GiB",
+        f"load average (1, 5, 15 min) before: {_load(env.get('load_before'))}; after: {_load(env.get('load_after'))}",
+        f"platform: {env.get('platform', '?')}",
+        f"packages: {packages}",
+        f"git revision: `{revision}`" + (" (with uncommitted changes)" if env.get("git_dirty") else ""),
+    ]
+    return [Heading("Environment"), Bullets(items)]
+
+
+def _load(values: Any) -> str:
+    return ", ".join(f"{v:.2f}" for v in values) if values else "?"
+
+
+def reproduce_blocks(sweep: Sweep) -> list[Block]:
+    blocks: list[Block] = [Heading("Reproduce")]
+    lines = []
+    revision = sweep.environment.get("git_revision")
+    if revision:
+        lines.append(f"git checkout {revision}")
+    if sweep.recorded is not None:
+        lines.append(sweep.recorded.command())
+    if lines:
+        blocks += [Para("The same sweep, measured again into a new directory:"), Code("\n".join(lines))]
+    blocks += [
+        Para("or, with exactly the recorded overrides, into a directory beside this one, then compared with it:"),
+        Code(f"python -m runner.replay {sweep.root}\npython -m runner.compare {sweep.root} {sweep.root}-replay"),
+        Para("This report, redrawn from the files: `python -m runner.report " + str(sweep.root) + "`."),
+    ]
+    return blocks
+
+
+def figure_blocks(figures: dict[str, list[Path]], root: Path) -> list[Block]:
+    blocks: list[Block] = [Heading("Figures")]
+    for figure in plots.FIGURES:
+        if figure.name in figures:
+            png = figures[figure.name][0]
+            svg = png.with_suffix(".svg").relative_to(root).as_posix()
+            caption = f"{figure.caption} (Vector version: `{svg}`.)"
+            blocks += [Heading(figure.title, 3), Image(png.relative_to(root), figure.title, caption)]
+    if len(blocks) == 1:
+        blocks.append(Para("Nothing measured to draw."))
+    return blocks
+
+
+def timeline_cells(sweep: Sweep, where: str | None) -> list[str] | None:
+    """The cells whose timelines to draw: those a `where` expression selects, or the default."""
+    if where is None:
+        return None
+    from runner.claims import expectations as expect
+
+    try:
+        selected = Expr(where, expect.names(sweep.params)).evaluate(verdicts.columns(sweep.summary, sweep.cores))
+    except ExprError as exc:
+        raise DataError(f"--timeline: {exc}") from None
+    cells = list(sweep.summary.loc[np.broadcast_to(np.asarray(selected, dtype=bool), len(sweep.summary)), "cell"])
+    if not cells:
+        raise DataError(f"--timeline: no cell matches {where!r}")
+    return cells
+
+
+def render(root: Path, timeline: str | None = None) -> Report:
+    """Draw every figure and write fits.csv, report.md and report.html; DataError if the files are not a sweep."""
+    sweep = load(root)
+    if sweep.summary.empty:
+        raise DataError(f"{root}: results.csv holds no cells")
+    cells = timeline_cells(sweep, timeline)
+    # the figures draw in worker processes while this one judges, tables and renders the text
+    with plots.Painter(sweep, cells, root / "plots") as painter:
+        found = verdicts.evaluate(sweep)
+        rest: list[Block] = [
+            *summary_blocks(plots.common.with_panels(sweep.summary).sort_index()),
+            *environment_blocks(sweep),
+            *reproduce_blocks(sweep),
+        ]
+        rest_md, rest_html = document.markdown(rest), html.fragment(rest, root)
+        fitted = painter.fits()
+        write_csv(fitted, root / "fits.csv")
+        doubts = warnings(sweep, fitted)
+        figures = painter.results()
+    doubts += [f"figure {name} could not be drawn ({why})" for name, why in painter.failed.items()]
+    head: list[Block] = [
+        Para(f"Sweep `{root}`: every number below is read from its files; `python -m runner.report` redraws it."),
+        *swept(sweep),
+        *verdict_blocks(found),
+        Heading("Warnings"),
+        Bullets(doubts or ["none: no failed, incomplete or noisy cells, and a quiet machine"]),
+        *figure_blocks(figures, root),
+        *fit_blocks(fitted),
+    ]
+    files.write_text(root / "report.md", document.markdown_page(TITLE, [document.markdown(head), rest_md]))
+    files.write_text(root / "report.html", html.page(TITLE, [html.fragment(head, root), rest_html]))
+    return Report(root, sweep, fitted, found, figures)
+
+
+def main(argv: list[str]) -> int:
+    """``argv`` as in ``sys.argv``: the program's name, then its arguments."""
+    parser = argparse.ArgumentParser(prog="python -m runner.report", description=__doc__.splitlines()[0])
+    parser.add_argument("dir", type=Path, help="a run or sweep directory")
+    parser.add_argument(
+        "--timeline",
+        metavar="EXPR",
+        help="cells to draw task timelines for, as an expect-style expression, e.g. \"executor == 'thread'\" "
+        "(default: the widest cell of each executor)",
+    )
+    args = parser.parse_args(argv[1:])
+    try:
+        report = render(args.dir, args.timeline)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    console.print_verdicts(report.verdicts)
+    print(f"report: {args.dir / 'report.html'}")
+    for refused in report.refused:
+        print(f"error: {refused.numbers}", file=sys.stderr)
+    return 2 if report.refused else 0

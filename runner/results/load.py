@@ -1,0 +1,262 @@
+"""Load a run or sweep directory into tidy DataFrames: ``runner.load(DIR)``.
+
+Everything the report draws comes through here, from the files alone. results.csv is
+the measurement; summary.csv is a cache of it, so cells whose summary row disagrees
+with results.csv (a hand-edited or truncated file) are summarised again from
+results.csv and marked incomplete when repetitions are missing.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from runner.files import TIDY_SCHEMA
+from runner.results import aggregate
+from runner.results import environment as env
+from runner.results.hydra_records import Recorded, RecordError, read
+
+REQUIRED = ("cell", "workload", "executor", "start_method", "workers", "status")
+MEASURED = ("rep", "wall_s", "speedup", "parallelism")  # required once any cell is ok
+NUMERIC = ("workers", "tasks", "rep", "round", "wall_s", "startup_s", "cpu_s", "parallelism", "speedup")
+# medians the summary lacks but the report and the verdicts use
+EXTRA_MEDIANS = (
+    "startup_s", "throughput", "cpu_s", "peak_rss_mb", "process_cpu_s", "outside_cpu_share", "task_parallelism",
+)  # fmt: skip
+TASK_COLUMNS = {"cell": str, "rep": "Int64", "task": "Int64", "worker": str, "start_s": float, "end_s": float}
+
+
+def native_setting(value: Any) -> str:
+    """A cell's ``native_threads`` as set ('1', 'auto'; '' where unset), however the CSV read it back."""
+    if pd.isna(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def param_columns(frame: pd.DataFrame) -> list[str]:
+    """The ``workload.<name>`` columns: one per workload parameter."""
+    return [str(c) for c in frame.columns if str(c).startswith("workload.")]
+
+
+def flags(summary: pd.DataFrame, column: str) -> pd.Series:
+    """A boolean column of the summary (``noisy``, ``impossible``), False where a file from
+    before it existed lacks it."""
+    if column not in summary:
+        return pd.Series(False, index=summary.index)
+    return summary[column].fillna(False).astype(bool)
+
+
+class DataError(ValueError):
+    """A file that is not the tidy schema: the message names the file, the column and what is expected."""
+
+
+@dataclass
+class Sweep:
+    """The tidy tables of one run or sweep, as ``runner.load`` returns them."""
+
+    root: Path
+    results: pd.DataFrame
+    tasks: pd.DataFrame
+    summary: pd.DataFrame
+    environment: dict[str, Any]
+    recorded: Recorded | None
+    # problems found while loading, phrased for the report's warnings
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def cores(self) -> int:
+        return env.cores(self.environment)
+
+    @property
+    def params(self) -> list[str]:
+        """Workload parameter names (``workload.<name>`` columns), without the prefix."""
+        return [c.removeprefix("workload.") for c in param_columns(self.summary)]
+
+
+def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
+    try:
+        frame: pd.DataFrame = pd.read_csv(path, **kwargs)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path.name}: not a readable CSV ({first}); expected the tidy schema v1") from None
+    return frame
+
+
+def _numeric(frame: pd.DataFrame, name: str, columns: tuple[str, ...]) -> None:
+    for column in columns:
+        if column not in frame or pd.api.types.is_numeric_dtype(frame[column]):
+            continue  # the CSV parser found numbers only: nothing to check
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() & frame[column].notna() & (frame[column].astype(str).str.strip() != "")
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(
+                f"{name}: column {column!r} holds {frame[column].iloc[row]!r} on line {row + 2}; expected a number"
+            )
+        frame[column] = values
+
+
+def _results(root: Path) -> pd.DataFrame:
+    results = _read_csv(root / "results.csv")
+    if results.empty:
+        return results
+    written = pd.to_numeric(results.get("schema", pd.Series([TIDY_SCHEMA])), errors="coerce").max()
+    if written > TIDY_SCHEMA:
+        raise DataError(
+            f"results.csv: written with tidy schema v{written:g}, newer than this lab reads (v{TIDY_SCHEMA} "
+            "and the files before versioning); upgrade concurrency-lab to report it"
+        )
+    missing = [c for c in REQUIRED if c not in results]
+    if not missing and (results["status"] == "ok").any():
+        missing = [c for c in MEASURED if c not in results]
+    if missing:
+        raise DataError(
+            f"results.csv: missing column {missing[0]!r}; expected the tidy schema v1 (docs/architecture.md)"
+        )
+    _numeric(results, "results.csv", NUMERIC)
+    results["start_method"] = results["start_method"].astype(object).fillna("")  # all empty: read as float
+    return results
+
+
+def _expected_rows(results: pd.DataFrame, recorded: Recorded | None) -> pd.Series:
+    """Per cell, the repetitions a complete cell has: repeats per round times the rounds."""
+    rounds = results["round"].nunique() if "round" in results else 1
+    if aggregate.EXPECTED in results:
+        per_cell = results.groupby("cell")[aggregate.EXPECTED].max()
+    else:  # written before the column existed: the recorded config, else the most any cell has
+        repeats = (recorded.config.get("repeats") if recorded else None) or None
+        ok = results[results["status"] == "ok"].groupby("cell").size()
+        fallback = repeats if isinstance(repeats, int) else (int(ok.max() / rounds) if len(ok) else 0)
+        per_cell = pd.Series(fallback, index=results["cell"].unique())
+    return per_cell * rounds
+
+
+def _reconcile(results: pd.DataFrame, summary: pd.DataFrame, cores: int, warnings: list[str]) -> pd.DataFrame:
+    """Summarise again the cells whose summary row does not match results.csv."""
+    ok = results[(results["status"] == "ok") & results["rep"].notna()] if not results.empty else results
+    counted = ok.groupby("cell").size() if not ok.empty else pd.Series(dtype=int)
+    in_results = set(results["cell"]) if not results.empty else set()
+    if summary.empty or "cell" not in summary or "n" not in summary:
+        stale = in_results
+        if in_results:
+            warnings.append("summary.csv missing or unreadable: summarised again from results.csv")
+    else:
+        n = summary.set_index("cell")["n"]
+        stale = {c for c in in_results if c not in n.index or counted.get(c, 0) != n[c]}
+        orphans = ~summary["cell"].isin(in_results)
+        if orphans.any():  # every row of these cells is gone from results.csv: nothing measured remains
+            summary = summary.copy()
+            summary.loc[orphans, "n"] = 0
+            measures = [str(c) for c in summary if str(c).endswith(("_median", "_ci_low", "_ci_high")) or c == "cv"]
+            summary.loc[orphans, measures] = np.nan
+        if stale or orphans.any():
+            warnings.append(
+                f"summary.csv disagrees with results.csv for {len(stale) + int(orphans.sum())} cell(s): "
+                "summarised again from results.csv"
+            )
+    if not stale:
+        return summary
+    fresh = aggregate.summary(results, cores, stale)
+    kept = summary[~summary["cell"].isin(stale)] if "cell" in summary else summary.iloc[0:0]
+    return pd.concat([kept, fresh], ignore_index=True) if not kept.empty else fresh.reset_index(drop=True)
+
+
+def _derive(summary: pd.DataFrame, results: pd.DataFrame, expected: pd.Series) -> pd.DataFrame:
+    """Columns the figures and the verdicts read, derived from the two tables."""
+    summary = summary.copy()
+    summary["start_method"] = summary["start_method"].astype(object).fillna("")
+    summary["in_flight"] = np.minimum(summary["workers"], summary["tasks"])
+    for end in ("median", "ci_low", "ci_high"):
+        summary[f"efficiency_{end}"] = summary[f"speedup_{end}"] / summary["workers"]
+    ok = results[results["status"] == "ok"] if "status" in results else results
+    columns = [c for c in EXTRA_MEDIANS if c in ok]
+    if columns and not ok.empty:
+        grouped = ok.groupby("cell")[columns]
+        medians, lows, highs = grouped.median(), grouped.min(), grouped.max()
+        for column in columns:
+            summary[f"{column}_median"] = summary["cell"].map(medians[column])
+            summary[f"{column}_min"] = summary["cell"].map(lows[column])
+            summary[f"{column}_max"] = summary["cell"].map(highs[column])
+    want = summary["cell"].map(expected).fillna(expected.max() if len(expected) else 0)
+    summary["expected"] = want.astype(int)
+    summary["complete"] = (summary["status"] == "ok") & (summary["n"] >= want)
+    return summary.sort_values(["workload", "executor", "start_method", "workers"], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def _tasks(root: Path, summary: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
+    path = root / "tasks.csv"
+    if not path.is_file():
+        warnings.append("tasks.csv missing: no timelines or task latency figures")
+        return pd.DataFrame(columns=list(TASK_COLUMNS))
+    header = _read_csv(path, nrows=0)
+    missing = [c for c in TASK_COLUMNS if c not in header]
+    if missing and not header.columns.empty:
+        raise DataError(f"tasks.csv: missing column {missing[0]!r}; expected the tidy schema v1")
+    tasks = _read_csv(path, usecols=[*TASK_COLUMNS, *(c for c in ("cpu_s", "ok") if c in header)])
+    if tasks.empty:
+        return pd.DataFrame(columns=list(TASK_COLUMNS))
+    _numeric(tasks, "tasks.csv", ("rep", "task", "start_s", "end_s", "cpu_s"))
+    have = tasks.groupby("cell").size()
+    ok = summary[summary["status"] == "ok"]
+    want = (ok["tasks"] * ok["n"]).set_axis(ok["cell"])
+    short = [c for c in want.index if have.get(c, 0) < want[c]]
+    if short:
+        warnings.append(f"tasks.csv lacks task rows for {len(short)} cell(s): {', '.join(short[:5])}")
+    return tasks
+
+
+def _environment(root: Path, warnings: list[str]) -> dict[str, Any]:
+    path = root / "environment.json"
+    if not path.is_file():
+        warnings.append("environment.json missing: the machine is unknown")
+        return {}
+    try:
+        env = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"environment.json: not readable JSON ({exc})") from None
+    if not isinstance(env, dict):
+        raise DataError("environment.json: expected a JSON object")
+    return env
+
+
+def load(root: str | Path) -> Sweep:
+    """The tidy tables of a run or sweep directory; DataError says what is wrong with it."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such directory; give a run or sweep directory")
+    if not (root / "results.csv").is_file():
+        raise DataError(f"{root}: no results.csv here; give a run or sweep directory")
+    warnings: list[str] = []
+    results = _results(root)
+    try:
+        recorded: Recorded | None = read(root)
+    except RecordError as exc:
+        warnings.append(f"{exc}: no verdicts or command")
+        recorded = None
+    summary_path = root / "summary.csv"
+    summary = _read_csv(summary_path) if summary_path.is_file() else pd.DataFrame()
+    if not summary.empty:
+        _numeric(summary, "summary.csv", ("workers", "tasks", "n"))
+    if results.empty:
+        return Sweep(root, results, pd.DataFrame(columns=list(TASK_COLUMNS)), summary, {}, recorded, warnings)
+    environment = _environment(root, warnings)
+    summary = _reconcile(results, summary, env.cores(environment), warnings)
+    summary = _derive(summary, results, _expected_rows(results, recorded))
+    incomplete = summary[(summary["status"] == "ok") & ~summary["complete"]]
+    for row in incomplete.itertuples():
+        warnings.append(
+            f"cell {row.cell} ({row.workload}/{row.executor}/{row.workers}) is incomplete: "
+            f"{row.n} of {row.expected} repetitions in results.csv"
+        )
+    return Sweep(root, results, _tasks(root, summary, warnings), summary, environment, recorded, warnings)

@@ -1,0 +1,1 @@
+"""The Hydra side: config schemas, validation, the ``python`` axis, launching cells, resuming, progress."""

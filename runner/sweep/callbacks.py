@@ -1,0 +1,149 @@
+"""Hydra callbacks: plan and validate a sweep before any cell runs; aggregate after.
+
+Aggregation reads the files the jobs left, never Hydra's in-memory returns, so it
+works when jobs ran in other processes or on other machines.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+import uuid
+from pathlib import Path
+from typing import Any
+
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.errors import HydraException
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from runner import files
+from runner.core.probes import load_average
+from runner.files import write_json
+from runner.results import environment
+from runner.sweep import composed
+from runner.sweep.errors import fail, writing_output
+from runner.sweep.hydra_internals import BasicSweeper
+from runner.sweep.progress import SweepProgress
+from runner.sweep.validate import build_spec, plain
+
+
+def planned_jobs(config: DictConfig) -> list[list[str]]:
+    """Each job's overrides, in launch order, as the basic sweeper will compute them."""
+    params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
+    parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
+    overrides = parser.parse_overrides([*params, *config.hydra.overrides.task])
+    return BasicSweeper.split_arguments(overrides, None)[0]
+
+
+def validate(config: DictConfig, jobs: list[list[str]]) -> int:
+    """Compose every job (once: the launcher reuses it) and validate its spec; return the
+    number of distinct cells."""
+    loader = GlobalHydra.instance().config_loader()
+    cells = set()
+    composed.forget()
+    for job in jobs:
+        try:
+            job_cfg = composed.compose(loader, config, job)
+        except HydraException:
+            return -1  # the sweeper reports composition errors in Hydra's own words
+        cell_spec = build_spec(plain(job_cfg))
+        cells.add((json.dumps(cell_spec, sort_keys=True), job_cfg.round))
+    return len(cells)
+
+
+# Launchers that run several jobs at once on the machine that measures them.
+CONCURRENT_LAUNCHERS = ("joblib", "submitit_launcher.LocalLauncher", "ray", "rq_launcher")
+
+
+def prepare(root: Path, config: DictConfig) -> None:
+    """Check the directory can be written and may be used; record the environment.
+
+    A directory that already holds cells is resumed (``resume=true``, the default):
+    its environment.json gains a session rather than being replaced.
+    """
+    overrides = list(config.hydra.overrides.task)
+    launcher = str(OmegaConf.select(config, "hydra.launcher._target_", default=""))
+    side_by_side = any(name in launcher for name in CONCURRENT_LAUNCHERS)
+    if side_by_side:
+        print(
+            f"warning: {launcher.rsplit('.', 1)[-1]} runs cells side by side on this machine, so their timings "
+            "disturb each other; measure with the basic launcher, or spread cells over nodes (submitit_slurm)",
+            file=sys.stderr,
+        )
+    used = (root / "cells").is_dir()
+    if used and not config.resume:
+        fail(f"resume: {root} already holds measured cells; allowed: resume=true, or a new directory")
+    with writing_output():
+        root.mkdir(parents=True, exist_ok=True)
+        env = environment.read_environment(root) or environment.collect()
+        this = {**environment.session(overrides), "launcher": launcher, "concurrent_launcher": side_by_side}
+        env["sessions"] = [*env.get("sessions", []), this]
+        env.setdefault("command", this["command"])  # the command that defined the sweep
+        env.setdefault("overrides", overrides)
+        # any session that ran cells side by side taints the whole directory's timings
+        env["concurrent_launcher"] = env.get("concurrent_launcher", False) or side_by_side
+        write_json(root / "environment.json", env)
+
+
+def finish(root: Path) -> None:
+    """Aggregate, write the report, and print the summary and verdicts; the report reads only the files."""
+    with writing_output():
+        summarize(root)
+
+
+def summarize(root: Path) -> None:
+    from runner.report import sections as report
+    from runner.report import terminal as console
+    from runner.results.aggregate import aggregate
+    from runner.results.load import DataError
+
+    env = environment.read_environment(root)
+    env["load_after"] = load_average()
+    if env.get("sessions"):
+        env["sessions"][-1]["load_after"] = env["load_after"]
+    write_json(root / "environment.json", env)
+    table = aggregate(root)
+    console.print_summary(table, root)
+    try:
+        written = report.render(root)
+    except DataError as exc:  # nothing measured to report: the summary above says why
+        print(f"report: not written ({exc})")
+        return
+    except Exception as exc:
+        # Hydra would turn this into a warning and exit 0: say it, keep the details, fail
+        files.write_text(root / "report-error.txt", traceback.format_exc())
+        fail(
+            f"report: {type(exc).__name__}: {exc}; the measurements are safe in {root} (details in "
+            "report-error.txt); redraw with: python -m runner.report DIR",
+            code=1,
+        )
+    console.print_verdicts(written.verdicts)
+    print(f"report: {root / 'report.html'}")
+
+
+class LabCallback(Callback):
+    # The sweep in progress, so that an interrupted one can say how to resume it.
+    current_root: Path | None = None
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        root = LabCallback.current_root = Path(config.hydra.sweep.dir)
+        jobs = planned_jobs(config) if config.hydra.sweeper.get("params") is not None else []
+        cells = validate(config, jobs) if jobs else -1
+        prepare(root, config)
+        plan = {"jobs": len(jobs) or "?", "cells": cells, "session": uuid.uuid4().hex, "overrides": jobs}
+        write_json(root / "plan.json", plan)
+        SweepProgress.start(len(jobs))
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        SweepProgress.stop()
+        finish(Path(config.hydra.sweep.dir))
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        build_spec(plain(config))  # bad input fails before Hydra creates the run directory
+        prepare(Path(config.hydra.run.dir), config)
+
+    def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        finish(Path(config.hydra.run.dir))

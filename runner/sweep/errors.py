@@ -1,0 +1,39 @@
+"""Bad input and failed writes as one line on stderr and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+import errno
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import NoReturn
+
+from runner.sweep.progress import SweepProgress
+
+EXIT_BAD_INPUT = 2
+EXIT_WRITE_FAILED = 1
+
+# A full disk, a quota, a read-only or forbidden directory: the user's to fix, not a bug.
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT}
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
+    """Bad input: one line on stderr, a non-zero exit, no traceback.
+
+    SystemExit, unlike an exception, also stops Hydra's launcher from running the
+    remaining jobs, and passes through Hydra's callback error handling.
+    """
+    SweepProgress.stop()
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+@contextmanager
+def writing_output() -> Iterator[None]:
+    """Turn a failed write into one line; the files written so far are whole (atomic)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno not in WRITE_ERRNOS:
+            raise
+        fail(f"output: cannot write {exc.filename or 'a file'}: {exc.strerror}", code=EXIT_WRITE_FAILED)

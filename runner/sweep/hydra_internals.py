@@ -1,0 +1,24 @@
+"""The only module that imports Hydra's private API (``hydra._internal``), and why each name.
+
+Hydra 1.3 has no public way to do these four things; pyproject.toml pins hydra-core below 1.4,
+and tests/test_security.py and tests/test_experiments.py exercise each one, so a Hydra upgrade
+that moves them fails there, not in a user's sweep.
+"""
+
+from __future__ import annotations
+
+# Why each name, and who uses it:
+# - get_args_parser (cli.py): parse Hydra's own flags (--multirun, --config-dir, ...) exactly as
+#   @hydra.main will, to check the files they name before Hydra loads them (docs/security.md).
+# - BasicSweeper (callbacks.py): list a sweep's jobs as the basic sweeper will launch them (its own
+#   product of the axes), to plan and validate every job before the first cell; and the base of
+#   hydra_plugins/concurrency_lab's sweeper, which composes each job once (sweep/composed.py).
+# - ConfigLoaderImpl, create_config_search_path, create_defaults_list (trust.py): build the config
+#   loader, its search path and a job's defaults list as hydra.main does, to learn which file sets
+#   which key before anything is composed.
+from hydra._internal.config_loader_impl import ConfigLoaderImpl
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+from hydra._internal.defaults_list import create_defaults_list
+from hydra._internal.utils import create_config_search_path, get_args_parser
+
+__all__ = ["BasicSweeper", "ConfigLoaderImpl", "create_config_search_path", "create_defaults_list", "get_args_parser"]

@@ -1,0 +1,179 @@
+"""From a resolved config (a plain dict) to a validated cell spec, and its identity.
+
+Standard library only: the spec is what crosses into the measuring core as JSON.
+Validation here is what Hydra's types cannot say (ranges, registries, the
+platform); every failure names the key and what is allowed, in one line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import multiprocessing
+import typing
+from collections.abc import Callable
+from typing import Any, Literal
+
+import workloads
+from runner import files
+from runner.core import native
+from runner.core.executors import EXECUTORS
+from runner.sweep import pythons as interpreters
+
+MISSING = "???"  # how a resolved config shows a value nobody set (OmegaConf's MISSING)
+MAX_WORKERS = 1024
+# Keys of the spec that say *what* is measured; the rest (timeouts) say how to run it.
+IDENTITY_KEYS = (
+    "workload", "executor", "start_method", "workers", "repeats", "warmup", "seed", "python", "gil", "switch_interval",
+)  # fmt: skip
+# Part of what is measured only when set: cells measured before they existed keep their ids.
+OPTIONAL_IDENTITY_KEYS = ("precision", "budget_s", "max_repeats", "native_threads")
+
+
+class SpecError(ValueError):
+    """Invalid input, phrased for the user: the key, the value, what is allowed."""
+
+
+def _check_int(key: str, value: Any, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"{key}: expected an integer, got {value!r}")
+    if value < low or (high is not None and value > high):
+        allowed = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise SpecError(f"{key}: {value} is out of range; allowed: {allowed}")
+    return value
+
+
+def _choices(fn: Callable[..., Any]) -> dict[str, tuple[Any, ...]]:
+    """Parameters annotated ``Literal[...]``: the values a task function accepts."""
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # a plugin's annotations that do not evaluate say nothing about choices
+        return {}
+    return {key: typing.get_args(hint) for key, hint in hints.items() if typing.get_origin(hint) is Literal}
+
+
+def _check_params(name: str, ref: str, params: dict[str, Any]) -> dict[str, Any]:
+    fn = workloads.load(ref)
+    allowed = {p.name: p for p in list(inspect.signature(fn).parameters.values())[1:]}
+    choices = _choices(fn)
+    for key, value in params.items():
+        if key not in allowed:
+            names = ", ".join(allowed) or "none"
+            raise SpecError(f"workload.params.{key}: not a parameter of workload {name!r}; allowed: {names}")
+        if key in choices and value not in choices[key]:
+            raise SpecError(
+                f"workload.params.{key}: {value!r} is not a choice of workload {name!r};"
+                f" allowed: {', '.join(map(str, choices[key]))}"
+            )
+        default = allowed[key].default
+        if default is inspect.Parameter.empty or default is None:
+            continue
+        expected = float if isinstance(default, float) else type(default)
+        if expected is float and isinstance(value, int) and not isinstance(value, bool):
+            params[key] = float(value)
+        elif not isinstance(value, expected) or isinstance(value, bool) != isinstance(default, bool):
+            raise SpecError(
+                f"workload.params.{key}: expected {expected.__name__} (like the default {default!r}), got {value!r}"
+            )
+    return params
+
+
+def build(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Validate a resolved config and return the cell spec the measuring core reads."""
+    workload = cfg["workload"]
+    executor_name = cfg["executor"]["name"]
+    if executor_name not in EXECUTORS:
+        raise SpecError(f"executor.name: unknown executor {executor_name!r}; allowed: {', '.join(EXECUTORS)}")
+    executor = EXECUTORS[executor_name]
+    if workload["name"] == MISSING:
+        names = ", ".join(sorted(workloads.available()))
+        raise SpecError(f"workload.name: missing; workload=custom needs workload.name=NAME; allowed: {names}")
+    try:
+        ref = workloads.reference(workload["name"])
+    except workloads.UnknownWorkload as exc:
+        raise SpecError(f"workload.name: {exc}") from None
+    refusal = executor.refuses(workload["name"])
+    if refusal is not None:
+        raise SpecError(f"executor: {refusal}")
+    start_method = cfg["start_method"]
+    methods = multiprocessing.get_all_start_methods()
+    if start_method not in methods:
+        raise SpecError(f"start_method: {start_method!r} is not available here; allowed: {', '.join(methods)}")
+    fail_rate = workload["fail_rate"]
+    if not 0.0 <= fail_rate <= 1.0:
+        raise SpecError(f"workload.fail_rate: {fail_rate} is out of range; allowed: between 0 and 1")
+    workers = _check_int("workers", cfg["workers"], 1, MAX_WORKERS)
+    try:
+        python = interpreters.resolve(cfg.get("python") or "")
+        interpreters.check_gil(python, cfg.get("gil"))
+    except interpreters.InterpreterError as exc:
+        raise SpecError(str(exc)) from None
+    switch_interval = cfg.get("switch_interval")
+    if switch_interval is not None:
+        switch_interval = _positive("switch_interval", switch_interval)
+    try:
+        native_threads = native.parse(cfg.get("native_threads"))
+    except ValueError as exc:
+        raise SpecError(f"native_threads: {exc}") from None
+    _check_int("rounds", cfg.get("rounds", 1), 1)
+    _positive("target_s", cfg.get("target_s", 1.0))
+    if cfg.get("calibrate") and workloads.size_parameter(ref) is None:
+        sized = ", ".join(n for n, r in workloads.available().items() if workloads.size_parameter(r))
+        raise SpecError(f"calibrate: workload {workload['name']!r} has no size parameter to scale; allowed: {sized}")
+    precision = cfg.get("precision")
+    if precision is not None and not 0 < precision < 1:
+        raise SpecError(f"precision: {precision} is out of range; allowed: above 0 and below 1 (0.05 is +-5%)")
+    pair_s = cfg.get("pair_s", 0.0)
+    if pair_s < 0:
+        raise SpecError(f"pair_s: {pair_s} is out of range; allowed: 0 (no probe) or more seconds")
+    return {
+        "schema": files.SPEC_SCHEMA,
+        "workload": {
+            "name": workload["name"],
+            "tasks": _check_int("workload.tasks", workload["tasks"], 1),
+            "params": _check_params(workload["name"], ref, dict(workload["params"])),
+            "fail_rate": fail_rate,
+        },
+        "executor": {"name": executor_name, "options": {k: v for k, v in cfg["executor"].items() if k != "name"}},
+        # Axes that mean nothing to an executor are blanked, so equal cells hash equal.
+        "start_method": start_method if executor.uses_start_method else "",
+        "workers": workers if executor.uses_workers else 1,
+        "repeats": _check_int("repeats", cfg["repeats"], 1),
+        "warmup": _check_int("warmup", cfg["warmup"], 0),
+        "seed": cfg["seed"],
+        "python": python,
+        "gil": cfg.get("gil"),
+        "switch_interval": switch_interval,
+        "native_threads": native_threads,
+        "timeout_s": _positive("timeout_s", cfg["timeout_s"]),
+        "pair_s": float(pair_s),
+        **(
+            {
+                "precision": float(precision),
+                "budget_s": _positive("budget_s", cfg.get("budget_s", 60.0)),
+                "max_repeats": _check_int("max_repeats", cfg.get("max_repeats", 100), cfg["repeats"]),
+            }
+            if precision is not None
+            else {}
+        ),
+    }
+
+
+def _positive(key: str, value: float) -> float:
+    if value <= 0:
+        raise SpecError(f"{key}: {value} is out of range; allowed: a number above 0")
+    return float(value)
+
+
+def baseline(spec: dict[str, Any]) -> dict[str, Any]:
+    """The serial cell that this cell's speedup is measured against."""
+    return {**spec, "executor": {"name": "serial", "options": {}}, "start_method": "", "workers": 1}
+
+
+def cell_id(spec: dict[str, Any]) -> str:
+    """A stable hash of what a cell measures: equal effective configs share it."""
+    identity = {key: spec[key] for key in IDENTITY_KEYS}
+    identity.update({key: spec[key] for key in OPTIONAL_IDENTITY_KEYS if spec.get(key) is not None})
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:12]
