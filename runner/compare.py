@@ -382,12 +382,11 @@ def write(comparison: Comparison, dir_a: Path, dir_b: Path, out: Path) -> list[P
 
 def print_table(comparison: Comparison) -> None:
     from rich import box
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console.width = max(console.width, 110)
+    from runner.report.terminal import wide_console
+
+    console = wide_console()
     styles = {FASTER: "green", SLOWER: "red", SAME: "", INCONCLUSIVE: "yellow", TOO_FEW: "yellow"}
     grid = Table(
         title=f"B vs A: ratio of medians ({WHAT[comparison.measure]})", title_justify="left", box=box.SIMPLE_HEAD

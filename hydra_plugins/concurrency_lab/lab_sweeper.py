@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from runner.sweep.hydra_internals import BasicSweeper
+# Not through runner/sweep/hydra_internals.py: Hydra's plugin scan executes its core plugins'
+# modules again, and this class must extend the BasicSweeper that exists after the scan.
+from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra.core.config_loader import ConfigLoader
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig

@@ -35,10 +35,17 @@ def flag(row: pd.Series, column: str) -> bool:
     return bool(value) if value is not None and pd.notna(value) else False
 
 
-def print_summary(table: pd.DataFrame, root: Path) -> None:
+def wide_console() -> Console:
+    """The terminal; written to a file or a pipe (logs, CI) it is wide enough that a table's
+    rows do not fold, which would split a cell's words over lines."""
     console = Console(highlight=False)
     if not console.is_terminal:
-        console.width = max(console.width, 110)  # logs and CI: do not fold the table
+        console.width = max(console.width, 200)
+    return console
+
+
+def print_summary(table: pd.DataFrame, root: Path) -> None:
+    console = wide_console()
     grid = Table(title="summary: medians over repetitions", title_justify="left", box=box.SIMPLE_HEAD)
     pythons = table["python"].nunique() > 1
     native = "native_threads" in table and bool(table["native_threads"].notna().any())
@@ -125,9 +132,7 @@ def print_verdicts(verdicts: list[Verdict]) -> None:
     """The claims the sweep declared (``expect:``) and what the measurements say of them."""
     if not verdicts:
         return
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console.width = max(console.width, 110)
+    console = wide_console()
     grid = Table(title="verdicts", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("claim", "verdict", "numbers behind it"):
         grid.add_column(column)

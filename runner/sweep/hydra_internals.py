@@ -11,8 +11,7 @@ from __future__ import annotations
 # - get_args_parser (cli.py): parse Hydra's own flags (--multirun, --config-dir, ...) exactly as
 #   @hydra.main will, to check the files they name before Hydra loads them (docs/security.md).
 # - BasicSweeper (callbacks.py): list a sweep's jobs as the basic sweeper will launch them (its own
-#   product of the axes), to plan and validate every job before the first cell; and the base of
-#   hydra_plugins/concurrency_lab's sweeper, which composes each job once (sweep/composed.py).
+#   product of the axes), to plan and validate every job before the first cell.
 # - ConfigLoaderImpl, create_config_search_path, create_defaults_list (trust.py): build the config
 #   loader, its search path and a job's defaults list as hydra.main does, to learn which file sets
 #   which key before anything is composed.
