@@ -17,16 +17,19 @@ the machine's drift hits both, and prints one markdown table of medians over ``-
   seed measures both anew);
 - the sweeping process's peak memory: VmHWM from /proc/PID/status of ``python -m runner``
   itself, polled every 20 ms while it runs (its children, the cells, are not counted);
-- ``python -m runner -m workload=tiny`` (one job: a 1-cell sweep) end to end;
+- ``python -m runner -m workload=tiny`` end to end: a 1-cell sweep (one job, four threads,
+  the default 3 repetitions and 1 warm-up; 2 records with its serial baseline);
 - ``python -m runner --help``;
 - ``python -m runner.report DIR`` on that round's default sweep (by the same tree) and on a
-  synthetic 1,000-cell sweep (benchmarks/synthetic.py, a copy per tree);
+  synthetic sweep of ``--cells 1000`` (benchmarks/synthetic.py: 1,068 cells; a copy per tree);
 - the anchor: Hydra's basic launcher running a no-op ``@hydra.main`` app over a grid of as
   many jobs as each lab sweep (``-m x=0,1,...``), wall time and wall time per job.
 
 Each tree's lab runs as ``python -m runner`` with ``cwd`` the tree and the tree first on
-PYTHONPATH, so its own ``runner``, ``conf/`` and ``hydra_plugins/`` are used. Nothing here
-imports ``runner``: every measurement is a command line and the files it leaves.
+PYTHONPATH, so its own ``runner``, ``conf/`` and ``hydra_plugins/`` are used. A tree with no
+``hydra_plugins/`` of its own (6a9a52f has none) gets an empty stand-in after it on the path:
+otherwise Hydra would load the plugin of whichever checkout is installed in editable mode.
+Nothing here imports ``runner``: every measurement is a command line and the files it leaves.
 
     python benchmarks/overhead.py --rounds 3                 # --sizes 10,50,200,500 --before REF
     python benchmarks/overhead.py --rounds 1 --sizes 10 --skip-default-sweep    # a quick check
@@ -50,6 +53,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pandas as pd
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SWEEP = ["executor=thread,process", "workers=1,2,4,8"]
@@ -202,6 +207,10 @@ class Bench:
             check=True,
             capture_output=True,
         )
+        results = pd.read_csv(synthetic / "results.csv", usecols=["cell"])
+        self.synthetic_note = (
+            f"synthetic sweep (benchmarks/synthetic.py --cells 1000): {results['cell'].nunique()} cells"
+        )
         # a copy per tree: the report writes its figures into the directory it reads
         for i in range(len(self.trees)):
             shutil.copytree(synthetic, tmp / f"synthetic-{i}")
@@ -329,6 +338,7 @@ def main() -> None:
     print()
     print_table(bench.samples, bench.trees[0].name, bench.trees[1].name)
     print()
+    print(bench.synthetic_note)
     print(
         "load average (1, 5, 15 min): start "
         + ", ".join(f"{x:.2f}" for x in load_start)
