@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
 
 # ``concurrency-lab NAME ...`` runs ``python -m runner.NAME ...`` (the module whose ``main`` that runs);
 # anything else is the Hydra app.
-SUBCOMMANDS = {"report": "runner.report.sections", "compare": "runner.compare", "replay": "runner.replay"}
+SUBCOMMANDS = {"report": "runner.report.sections", "compare": "runner.compare.cli", "replay": "runner.replay"}
 
 
 def console_script() -> None:

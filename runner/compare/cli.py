@@ -1,0 +1,74 @@
+"""``python -m runner.compare``: two directories, or A and B measured in one sweep (``--ab``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import runner.compare
+from runner.compare.comparison import MEASURES, compare
+from runner.compare.output import print_table, write
+from runner.compare.significance import FDR, MIN_EFFECT
+from runner.results.load import DataError, Sweep, load
+
+
+def main(argv: list[str]) -> int:
+    """``argv`` as in ``sys.argv``: the program's name, then its arguments."""
+    parser = argparse.ArgumentParser(
+        prog="python -m runner.compare",
+        description=(runner.compare.__doc__ or "").splitlines()[0],
+        epilog="With --ab KEY=A,B the arguments are a sweep's overrides instead of two directories: A and B are "
+        "measured in one sweep, interleaved cell by cell, then compared (runner/sweep/interleave.py).",
+    )
+    parser.add_argument(
+        "dirs", nargs="*", help="DIR_A DIR_B: the reference run or sweep, then the one compared with it"
+    )
+    parser.add_argument("--ab", metavar="KEY=A,B", help="measure A and B interleaved in one sweep, then compare")
+    parser.add_argument("--min-effect", type=float, default=MIN_EFFECT, help="smallest change that counts (0.05: 5%%)")
+    parser.add_argument("--measure", choices=MEASURES, default="relative", help="relative (default) or wall_s")
+    parser.add_argument("--fdr", type=float, default=FDR, help="false discovery rate over the cells (0.05: 5%%)")
+    parser.add_argument("--out", type=Path, help="where compare.md, .csv and the figure go (default: DIR_B/compare)")
+    args = parser.parse_args(argv[1:])
+    if not 0 <= args.min_effect < 1:
+        print(f"error: --min-effect: {args.min_effect} is out of range; allowed: 0 to below 1", file=sys.stderr)
+        return 2
+    if not 0 < args.fdr < 1:
+        print(f"error: --fdr: {args.fdr} is out of range; allowed: above 0 and below 1", file=sys.stderr)
+        return 2
+    if args.ab is None and len(args.dirs) != 2:
+        print("error: dirs: expected DIR_A DIR_B; allowed: two directories, or --ab KEY=A,B OVERRIDES", file=sys.stderr)
+        return 2
+    try:
+        if args.ab is not None:
+            sweep_a, sweep_b = measured_side_by_side(args.ab, args.dirs, args.out)
+            dir_a = dir_b = sweep_a.root
+        else:
+            dir_a, dir_b = Path(args.dirs[0]), Path(args.dirs[1])
+            sweep_a, sweep_b = load(dir_a), load(dir_b)
+    except DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    comparison = compare(sweep_a, sweep_b, args.min_effect, args.measure, args.fdr)
+    if comparison.table.empty:
+        print(f"error: no cells in common; matched on {', '.join(comparison.keys)}", file=sys.stderr)
+        return 2
+    print_table(comparison)
+    out = dir_b / "compare" if args.ab is not None or args.out is None else args.out
+    written = write(comparison, dir_a, dir_b, out)
+    print(f"compare: {written[0]}")
+    return 0
+
+
+def measured_side_by_side(ab: str, overrides: list[str], out: Path | None) -> tuple[Sweep, Sweep]:
+    """--ab: one sweep with KEY=A,B interleaved into ``out`` (default outputs/sweeps/ab-TIME), split in two."""
+    from datetime import datetime
+
+    from runner.sweep import interleave
+
+    interleave.parse(ab)  # a malformed KEY=A,B fails before anything runs
+    root = (out or Path("outputs/sweeps") / datetime.now().strftime("ab-%Y-%m-%d-%H-%M-%S")).absolute()
+    code = interleave.run_side_by_side(ab, overrides, root)
+    if code != 0:
+        raise DataError(f"--ab: the sweep into {root} exited with code {code}; see above")
+    return interleave.split(root, ab)
