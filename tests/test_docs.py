@@ -15,6 +15,7 @@ import re
 import shlex
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -48,8 +49,9 @@ def test_the_docs_have_commands_to_check() -> None:
     assert len(runnable) >= 15
 
 
-def _run(command: str, tmp: Path, sweeps: list[Path]) -> subprocess.CompletedProcess[str]:
-    """One documented command, in ``tmp``, with placeholders filled and sizes made small."""
+def _run(command: str, tmp: Path, sweeps: list[Path], name: str = "") -> subprocess.CompletedProcess[str]:
+    """One documented command, in ``tmp``, with placeholders filled and sizes made small; a sweep
+    lands in ``tmp/name`` (by default, a name from its place in ``sweeps``)."""
     if " && " in command:  # "pip install ... && python -m runner ...": CI does the install part
         command = command.split(" && ", 1)[1]
     args = shlex.split(command)
@@ -85,7 +87,7 @@ def _run(command: str, tmp: Path, sweeps: list[Path]) -> subprocess.CompletedPro
         if module == "runner.replay":
             args.append(f"--out={tmp / f'replay{len(sweeps)}'}")
         return subprocess.run([sys.executable, *args[1:]], cwd=tmp, capture_output=True, text=True, timeout=600)
-    out = tmp / f"out{len(sweeps)}"
+    out = tmp / (name or f"out{len(sweeps)}")
     extra = [f"hydra.sweep.dir={out}", f"hydra.run.dir={out}"] if "--help" not in args else []
     small = [*SMALL, *(ONE_WORKER_COUNT if "-m" in args else [])] if extra else []
     proc = lab(*args[3:], *small, *extra, cwd=tmp, timeout=600)
@@ -104,21 +106,37 @@ def _plugin_example(tmp: Path) -> None:
     target.write_text(text.group(1))
 
 
+def _check(command: str, proc: subprocess.CompletedProcess[str]) -> None:
+    expected_error = next((e for k, e in UNAVAILABLE.items() if k in command), None)
+    if expected_error:
+        assert proc.returncode == 2 and proc.stderr.startswith(expected_error), (command, proc.stderr)
+    else:
+        assert proc.returncode == 0, f"{command}\n{proc.stderr[-2000:]}"
+        assert "Traceback" not in proc.stderr, command
+
+
+def _stands_alone(command: str) -> bool:
+    """A shipped experiment: it reads nothing an earlier command wrote, and nothing reads it."""
+    return "+experiment=" in command and "--config-dir" not in command and not PLACEHOLDERS.search(command)
+
+
 def test_every_documented_command_runs(tmp_path: Path) -> None:
     _plugin_example(tmp_path)
     sweeps: list[Path] = []
-    checked = 0
-    for command in commands():
-        if command.split(" && ")[-1].startswith(RUN_BY_CI):
-            continue  # installs, lints and tests: what .ci/run runs
-        if command.startswith("pip install ./my_workloads"):
-            continue  # tests/test_plugin.py installs tests/plugin_pkg, this example as a package
-        proc = _run(command, tmp_path, sweeps)
-        expected_error = next((e for k, e in UNAVAILABLE.items() if k in command), None)
-        if expected_error:
-            assert proc.returncode == 2 and proc.stderr.startswith(expected_error), (command, proc.stderr)
-        else:
-            assert proc.returncode == 0, f"{command}\n{proc.stderr[-2000:]}"
-            assert "Traceback" not in proc.stderr, command
-        checked += 1
-    assert checked >= 20
+    runnable = [
+        c
+        for c in commands()
+        # installs, lints and tests are what .ci/run runs; tests/test_plugin.py installs
+        # tests/plugin_pkg, the README's package example
+        if not c.split(" && ")[-1].startswith(RUN_BY_CI) and not c.startswith("pip install ./my_workloads")
+    ]
+    for command in [c for c in runnable if not _stands_alone(c)]:  # in order: later ones read earlier ones
+        _check(command, _run(command, tmp_path, sweeps))
+    alone = [c for c in runnable if _stands_alone(c)]
+    # two at a time: what is checked is that each runs, not how fast, and most of a small
+    # sweep's time is the lab's own start-up on one core
+    with ThreadPoolExecutor(2) as pool:
+        done = pool.map(lambda i: _run(alone[i], tmp_path, [], name=f"experiment{i}"), range(len(alone)))
+        for command, proc in zip(alone, done, strict=True):
+            _check(command, proc)
+    assert len(runnable) >= 20 and len(alone) >= 5

@@ -145,9 +145,11 @@ def test_report_redraws_from_files_alone(small_sweep: tuple[Path, str], tmp_path
 
 
 def test_the_readme_sweep_shows_the_physics(tmp_path: Path) -> None:
-    """The README's first command on its defaults: the GIL, processes and sleeping threads."""
+    """The README's first command, its grid and workload sizes, with two repetitions and no warm-up
+    (a third of its time): the GIL, processes and sleeping threads."""
     root = tmp_path / "sweep"
-    proc = lab("-m", "executor=thread,process", "workers=1,2,4,8", f"hydra.sweep.dir={root}", cwd=tmp_path)
+    args = ["executor=thread,process", "workers=1,2,4,8", "repeats=2", "warmup=0", f"hydra.sweep.dir={root}"]
+    proc = lab("-m", *args, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     summary = pd.read_csv(root / "summary.csv").fillna({"start_method": ""})
     assert set(summary["status"]) == {"ok"}

@@ -122,7 +122,8 @@ def test_ctrl_c_stops_fast_keeps_finished_cells_and_says_how_to_resume(tmp_path:
     interrupted_at = time.monotonic()
     interrupt(sweep)
     _, err = sweep.communicate(timeout=30)
-    assert time.monotonic() - interrupted_at < 3
+    # 0.2-0.4 s here; 5 s leaves room for a stalled VM without waiting for the cell to end
+    assert time.monotonic() - interrupted_at < 5
     assert sweep.returncode == 130
     assert "Traceback" not in err
     assert session_members(cell) == []  # the cell in progress went with it
