@@ -87,7 +87,8 @@ def test_scaling_runs_end_to_end(tmp_path: Path) -> None:
 def test_the_gil_experiment_shows_the_gil(tmp_path: Path) -> None:
     """+experiment=gil as shared, made smaller: flat threads for cpu, rising for gil_release and sleep."""
     root = tmp_path / "sweep"
-    proc = lab("-m", "+experiment=gil", "workload.tasks=16", "repeats=2", f"hydra.sweep.dir={root}", cwd=tmp_path)
+    args = ["workload.tasks=16", "repeats=2", "warmup=0", f"hydra.sweep.dir={root}"]
+    proc = lab("-m", "+experiment=gil", *args, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     summary = pd.read_csv(root / "summary.csv")
     assert set(summary["status"]) == {"ok"}
