@@ -17,6 +17,11 @@ from runner.paths import PROJECT_ROOT
 
 def start_lab(*args: str, cwd: Path) -> subprocess.Popen[str]:
     """``python -m runner ARGS`` in its own process group, as a terminal runs a foreground job."""
+    # A job a shell starts in the background inherits SIGINT ignored, and so would the lab under a
+    # test run started that way; a terminal's foreground job takes Ctrl-C. A handler of ours is
+    # reset to the default across exec, where an ignored signal stays ignored.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     return subprocess.Popen(
         [sys.executable, "-m", "runner", *args],
         cwd=cwd,
