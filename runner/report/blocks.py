@@ -46,6 +46,7 @@ class Image:
     path: Path  # relative to the report's directory
     alt: str
     caption: str = ""
+    lead: bool = False  # the report's first figure: sized to share the first screen with the answer
 
 
 Block = Heading | Para | Bullets | Code | Table | Image

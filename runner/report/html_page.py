@@ -24,6 +24,7 @@ table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.85rem; }
 th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; } tr:nth-child(even) td { background: #fafafa; }
 figure { margin: 1rem 0 2rem; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figure.lead img { max-height: 52vh; width: auto; }
 figcaption { color: #555; font-size: 0.9rem; max-width: 900px; }
 .holds { color: #1a7f37; font-weight: 600; } .fails { color: #cf222e; font-weight: 600; }
 .not-measured, .refused { color: #9a6700; font-weight: 600; }
@@ -58,7 +59,8 @@ def _table(block: Table) -> str:
 def _image(block: Image, root: Path) -> str:
     data = base64.b64encode((root / block.path).read_bytes()).decode("ascii")
     caption = f"<figcaption>{inline(block.caption)}</figcaption>" if block.caption else ""
-    return f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(block.alt)}">{caption}</figure>'
+    lead = ' class="lead"' if block.lead else ""
+    return f'<figure{lead}><img src="data:image/png;base64,{data}" alt="{html.escape(block.alt)}">{caption}</figure>'
 
 
 def fragment(blocks: list[Block], root: Path) -> str:

@@ -22,13 +22,15 @@ from runner.claims import verdicts
 from runner.claims.expression import Expr, ExprError
 from runner.claims.verdicts import Verdict
 from runner.report import blocks as document
+from runner.report import headline, plots
 from runner.report import html_page as html
-from runner.report import plots
 from runner.report import terminal as console
 from runner.report.blocks import Block, Bullets, Code, Heading, Image, Para, Table
+from runner.report.plots.figure import ReportFigure
 from runner.results import fits
 from runner.results.aggregate import write_csv
-from runner.results.load import DataError, Sweep, flags, load, param_columns
+from runner.results.labels import PANEL, label, param_columns, table_order, with_panels
+from runner.results.load import DataError, Sweep, flags, load
 from runner.results.noise import BUSY_LOAD, NOISY_CV
 
 TITLE = "concurrency-lab report"
@@ -48,6 +50,7 @@ class Report:
     fits: pd.DataFrame
     verdicts: list[Verdict]
     figures: dict[str, list[Path]]
+    answer: list[str]  # the headline, as the report opens with it
 
     @property
     def refused(self) -> list[Verdict]:
@@ -74,13 +77,20 @@ def _values(series: pd.Series) -> str:
     return ", ".join(f"{v:g}" if isinstance(v, float) else str(v) or "(none)" for v in values)
 
 
+def _varies(summary: pd.DataFrame, axis: str) -> str:
+    """ "yes" for an axis swept within a workload; a value each workload sets for itself (its task
+    count, a parameter only one workload has) is not a swept axis."""
+    if summary[axis].nunique() < 2:
+        return ""
+    if axis != "workload" and (summary.groupby("workload")[axis].nunique() < 2).all():
+        return "with the workload"
+    return "yes"
+
+
 def swept(sweep: Sweep) -> list[Block]:
     summary = sweep.summary
     axes = [c for c in [*AXES, *param_columns(summary)] if c in summary]
-    rows = [
-        {"axis": axis, "values": _values(summary[axis]), "varies": "yes" if summary[axis].nunique() > 1 else ""}
-        for axis in axes
-    ]
+    rows = [{"axis": axis, "values": _values(summary[axis]), "varies": _varies(summary, axis)} for axis in axes]
     ok = summary["status"] == "ok"
     counts = (
         f"**{len(summary)} cells**: {int(ok.sum())} measured, {int((~ok).sum())} failed, "
@@ -118,34 +128,34 @@ def verdict_blocks(found: list[Verdict]) -> list[Block]:
 
 def warnings(sweep: Sweep, fitted: pd.DataFrame) -> list[str]:
     """What should make a reader doubt a number, most serious first."""
-    summary, env, found = sweep.summary, sweep.environment, list(sweep.warnings)
+    summary, env, found = table_order(with_panels(sweep.summary)), sweep.environment, list(sweep.warnings)
     failed = summary[summary["status"] != "ok"]
-    for row in failed.head(5).itertuples():
-        found.append(f"cell {row.cell} ({row.workload}/{row.executor}/{row.workers}) {row.status}")
-    over = summary[summary["oversubscribed"].fillna(False).astype(bool)] if "oversubscribed" in summary else summary[:0]
+    for _, row in failed.head(5).iterrows():
+        found.append(f"cell {row['cell']} ({label(row)}) {row['status']}")
+    over = summary[flags(summary, "oversubscribed")]
     if len(over):
-        names = "; ".join(f"{r.workload}/{r.executor}/{r.workers}: {r.oversubscription}" for r in over[:5].itertuples())
+        names = "; ".join(f"{label(r)}: {r['oversubscription']}" for _, r in over[:5].iterrows())
         found.append(
             f"{len(over)} oversubscribed cell(s), more native threads than CPUs, which take turns (their wall times"
             f" and speedups measure that, not the executor; native_threads=1 or auto avoids it): {names}"
         )
     for _, cell in summary[flags(summary, "impossible")].iterrows():
         found.append(
-            f"impossible value in {console.label(cell)}: {cell['impossible_why']}. It is not a measurement: it is "
+            f"impossible value in {label(cell)}: {cell['impossible_why']}. It is not a measurement: it is "
             "left out of the verdicts and marked in the figures; measure again on a quieter machine"
         )
     noisy = summary[flags(summary, "noisy")]
     if len(noisy):
         worst = noisy.sort_values("cv", ascending=False).head(5)
-        names = ", ".join(f"{console.label(r)} ({r['cv']:.0%})" for _, r in worst.iterrows())
+        names = ", ".join(f"{label(r)} ({r['cv']:.0%})" for _, r in worst.iterrows())
         found.append(f"{len(noisy)} noisy cell(s) ({NOISE_MEANING}); the widest spread: {names}")
         for _, cell in noisy[noisy["noise_cause"].fillna("").astype(bool)].head(5).iterrows():
-            found.append(f"noisy {console.label(cell)}: {cell['noise']}; the probes saw: {cell['noise_cause']}")
+            found.append(f"noisy {label(cell)}: {cell['noise']}; the probes saw: {cell['noise_cause']}")
     if "precision_met" in summary:
         short = summary[summary["precision_met"].notna() & ~summary["precision_met"].fillna(True).astype(bool)]
         for _, cell in short.head(5).iterrows():
             found.append(
-                f"{console.label(cell)} reached +-{cell['precision_reached']:.1%} on speedup, not the +-"
+                f"{label(cell)} reached +-{cell['precision_reached']:.1%} on speedup, not the +-"
                 f"{cell['precision']:.0%} asked for ({cell['precision_stop']})"
             )
     errors = int(summary["errors"].sum()) if "errors" in summary else 0
@@ -165,11 +175,44 @@ def warnings(sweep: Sweep, fitted: pd.DataFrame) -> list[str]:
     return found
 
 
-def _peak(peak: float, widest: float) -> str:
-    """USL's peak, said plainly where it lies far beyond what was measured."""
+def _r2(value: float) -> str:
+    return f" (R² {value:.2f})" if math.isfinite(value) else ""
+
+
+def _amdahl(r: pd.Series) -> str:
+    """Amdahl's law for one curve, in words where its numbers would mislead."""
+    if fits.flat(r):
+        return "-"
+    if not fits.amdahl_fits(r):
+        return "poor fit" + _r2(r["amdahl_r2"])
+    s, sight = r["amdahl_serial_fraction"], PEAK_IN_SIGHT * r["workers_max"]
+    limit = f"limit {1 / s:.3g}x" if s > 0 and 1 / s <= sight else f"no limit in sight (beyond {sight:g}x)"
+    return f"s = {s:.3f}, {limit}" + _r2(r["amdahl_r2"])
+
+
+def _usl(r: pd.Series) -> str:
+    """USL for one curve; its peak only where it lies within sight of the cells measured."""
+    if fits.flat(r):
+        return "-"
+    if not fits.usl_fits(r):
+        return "poor fit" + _r2(r["usl_r2"])
+    peak, widest = r["usl_peak_workers"], r["workers_max"]
     if not math.isfinite(peak) or peak > PEAK_IN_SIGHT * widest:
-        return f"none within {PEAK_IN_SIGHT:g}x the widest cell"
-    return f"{peak:.3g}" + (" (extrapolated)" if peak > widest else "")
+        where = f"no peak within {PEAK_IN_SIGHT:g}x the widest cell"
+    elif peak <= 1:
+        where = "falls from the first worker"
+    else:
+        extrapolated = " (extrapolated)" if peak > widest else ""
+        where = f"peak {r['usl_peak_speedup']:.3g}x at {peak:.3g} workers{extrapolated}"
+    return f"a = {r['usl_a']:.3g}, b = {r['usl_b']:.3g}, {where}" + _r2(r["usl_r2"])
+
+
+def _shape(r: pd.Series) -> str:
+    if fits.flat(r):
+        return f"flat: at most {r['speedup_max']:.2f}x, no scaling for a law to describe"
+    if not (fits.amdahl_fits(r) or fits.usl_fits(r)):
+        return f"up to {r['speedup_max']:.2f}x; neither law fits its shape"
+    return f"up to {r['speedup_max']:.2f}x"
 
 
 def fit_blocks(fitted: pd.DataFrame) -> list[Block]:
@@ -177,11 +220,13 @@ def fit_blocks(fitted: pd.DataFrame) -> list[Block]:
         Heading("Scaling fits"),
         Para(
             "Least-squares fits to the median speedups of each curve with at least "
-            f"{fits.MIN_POINTS} worker counts. Amdahl: S(N) = 1 / (s + (1 - s) / N), serial fraction s. USL: "
-            "C(N) = N / (1 + a (N - 1) + b N (N - 1)), contention a, coherency b, peak at N* = sqrt((1 - a) / b). "
-            f"A fit is **poor** when it misses the medians by more than {fits.POOR_RMSE:.0%} (RMS, relative), or "
-            f"explains less than {fits.POOR_R2:.0%} of their variation while missing by more than "
-            f"{fits.NOISE_RMSE:.0%}."
+            f"{fits.MIN_POINTS} worker counts. Amdahl: S(N) = 1 / (s + (1 - s) / N), serial fraction s, limit 1/s. "
+            "USL: C(N) = N / (1 + a (N - 1) + b N (N - 1)), contention a, coherency b, peak at N* = "
+            f"sqrt((1 - a) / b). A law is shown only where it means something: the curve scales (its best median "
+            f"reaches {fits.FLAT_SPEEDUP:g}x) and the law is not a **poor fit**, one that misses the medians by more "
+            f"than {fits.POOR_RMSE:.0%} (RMS, relative) or explains less than {fits.POOR_R2:.0%} of their variation "
+            f"while missing by more than {fits.NOISE_RMSE:.0%}. A limit or peak further out than {PEAK_IN_SIGHT:g}x "
+            "the widest cell is not quoted: nothing measured supports it."
         ),
     ]
     if fitted.empty:
@@ -196,23 +241,14 @@ def fit_blocks(fitted: pd.DataFrame) -> list[Block]:
             {
                 "curve": f"{r['workload']}{f' ({params})' if params else ''} · {r['executor']}{method}",
                 "points": int(r["points"]),
-                "Amdahl s": _num(r["amdahl_serial_fraction"], ".3f"),
-                "Amdahl max": _num(r["amdahl_max_speedup"], ".3g"),
-                "Amdahl R²": _num(r["amdahl_r2"], ".3f"),
-                "USL a": _num(r["usl_a"], ".3g"),
-                "USL b": _num(r["usl_b"], ".3g"),
-                "USL R²": _num(r["usl_r2"], ".3f"),
-                "USL peak N*": _peak(r["usl_peak_workers"], r["workers_max"]),
-                "USL peak speedup": _num(r["usl_peak_speedup"], ".3g"),
-                "fit": ", ".join(
-                    n for n, poor in (("Amdahl poor", r["amdahl_poor"]), ("USL poor", r["usl_poor"])) if poor
-                )
-                or "good",
+                "shape": _shape(r),
+                "Amdahl": _amdahl(r),
+                "USL": _usl(r),
             }
         )
     frame = pd.DataFrame(rows)
     fold = f"{len(frame)} curves (click to show)" if len(frame) > FOLD_ROWS else None
-    return [*blocks, Table(frame, fold=fold), Para("The same numbers, unrounded: `fits.csv`.")]
+    return [*blocks, Table(frame, fold=fold), Para("Every fitted number, unrounded: `fits.csv`.")]
 
 
 def summary_blocks(summary: pd.DataFrame) -> list[Block]:
@@ -227,7 +263,7 @@ def summary_blocks(summary: pd.DataFrame) -> list[Block]:
         marks += [f"{int(r['errors'])} task errors"] if r.get("errors") else []
         rows.append(
             {
-                "workload": r[plots.common.PANEL],
+                "workload": r[PANEL],
                 "executor": r["executor"],
                 "start": r["start_method"],
                 "workers": int(r["workers"]),
@@ -294,14 +330,30 @@ def reproduce_blocks(sweep: Sweep) -> list[Block]:
     return blocks
 
 
-def figure_blocks(figures: dict[str, list[Path]], root: Path) -> list[Block]:
+def _figure(figure: ReportFigure, sweep: Sweep, files: list[Path], lead: bool = False) -> Image:
+    png = files[0]
+    svg = png.with_suffix(".svg").relative_to(sweep.root).as_posix()
+    caption = f"{figure.caption_for(sweep)} (Vector version: `{svg}`.)"
+    return Image(png.relative_to(sweep.root), figure.title, caption, lead)
+
+
+def answer_blocks(answer: list[str], figures: dict[str, list[Path]], sweep: Sweep) -> list[Block]:
+    """What the sweep found, then the figure that shows it: the first screen of the report."""
+    blocks: list[Block] = [Heading("The answer"), Bullets(answer)]
+    lead = plots.FIGURES[0]
+    if lead.name in figures:
+        blocks.append(_figure(lead, sweep, figures[lead.name], lead=True))
+    return blocks
+
+
+def figure_blocks(figures: dict[str, list[Path]], sweep: Sweep) -> list[Block]:
+    """Every figure but the first, which leads the report beside the answer."""
     blocks: list[Block] = [Heading("Figures")]
-    for figure in plots.FIGURES:
+    if plots.FIGURES[0].name in figures:
+        blocks.append(Para(f"{plots.FIGURES[0].title}: at the top, with the answer."))
+    for figure in plots.FIGURES[1:]:
         if figure.name in figures:
-            png = figures[figure.name][0]
-            svg = png.with_suffix(".svg").relative_to(root).as_posix()
-            caption = f"{figure.caption} (Vector version: `{svg}`.)"
-            blocks += [Heading(figure.title, 3), Image(png.relative_to(root), figure.title, caption)]
+            blocks += [Heading(figure.title, 3), _figure(figure, sweep, figures[figure.name])]
     if len(blocks) == 1:
         blocks.append(Para("Nothing measured to draw."))
     return blocks
@@ -333,7 +385,7 @@ def render(root: Path, timeline: str | None = None) -> Report:
     with plots.Painter(sweep, cells, root / "plots") as painter:
         found = verdicts.evaluate(sweep)
         rest: list[Block] = [
-            *summary_blocks(plots.common.with_panels(sweep.summary).sort_index()),
+            *summary_blocks(table_order(with_panels(sweep.summary))),
             *environment_blocks(sweep),
             *reproduce_blocks(sweep),
         ]
@@ -343,18 +395,20 @@ def render(root: Path, timeline: str | None = None) -> Report:
         doubts = warnings(sweep, fitted)
         figures = painter.results()
     doubts += [f"figure {name} could not be drawn ({why})" for name, why in painter.failed.items()]
+    answer = headline.lines(sweep.summary, sweep.cores, found)
     head: list[Block] = [
-        Para(f"Sweep `{root}`: every number below is read from its files; `python -m runner.report` redraws it."),
+        *answer_blocks(answer, figures, sweep),
+        Para(f"Sweep `{root}`: every number here is read from its files; `python -m runner.report` redraws it."),
         *swept(sweep),
         *verdict_blocks(found),
         Heading("Warnings"),
         Bullets(doubts or ["none: no failed, incomplete or noisy cells, and a quiet machine"]),
-        *figure_blocks(figures, root),
+        *figure_blocks(figures, sweep),
         *fit_blocks(fitted),
     ]
     files.write_text(root / "report.md", document.markdown_page(TITLE, [document.markdown(head), rest_md]))
     files.write_text(root / "report.html", html.page(TITLE, [html.fragment(head, root), rest_html]))
-    return Report(root, sweep, fitted, found, figures)
+    return Report(root, sweep, fitted, found, figures, answer)
 
 
 def main(argv: list[str]) -> int:
@@ -373,6 +427,7 @@ def main(argv: list[str]) -> int:
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    console.print_answer(console.wide_console(), report.answer)
     console.print_verdicts(report.verdicts)
     print(f"report: {args.dir / 'report.html'}")
     for refused in report.refused:

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from runner.results import noise
-from runner.results.load import native_setting
+from runner.results.labels import PANEL, label, native_setting, table_order, with_panels
 
 if TYPE_CHECKING:
     from runner.claims.verdicts import Verdict
@@ -44,8 +45,22 @@ def wide_console() -> Console:
     return console
 
 
-def print_summary(table: pd.DataFrame, root: Path) -> None:
+def print_answer(console: Console, answer: list[str]) -> None:
+    """The report's headline (runner/report/headline.py), its **bold** in bold."""
+    if not answer:
+        return
+    console.print("[bold]the answer[/]")
+    for line in answer:
+        parts = escape(line).split("**")
+        console.print("  " + "".join(f"[bold]{p}[/]" if i % 2 else p for i, p in enumerate(parts)))
+    console.print()
+
+
+def print_summary(summary: pd.DataFrame, root: Path, answer: list[str]) -> None:
+    """The answer, then a row per cell, then what to doubt."""
     console = wide_console()
+    print_answer(console, answer)
+    table = table_order(with_panels(summary))
     grid = Table(title="summary: medians over repetitions", title_justify="left", box=box.SIMPLE_HEAD)
     pythons = table["python"].nunique() > 1
     native = "native_threads" in table and bool(table["native_threads"].notna().any())
@@ -56,7 +71,7 @@ def print_summary(table: pd.DataFrame, root: Path) -> None:
     for _, row in table.iterrows():
         grid.add_row(
             *[str(row["python"])] * pythons,
-            str(row["workload"]),
+            str(row[PANEL]),
             str(row["executor"]),
             "" if pd.isna(row["start_method"]) else str(row["start_method"]),
             str(row["workers"]),
@@ -121,11 +136,6 @@ def notes(console: Console, table: pd.DataFrame) -> None:
                 f"  {row['workload']} {row['executor']} {row['workers']} workers, native_threads {setting}: "
                 f"{row['oversubscription']}"
             )
-
-
-def label(row: pd.Series) -> str:
-    method = f"/{row['start_method']}" if isinstance(row["start_method"], str) and row["start_method"] else ""
-    return f"{row['workload']}/{row['executor']}{method}/{row['workers']}"
 
 
 def print_verdicts(verdicts: list[Verdict]) -> None:

@@ -16,6 +16,7 @@ from runner.files import TIDY_SCHEMA, write_json
 from runner.results import noise
 from runner.results.cell_store import CellStore
 from runner.results.environment import cores, read_environment
+from runner.results.labels import table_order
 
 SWEPT = [
     "workload", "executor", "start_method", "workers", "python", "implementation", "free_threaded", "gil",
@@ -365,7 +366,7 @@ def summary(results: pd.DataFrame, cores: int, cells: Iterable[str] | None = Non
         row["oversubscribed"] = bool(row["oversubscription"])
         rows.append(row)
     frame = pd.DataFrame(rows)
-    return frame.sort_values(["workload", "executor", "start_method", "workers"], kind="stable")
+    return table_order(frame)
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:

@@ -23,17 +23,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from runner.results.load import param_columns
+from runner.results.labels import param_columns
 
 MIN_POINTS = 3
 POOR_RMSE = 0.10
 POOR_R2 = 0.90
 NOISE_RMSE = 0.03
+# A curve whose best median speedup stays below this has no scaling for a law to describe:
+# its fitted parameters (a serial fraction near 1, a peak below one worker) mean nothing.
+FLAT_SPEEDUP = 1.2
 # Columns that tell curves apart in summary.csv; `workers` runs along each curve.
 CURVE_KEYS = ["workload", "executor", "start_method", "python", "gil", "native_threads", "tasks", "fail_rate"]
 COLUMNS = [
     "points",
     "workers_max",
+    "speedup_max",
     "amdahl_serial_fraction",
     "amdahl_max_speedup",
     "amdahl_r2",
@@ -55,6 +59,20 @@ def amdahl(n: Any, s: float) -> Any:
 
 def usl(n: Any, a: float, b: float) -> Any:
     return n / (1.0 + a * (n - 1.0) + b * n * (n - 1.0))
+
+
+def flat(row: Mapping[str, Any] | pd.Series) -> bool:
+    """No scaling to fit: the curve never gets FLAT_SPEEDUP times faster than serial."""
+    return bool(row["speedup_max"] < FLAT_SPEEDUP)
+
+
+def amdahl_fits(row: Mapping[str, Any] | pd.Series) -> bool:
+    """Amdahl's law describes the curve: it scales, and the law is not a poor fit."""
+    return not flat(row) and not row["amdahl_poor"]
+
+
+def usl_fits(row: Mapping[str, Any] | pd.Series) -> bool:
+    return not flat(row) and not row["usl_poor"]
 
 
 def curve_keys(summary: pd.DataFrame) -> list[str]:
@@ -135,6 +153,7 @@ def fit(summary: pd.DataFrame) -> pd.DataFrame:
                 **dict(zip(keys, key, strict=True)),
                 "points": len(x),
                 "workers_max": int(x.max()),
+                "speedup_max": float(y.max()),
                 **_fit(x, y),
             }
         )

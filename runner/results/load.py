@@ -20,6 +20,7 @@ from runner.files import TIDY_SCHEMA
 from runner.results import aggregate
 from runner.results import environment as env
 from runner.results.hydra_records import Recorded, RecordError, read
+from runner.results.labels import param_columns
 
 REQUIRED = ("cell", "workload", "executor", "start_method", "workers", "status")
 MEASURED = ("rep", "wall_s", "speedup", "parallelism")  # required once any cell is ok
@@ -29,20 +30,6 @@ EXTRA_MEDIANS = (
     "startup_s", "throughput", "cpu_s", "peak_rss_mb", "process_cpu_s", "outside_cpu_share", "task_parallelism",
 )  # fmt: skip
 TASK_COLUMNS = {"cell": str, "rep": "Int64", "task": "Int64", "worker": str, "start_s": float, "end_s": float}
-
-
-def native_setting(value: Any) -> str:
-    """A cell's ``native_threads`` as set ('1', 'auto'; '' where unset), however the CSV read it back."""
-    if pd.isna(value):
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def param_columns(frame: pd.DataFrame) -> list[str]:
-    """The ``workload.<name>`` columns: one per workload parameter."""
-    return [str(c) for c in frame.columns if str(c).startswith("workload.")]
 
 
 def flags(summary: pd.DataFrame, column: str) -> pd.Series:

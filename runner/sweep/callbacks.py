@@ -106,13 +106,14 @@ def summarize(root: Path) -> None:
         env["sessions"][-1]["load_after"] = env["load_after"]
     write_json(root / "environment.json", env)
     table = aggregate(root)
-    console.print_summary(table, root)
     try:
         written = report.render(root)
-    except DataError as exc:  # nothing measured to report: the summary above says why
+    except DataError as exc:  # nothing measured to report: the summary says why
+        console.print_summary(table, root, [])
         print(f"report: not written ({exc})")
         return
     except Exception as exc:
+        console.print_summary(table, root, [])
         # Hydra would turn this into a warning and exit 0: say it, keep the details, fail
         files.write_text(root / "report-error.txt", traceback.format_exc())
         fail(
@@ -120,6 +121,7 @@ def summarize(root: Path) -> None:
             "report-error.txt); redraw with: python -m runner.report DIR",
             code=1,
         )
+    console.print_summary(table, root, written.answer)
     console.print_verdicts(written.verdicts)
     print(f"report: {root / 'report.html'}")
 

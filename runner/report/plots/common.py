@@ -32,7 +32,7 @@ from matplotlib.lines import Line2D
 
 from runner import files
 from runner.core.executors import EXECUTORS
-from runner.results.load import native_setting, param_columns
+from runner.results.labels import PANEL, value_text
 
 MAX_CURVES = 6
 DPI = 100
@@ -51,7 +51,6 @@ LOG_SPAN = 4.0  # a y range narrower than this factor stays linear
 EXECUTOR_ORDER = list(EXECUTORS)
 MARKERS = {"": "o", "fork": "o", "forkserver": "^", "spawn": "s"}
 SPARE_MARKERS = ["D", "v", "P", "X", "*"]
-PANEL = "panel"  # the column naming a row's panel
 
 # seaborn's whitegrid theme at paper scale, as matplotlib ships it: importing seaborn itself
 # imports scipy.stats, half of what a report costs (docs/overhead.md)
@@ -83,31 +82,6 @@ def marker(method: str) -> str:
     if method in MARKERS:
         return MARKERS[method]
     return SPARE_MARKERS[sum(map(ord, method)) % len(SPARE_MARKERS)]
-
-
-def _value(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def with_panels(summary: pd.DataFrame) -> pd.DataFrame:
-    """Add PANEL: the workload, plus the parameters, task count or interpreter that vary
-    within it, so that two configs of one workload never share a panel."""
-    frame = summary.copy()
-    if "native_threads" in frame:  # unset is a setting of its own: the libraries' defaults
-        frame["native_threads"] = frame["native_threads"].map(lambda v: native_setting(v) or "default")
-    varying = ["tasks", "fail_rate", "python", "native_threads", *param_columns(frame)]
-    labels = frame["workload"].astype(str)
-    for _, part in frame.groupby("workload", sort=False):
-        keys = [c for c in varying if c in part and part[c].nunique(dropna=True) > 1]
-        if keys:
-            extra = [
-                ", ".join(f"{k.removeprefix('workload.')}={_value(v)}" for k, v in zip(keys, values, strict=True))
-                for values in part[keys].itertuples(index=False)
-            ]
-            labels.loc[part.index] = part["workload"].astype(str) + " (" + pd.Series(extra, index=part.index) + ")"
-    frame[PANEL] = labels
-    # sorted once here, so that every curve a figure takes from it runs along its workers
-    return frame.sort_values("workers", kind="stable")
 
 
 def _split_rows(part: pd.DataFrame, split: str | None) -> list[tuple[str, pd.DataFrame]]:
@@ -169,7 +143,7 @@ class Panel:
             every = math.ceil(len(values) / most)
             shown = values[::every]
             ticks += list(block.x(shown))
-            labels += [_value(int(v)) if float(v).is_integer() else _value(v) for v in shown]
+            labels += [value_text(int(v)) if float(v).is_integer() else value_text(v) for v in shown]
             lines += list(block.x(values))
         self.ax.set_xticks(ticks, labels)
         self.ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())

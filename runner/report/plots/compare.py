@@ -10,6 +10,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from runner.report.plots import common
+from runner.results.labels import with_panels
 
 SIGNIFICANT = ("faster", "slower")
 
@@ -26,7 +27,7 @@ def draw(table: pd.DataFrame, min_effect: float, path: Path, measure: str) -> li
         if column not in data:
             data[column] = np.nan
     data["start_method"] = data["start_method"].fillna("")
-    data = common.with_panels(data)
+    data = with_panels(data)
     colour = common.colours(common.executors(data))
     fig, panels = common.grid(data, common.choose_split(data))
     for panel in panels:

@@ -14,6 +14,7 @@ from matplotlib.colors import Normalize
 
 from runner.report.plots import common
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
+from runner.results.labels import PANEL, with_panels
 
 COLUMNS = 2
 CELL_W, CELL_H = 0.5, 0.24  # inches per heatmap cell
@@ -48,12 +49,12 @@ def _heatmap(ax: Axes, values: pd.DataFrame, text: pd.DataFrame) -> None:
 
 def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
     """Median speedup / workers; 1 is perfect scaling. An asterisk marks an incomplete cell."""
-    data = common.with_panels(summary[(summary["status"] == "ok") & summary["efficiency_median"].notna()])
+    data = with_panels(summary[(summary["status"] == "ok") & summary["efficiency_median"].notna()])
     if data.empty:
         return []
     data["row"] = data.apply(_label, axis=1)
     data["order"] = data["executor"].map({e: i for i, e in enumerate(common.executors(data))})
-    labels = list(dict.fromkeys(data.sort_values(["workload", common.PANEL])[common.PANEL]))
+    labels = list(dict.fromkeys(data.sort_values(["workload", PANEL])[PANEL]))
     annotate = len(data) <= ANNOTATE_MAX
     panel_w = data["workers"].nunique() * CELL_W
     panel_h = data["row"].nunique() * CELL_H
@@ -72,12 +73,10 @@ def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
     )
     for ax in axes.flat[len(labels) :]:
         ax.set_visible(False)
-    rows_of = {
-        p: tuple(data[data[common.PANEL] == p].sort_values(["order", "start_method"])["row"].unique()) for p in labels
-    }
+    rows_of = {p: tuple(data[data[PANEL] == p].sort_values(["order", "start_method"])["row"].unique()) for p in labels}
     same_rows = len(set(rows_of.values())) == 1
     for i, (ax, panel) in enumerate(zip(axes.flat, labels, strict=False)):
-        part = data[data[common.PANEL] == panel].sort_values(["order", "start_method"])
+        part = data[data[PANEL] == panel].sort_values(["order", "start_method"])
         values = part.pivot_table(index="row", columns="workers", values="efficiency_median", sort=False)
         done = part.pivot_table(index="row", columns="workers", values="complete", aggfunc="all", sort=False)
         done = done.reindex_like(values).fillna(True).astype(bool)

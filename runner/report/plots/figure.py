@@ -33,3 +33,9 @@ class ReportFigure:
     caption: str  # how to read it, for the report
     cost: int  # how long it takes to draw, relative to the others: the slowest start first
     paint: Callable[[Canvas], Painted]
+    # what this sweep's data show in the figure, in words and numbers from the data, after the caption
+    facts: Callable[[Sweep], str] | None = None
+
+    def caption_for(self, sweep: Sweep) -> str:
+        said = self.facts(sweep) if self.facts is not None else ""
+        return f"{self.caption} {said}" if said else self.caption

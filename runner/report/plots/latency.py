@@ -16,6 +16,7 @@ import pandas as pd
 
 from runner.report.plots import common
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
+from runner.results.labels import with_panels
 
 MS = 1000.0
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -28,7 +29,7 @@ def draw(summary: pd.DataFrame, tasks: pd.DataFrame, path: Path) -> list[Path]:
     spans = (tasks["end_s"] - tasks["start_s"]).groupby(tasks["cell"])
     durations = spans.quantile(np.array(QUANTILES)).unstack()
     durations.columns = [f"q{round(q * 100)}" for q in QUANTILES]
-    data = common.with_panels(summary[summary["status"] == "ok"]).join(durations, on="cell", how="inner")
+    data = with_panels(summary[summary["status"] == "ok"]).join(durations, on="cell", how="inner")
     if data.empty:
         return []
     colour = common.colours(common.executors(data))

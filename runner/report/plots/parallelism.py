@@ -10,6 +10,7 @@ from matplotlib.patches import Patch
 
 from runner.report.plots import common
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
+from runner.results.labels import with_panels
 
 
 def draw(summary: pd.DataFrame, cores: int, path: Path) -> list[Path]:
@@ -18,7 +19,7 @@ def draw(summary: pd.DataFrame, cores: int, path: Path) -> list[Path]:
     Concurrency without parallelism stays on y = 1 (one machine, queues taking turns);
     parallelism climbs the diagonal until it meets the cores.
     """
-    data = common.with_panels(summary[(summary["status"] == "ok") & summary["parallelism_median"].notna()])
+    data = with_panels(summary[(summary["status"] == "ok") & summary["parallelism_median"].notna()])
     if data.empty:
         return []
     colour = common.colours(common.executors(data))

@@ -13,14 +13,16 @@ from runner.report.plots import common
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
 from runner.results import fits
 from runner.results.environment import smt_note
-from runner.results.load import flags
+from runner.results.labels import PANEL, with_panels
+from runner.results.load import Sweep, flags
 
 USL_DOTS = (0, (1, 1.5))
+PASSES = 1.1  # a curve "passes the ideal line" where its interval lies 10% above it
 
 
 def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cpus: str = "CPUs") -> list[Path]:
     """Median speedup and its bootstrap 95% CI per curve; ideal min(N, cores); Amdahl and USL dashed."""
-    data = common.with_panels(summary[(summary["status"] == "ok") & (summary["executor"] != "serial")])
+    data = with_panels(summary[(summary["status"] == "ok") & (summary["executor"] != "serial")])
     data = data[data["speedup_median"].notna()]
     if data.empty:
         return []
@@ -43,10 +45,12 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cp
                 over_x += list(x[hit])
                 over_y += list(curve["speedup_median"].to_numpy()[hit])
                 row = by_curve.get(fits.curve_id(curve.iloc[0], keys))
-                if row is not None:
+                if row is not None:  # a law is drawn where it fits a curve that scales (fits.py)
                     n, fx = block.dense(curve["workers"].min(), curve["workers"].max())
-                    layer.line(fx, fits.amdahl(n, row["amdahl_serial_fraction"]), c, "--", 0.9)
-                    layer.line(fx, fits.usl(n, row["usl_a"], row["usl_b"]), c, USL_DOTS, 0.9)
+                    if fits.amdahl_fits(row):
+                        layer.line(fx, fits.amdahl(n, row["amdahl_serial_fraction"]), c, "--", 0.9)
+                    if fits.usl_fits(row):
+                        layer.line(fx, fits.usl(n, row["usl_a"], row["usl_b"]), c, USL_DOTS, 0.9)
             # a value the cell's own accounting rules out: marked, so no one reads it as a result
             flagged = block.rows[flags(block.rows, "impossible")]
             if len(flagged):
@@ -81,14 +85,32 @@ def paint(canvas: Canvas) -> Painted:
     return draw(summary, fitted, canvas.sweep.cores, canvas.path("speedup"), cpus), fitted
 
 
+def facts(sweep: Sweep) -> str:
+    """The curves that pass the ideal line, which only work that waits can do."""
+    summary = with_panels(sweep.summary[(sweep.summary["status"] == "ok") & ~flags(sweep.summary, "impossible")])
+    ideal = np.minimum(summary["workers"], sweep.cores)
+    # clearly above: by more than the noise of a shared machine, over the whole interval
+    above = summary[(summary["executor"] != "serial") & (summary["speedup_ci_low"] > ideal * PASSES)]
+    if above.empty:
+        return "Here no curve passes the ideal line."
+    best = above.sort_values("speedup_median").groupby([PANEL, "executor"], sort=True).tail(1)
+    named = "; ".join(
+        f"{r[PANEL]} · {r['executor']}, {r['speedup_median']:.2f}x at {r['workers']} workers"
+        for _, r in best.sort_values([PANEL, "executor"]).iterrows()
+    )
+    return f"Here these pass it on {sweep.cores} CPUs, so their tasks spent their time waiting: {named}."
+
+
 FIGURE = ReportFigure(
     "speedup",
     "Speedup against workers",
     "Median speedup over the serial baseline (band: bootstrap 95% CI over the repetitions), one panel per "
     "workload. The thick grey line is the ideal for work that computes, min(workers, usable CPUs); work that "
     "waits (sleep, IO) needs no CPU to wait and can pass it. Dashed lines are the Amdahl fit, dotted the USL "
-    "fit (table below). A red cross marks a speedup the cell's own accounting rules out (more than its tasks "
+    "fit, each drawn where it fits a curve that scales (table below). A red cross marks a speedup the cell's own "
+    "accounting rules out (more than its tasks "
     "in flight or its CPUs permit): a measurement error, flagged and not judged. Workers on a log2 axis.",
     cost=5,
     paint=paint,
+    facts=facts,
 )

@@ -9,6 +9,8 @@ from matplotlib.patches import Patch
 
 from runner.report.plots import common
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
+from runner.results.labels import PANEL
+from runner.results.load import Sweep
 
 MS = 1000.0
 
@@ -24,7 +26,7 @@ def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
     data = ok.groupby(["executor", "start_method", "workers"], as_index=False).agg(
         median=("startup_s_median", "median"), low=("startup_s_min", "min"), high=("startup_s_max", "max")
     )
-    data["workload"] = data[common.PANEL] = "all workloads"
+    data["workload"] = data[PANEL] = "all workloads"
     colour = common.colours(common.executors(data))
     fig, panels = common.grid(data, common.choose_split(data))
     for panel in panels:
@@ -46,12 +48,28 @@ def paint(canvas: Canvas) -> Painted:
     return draw(canvas.sweep.summary, canvas.path("startup")), None
 
 
+def facts(sweep: Sweep) -> str:
+    """Each executor's range of median start-up times, as the figure plots them."""
+    summary = sweep.summary
+    if "startup_s_median" not in summary:
+        return ""
+    ok = summary[(summary["status"] == "ok") & summary["startup_s_median"].notna()]
+    who = ok["executor"] + ok["start_method"].fillna("").map(lambda m: f" ({m})" if m else "")
+    ranges = ok.groupby(who, sort=True)["startup_s_median"].agg(["min", "max"])
+    said = [f"{name} {_ms(row['min'])} to {_ms(row['max'])}" for name, row in ranges.iterrows()]
+    return f"Here, medians per cell: {'; '.join(said)}." if said else ""
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * MS:.2g} ms" if seconds * MS < 10 else f"{seconds * MS:.0f} ms"
+
+
 FIGURE = ReportFigure(
     "startup",
     "Start-up cost",
     "Time from creating the pool until every worker is ready, median over repetitions pooled over workloads "
-    "(band: fastest to slowest repetition), log scale. Threads start in microseconds; processes in "
-    "milliseconds, spawn slowest.",
+    "(band: fastest to slowest repetition), log scale.",
     cost=1,
     paint=paint,
+    facts=facts,
 )

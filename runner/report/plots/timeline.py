@@ -19,6 +19,7 @@ from matplotlib.colors import Normalize
 
 from runner.report.plots import common
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
+from runner.results.labels import PANEL, with_panels
 
 CMAP = "Blues"
 MAX_LANE_LABELS = 8
@@ -30,11 +31,11 @@ def default_cells(summary: pd.DataFrame) -> list[str]:
     """The widest cell of each executor (fork preferred among start methods), in the
     first workload config that has the executor: a handful of panels however large the
     sweep; ``--timeline`` chooses others."""
-    ok = common.with_panels(summary[(summary["status"] == "ok") & (summary["n"] > 0)])
+    ok = with_panels(summary[(summary["status"] == "ok") & (summary["n"] > 0)])
     if ok.empty:
         return []
     ok = ok.assign(method_rank=ok["start_method"].map(METHOD_PREFERENCE).fillna(len(METHOD_PREFERENCE)))
-    ranked = ok.sort_values(["workload", common.PANEL, "workers", "method_rank"], ascending=[True, True, False, True])
+    ranked = ok.sort_values(["workload", PANEL, "workers", "method_rank"], ascending=[True, True, False, True])
     return list(ranked.groupby("executor", sort=False).head(1)["cell"])
 
 
@@ -48,15 +49,15 @@ def _typical_rep(tasks: pd.DataFrame) -> pd.DataFrame:
 
 
 def draw(summary: pd.DataFrame, tasks: pd.DataFrame, cells: list[str], path: Path) -> list[Path]:
-    chosen = common.with_panels(summary[summary["cell"].isin(cells)])
+    chosen = with_panels(summary[summary["cell"].isin(cells)])
     tasks = tasks[tasks["cell"].isin(cells)]
     chosen = chosen[chosen["cell"].isin(set(tasks["cell"]))]
     if chosen.empty:
         return []
     order = {e: i for i, e in enumerate(common.executors(chosen))}
     chosen = chosen.assign(order=chosen["executor"].map(order)).sort_values(["order", "start_method", "workers"])
-    labels = list(dict.fromkeys(chosen.sort_values(["workload", common.PANEL])[common.PANEL]))
-    columns = [chosen[chosen[common.PANEL] == p] for p in labels]
+    labels = list(dict.fromkeys(chosen.sort_values(["workload", PANEL])[PANEL]))
+    columns = [chosen[chosen[PANEL] == p] for p in labels]
     nrows = max(len(c) for c in columns)
     width = common.LEFT_IN + len(labels) * PANEL_W + (len(labels) - 1) * common.WSPACE_IN + 1.2
     height = common.TOP_IN + nrows * PANEL_H + (nrows - 1) * common.HSPACE_IN + common.BOTTOM_IN
@@ -95,7 +96,7 @@ def draw(summary: pd.DataFrame, tasks: pd.DataFrame, cells: list[str], path: Pat
             ax.set_xlim(0, max(ax.get_xlim()[1], float((left + span).max()) * 1.02))
             method = f" · {cell['start_method']}" if cell["start_method"] else ""
             ax.set_title(
-                f"{cell[common.PANEL]} · {cell['executor']}{method} · {int(cell['workers'])} workers"
+                f"{cell[PANEL]} · {cell['executor']}{method} · {int(cell['workers'])} workers"
                 f" (rep {int(rep['rep'].iloc[0])})",
                 fontsize="small",
             )

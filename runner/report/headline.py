@@ -1,0 +1,149 @@
+"""The answer first: what a sweep found, in sentences generated from its summary by fixed rules.
+
+The report, report.md and the terminal open with these lines; the same rules write every
+sweep's, so a reader who teaches can paste them into a slide and trust the numbers. Per
+workload config (a panel, runner/results/labels.py), from the cells that were measured and
+are possible (an impossible speedup is never quoted):
+
+- *fastest*: the cell with the highest median speedup, its 95% interval, and whether it beat
+  the serial baseline at all (by more than ``GAIN``);
+- *threads*: whether a thread pool ran Python in parallel, judged by its parallelism (CPUs busy
+  per wall second): at least ``PARALLEL`` is parallel, at most ``SERIAL`` is one CPU at a
+  time, and a speedup with almost no CPU busy is waiting that overlapped;
+- *flattening*: the fewest workers from which the fastest executor's curve gains less than
+  ``GAIN`` more, said with the machine's CPU count;
+
+then one line for the verdicts of the sweep's declared claims, and one for its warnings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from runner.claims.verdicts import Verdict
+from runner.results.labels import PANEL, with_panels
+from runner.results.load import flags
+
+GAIN = 1.10  # less than 10% faster is not "faster": within the noise of a shared machine
+PARALLEL = 1.5  # CPUs busy at once: above this the pool ran in parallel
+SERIAL = 1.2  # and at most this, one CPU at a time
+WAITING = 0.5  # a speedup with fewer CPUs busy than this overlapped waiting, not computing
+
+
+PLURAL = {"holds": "hold", "fails": "fail"}
+
+
+def _executor(row: pd.Series) -> str:
+    method = row["start_method"]
+    return f"{row['executor']} ({method})" if isinstance(method, str) and method else str(row["executor"])
+
+
+def _interval(row: pd.Series) -> str:
+    return f"95% CI {row['speedup_ci_low']:.2f}-{row['speedup_ci_high']:.2f}"
+
+
+def _workers(n: object) -> str:
+    return f"{n} worker" + ("" if n == 1 else "s")
+
+
+def _top(cells: pd.DataFrame, column: str) -> pd.Series:
+    """The row with the highest value of ``column``."""
+    return cells.sort_values(column, kind="stable").iloc[-1]
+
+
+def measured(summary: pd.DataFrame) -> pd.DataFrame:
+    """The cells a headline may quote: measured, with a speedup, and not impossible."""
+    ok = (summary["status"] == "ok") & summary["speedup_median"].notna() & ~flags(summary, "impossible")
+    return summary[ok]
+
+
+def fastest(cells: pd.DataFrame) -> str:
+    best = _top(cells, "speedup_median")
+    if best["speedup_median"] < GAIN:
+        return (
+            f"nothing beat the serial baseline: the best, {_executor(best)} with {_workers(best['workers'])}, "
+            f"ran at {best['speedup_median']:.2f}x ({_interval(best)})"
+        )
+    return (
+        f"fastest **{_executor(best)} with {_workers(best['workers'])}: {best['speedup_median']:.2f}x** "
+        f"the serial speed ({_interval(best)})"
+    )
+
+
+def threads(cells: pd.DataFrame, cores: int) -> str | None:
+    pool = cells[(cells["executor"] == "thread") & cells["parallelism_median"].notna()]
+    if pool.empty or pool["workers"].max() < 2:
+        return None
+    busiest = _top(pool, "parallelism_median")
+    quickest = _top(pool, "speedup_median")
+    busy, speedup = busiest["parallelism_median"], quickest["speedup_median"]
+    if busy < WAITING and speedup >= GAIN:
+        return (
+            f"threads overlapped waiting: {speedup:.2f}x with {_workers(quickest['workers'])} while at most "
+            f"{busy:.2f} CPUs were busy (the work waits; it does not compute)"
+        )
+    if busy >= PARALLEL:
+        return f"threads ran in parallel: up to {busy:.2f} of {cores} CPUs busy at once"
+    if busy <= SERIAL:
+        return (
+            f"threads did not run in parallel: at most {busy:.2f} CPUs busy at once (best {speedup:.2f}x), "
+            "as under the GIL"
+        )
+    return f"threads ran partly in parallel: up to {busy:.2f} of {cores} CPUs busy at once"
+
+
+def flattening(cells: pd.DataFrame, cores: int) -> str | None:
+    best = _top(cells, "speedup_median")
+    same = (cells["executor"] == best["executor"]) & (
+        cells["start_method"].fillna("") == (best["start_method"] if isinstance(best["start_method"], str) else "")
+    )
+    curve = cells[same].groupby("workers")["speedup_median"].median().sort_index()
+    if len(curve) < 2 or best["speedup_median"] < GAIN:
+        return None
+    widest = int(curve.index.max())
+    # the fewest workers from which no later count is GAIN faster
+    flat_from = next(int(w) for w in curve.index if (curve[curve.index > w] < curve[w] * GAIN).all())
+    if flat_from == widest:
+        return f"it still gained at {_workers(widest)}, the most measured"
+    if flat_from == cores:
+        cpus = f", the machine's {cores} CPUs"
+    else:
+        cpus = f" (the machine has {cores} CPUs)" if widest > cores else ""
+    return f"it gained nothing beyond {_workers(flat_from)}{cpus} ({widest} measured)"
+
+
+def verdict_line(found: Sequence[Verdict]) -> str:
+    if not found:
+        return "verdicts: no claims declared (an experiment states them under `expect:`)"
+    tally = pd.Series([v.verdict for v in found]).value_counts()
+    failing = [v.claim for v in found if v.verdict in ("fails", "refused")]
+    named = f": {'; '.join(failing[:3])}" + (" ..." if len(failing) > 3 else "") if failing else ""
+    said = [f"{n} {PLURAL.get(str(k), k) if n > 1 else k}" for k, n in tally.items()]
+    return "verdicts: " + ", ".join(said) + named
+
+
+def doubts(summary: pd.DataFrame) -> str | None:
+    noisy, impossible = int(flags(summary, "noisy").sum()), int(flags(summary, "impossible").sum())
+    failed = int((summary["status"] != "ok").sum())
+    parts = [f"{n} {what}" for n, what in ((failed, "failed"), (impossible, "impossible"), (noisy, "noisy")) if n]
+    if not parts:
+        return None
+    return f"read with care: {', '.join(parts)} of {len(summary)} cells (see Warnings)"
+
+
+def lines(summary: pd.DataFrame, cores: int, found: Sequence[Verdict]) -> list[str]:
+    """The headline: a line per workload config, then the verdicts and what to doubt."""
+    out = []
+    panels = with_panels(summary)
+    for panel, part in panels.groupby(PANEL, sort=True):
+        cells = measured(part[part["executor"] != "serial"])
+        if cells.empty:
+            out.append(f"**{panel}**: nothing measured beyond the serial baseline")
+            continue
+        said = [fastest(cells), threads(cells, cores), flattening(cells, cores)]
+        out.append(f"**{panel}**: " + "; ".join(s for s in said if s) + ".")
+    out.append(verdict_line(found) + ".")
+    warned = doubts(summary)
+    return [*out, warned + "."] if warned else out

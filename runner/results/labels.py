@@ -1,0 +1,83 @@
+"""How a cell is named wherever it is shown: the terminal, the warnings, the report, compare
+and the figures' panels.
+
+A cell's *panel* is its workload plus every value that varies within that workload (a
+parameter, the task count, the interpreter, the GIL, the native thread setting), so two
+cells that differ only in ``workload.kib`` never print as the same row. Its *label* adds the
+executor, start method and worker count.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+
+def native_setting(value: Any) -> str:
+    """A cell's ``native_threads`` as set ('1', 'auto'; '' where unset), however the CSV read it back."""
+    if pd.isna(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def param_columns(frame: pd.DataFrame) -> list[str]:
+    """The ``workload.<name>`` columns: one per workload parameter."""
+    return [str(c) for c in frame.columns if str(c).startswith("workload.")]
+
+
+PANEL = "panel"  # the column naming a row's panel
+# Besides the parameters: what may vary within one workload and so must show in its name.
+VARYING = ["tasks", "fail_rate", "python", "gil", "native_threads"]
+
+
+def value_text(value: Any) -> str:
+    """A swept value as labels show it: 0.5, not 0.500000."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def with_panels(summary: pd.DataFrame) -> pd.DataFrame:
+    """Add PANEL: the workload, plus the parameters, task count or interpreter that vary
+    within it, so that two configs of one workload never share a panel."""
+    frame = summary.copy()
+    if "native_threads" in frame:  # unset is a setting of its own: the libraries' defaults
+        frame["native_threads"] = frame["native_threads"].map(lambda v: native_setting(v) or "default")
+    varying = [*VARYING, *param_columns(frame)]
+    labels = frame["workload"].astype(str)
+    for _, part in frame.groupby("workload", sort=False):
+        keys = [c for c in varying if c in part and part[c].nunique(dropna=True) > 1]
+        if keys:
+            extra = [
+                ", ".join(f"{k.removeprefix('workload.')}={value_text(v)}" for k, v in zip(keys, values, strict=True))
+                for values in part[keys].itertuples(index=False)
+            ]
+            labels.loc[part.index] = part["workload"].astype(str) + " (" + pd.Series(extra, index=part.index) + ")"
+    frame[PANEL] = labels
+    # sorted once here, so that every curve a figure takes from it runs along its workers
+    return frame.sort_values("workers", kind="stable")
+
+
+def label(row: pd.Series) -> str:
+    """``panel/executor[/start method]/workers`` of a row of ``with_panels``."""
+    method = f"/{row['start_method']}" if isinstance(row["start_method"], str) and row["start_method"] else ""
+    return f"{row[PANEL]}/{row['executor']}{method}/{row['workers']}"
+
+
+def labelled(summary: pd.DataFrame) -> pd.Series:
+    """Each cell's label, in the summary's own order."""
+    panels = with_panels(summary).loc[summary.index]
+    return pd.Series([label(row) for _, row in panels.iterrows()], index=summary.index, dtype=object)
+
+
+def table_order(summary: pd.DataFrame) -> pd.DataFrame:
+    """The order tables show cells in: by workload config, the serial baseline first, then each
+    executor's cells by start method and workers."""
+    keys = [k for k in ["workload", *param_columns(summary), *VARYING] if k in summary]
+    keys += ["executor", "start_method", "workers"]
+
+    def serial_first(column: pd.Series) -> pd.Series:
+        return column.where(column != "serial", "") if column.name == "executor" else column
+
+    return summary.sort_values(keys, key=serial_first, kind="stable", na_position="first")
