@@ -223,19 +223,25 @@ def chromium() -> str:
     pytest.skip("chromium is not installed here (CI installs it and runs this test)")
 
 
-def test_report_html_renders_in_headless_chromium(rendered: report.Report, tmp_path: Path) -> None:
-    browser = chromium()
-    page = tmp_path / "check.html"
-    page.write_text((rendered.root / "report.html").read_text().replace("</body>", PROBE + "</body>"))
-    flags = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+def _dom(root: Path, probe: str, tmp_path: Path, *flags: str) -> str:
+    """report.html with a probe script appended, as headless Chromium leaves its DOM once loaded."""
+    page = tmp_path / f"check{len(list(tmp_path.glob('check*')))}.html"
+    page.write_text((root / "report.html").read_text().replace("</body>", probe + "</body>"))
+    browser = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}", *flags]
     dom = subprocess.run(
-        [*flags, "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
+        [*browser, "--virtual-time-budget=10000", "--dump-dom", page.as_uri()],
         capture_output=True,
         text=True,
         timeout=120,
     )
-    found = re.search(r'id="lab-check">images=(\d+) loaded=(\d+) text=(\d+)<', dom.stdout)
-    assert found, dom.stderr[-2000:]
+    return dom.stdout + dom.stderr[-2000:]
+
+
+def test_report_html_renders_in_headless_chromium(rendered: report.Report, tmp_path: Path) -> None:
+    dom = _dom(rendered.root, PROBE, tmp_path)
+    flags = [chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    found = re.search(r'id="lab-check">images=(\d+) loaded=(\d+) text=(\d+)<', dom)
+    assert found, dom
     images, loaded, text = map(int, found.groups())
     assert images == len(FIGURES) and loaded == images
     assert text > 2000  # the tables and captions are there, not an empty page
@@ -249,6 +255,41 @@ def test_report_html_renders_in_headless_chromium(rendered: report.Report, tmp_p
 
     pixels = np.asarray(Image.open(shot).convert("L"))
     assert (pixels < 200).mean() > 0.02, "the screenshot is (nearly) blank"
+
+
+# Where the answer and the first figure land on a 1280x800 screen, once the images have loaded.
+FIRST_SCREEN_PROBE = """<script>
+window.addEventListener("load", () => {
+  const heading = document.getElementById("the-answer");
+  const answer = heading.nextElementSibling;
+  const image = document.querySelector("figure img");
+  const box = (e) => e.getBoundingClientRect();
+  const marker = document.createElement("div");
+  marker.id = "lab-screen";
+  marker.textContent = `viewport=${window.innerWidth}x${window.innerHeight} answer=${box(heading).top},` +
+    `${box(answer).bottom} figure=${box(image).top},${box(image).bottom},${box(image).width} ` +
+    `loaded=${image.complete && image.naturalWidth > 0} lead=${image.closest("section").className}`;
+  document.body.appendChild(marker);
+});
+</script>"""
+
+
+def test_the_answer_and_the_first_figure_fill_the_first_screen(rendered: report.Report, tmp_path: Path) -> None:
+    dom = _dom(rendered.root, FIRST_SCREEN_PROBE, tmp_path, "--window-size=1280,800")
+    found = re.search(
+        r'id="lab-screen">viewport=(\d+)x(\d+) answer=([\d.]+),([\d.]+) figure=([\d.]+),([\d.]+),([\d.]+) '
+        r"loaded=(\w+) lead=([\w-]*)<",
+        dom,
+    )
+    assert found, dom
+    width, height = int(found[1]), int(found[2])
+    answer_top, answer_bottom, figure_top, figure_bottom, figure_width = map(float, found.groups()[2:7])
+    assert width == 1280 and 600 <= height <= 800  # the window less its frame, as on a laptop
+    assert found[8] == "true" and found[9] == "first-screen"  # the speedup figure, loaded, is the page's first
+    assert answer_top < answer_bottom <= figure_top < figure_bottom <= height, found[0]
+    print(found[0])
+    assert figure_width > 400 and figure_bottom - figure_top > 200  # readable, not shrunk to a thumbnail
+    assert "fastest" in (rendered.root / "report.html").read_text().split('id="the-answer"')[1][:2000]
 
 
 def test_a_figure_that_fails_is_a_warning_not_a_lost_report(synthetic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -304,3 +345,54 @@ def test_a_newer_schema_is_refused_and_an_unversioned_file_is_read(synthetic: Pa
     results.assign(schema=2).to_csv(synthetic / "results.csv", index=False)
     with pytest.raises(DataError, match=r"^results.csv: written with tidy schema v2, newer than this lab reads"):
         load(synthetic)
+
+
+def test_no_figure_label_overlaps_a_tick_label_or_leaves_the_figure(
+    synthetic: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each figure's texts, measured by matplotlib's own renderer just before saving."""
+    from matplotlib.figure import Figure
+    from matplotlib.transforms import Bbox
+
+    from runner.report import plots
+    from runner.report.plots import common
+
+    checked: list[str] = []
+    save = common.save
+
+    def measured(fig: Figure, path: Path, title: str) -> list[Path]:
+        fig.canvas.draw()  # texts take their final places when drawn
+        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        whole = fig.bbox
+        labels = [t for t in fig.texts if t.get_text()] + [
+            t for ax in fig.axes for t in (ax.xaxis.label, ax.yaxis.label) if t.get_text()
+        ]
+        ticks = [
+            t
+            for ax in fig.axes
+            for t in [*ax.get_xticklabels(), *ax.get_yticklabels()]
+            if t.get_visible() and t.get_text()
+        ]
+        for label in labels:
+            box = label.get_window_extent(renderer)
+            if not label.get_visible() or box.height == 0:  # an axis the figure hides
+                continue
+            assert Bbox.intersection(box, whole) is not None and box.y0 >= whole.y0 - 1 and box.y1 <= whole.y1 + 1, (
+                path.name,
+                label.get_text(),
+                "leaves the figure",
+            )
+            for tick in ticks:
+                assert not box.overlaps(tick.get_window_extent(renderer)), (
+                    path.name,
+                    label.get_text(),
+                    tick.get_text(),
+                )
+        checked.append(path.stem)
+        return save(fig, path, title)
+
+    monkeypatch.setattr(common, "save", measured)
+    sweep = load(synthetic)
+    with plots.Painter(sweep, None, synthetic / "plots", processes=1) as painter:
+        drawn = painter.results()
+    assert not painter.failed and set(drawn) == set(FIGURES) and set(checked) >= set(FIGURES)

@@ -46,10 +46,17 @@ class Image:
     path: Path  # relative to the report's directory
     alt: str
     caption: str = ""
-    lead: bool = False  # the report's first figure: sized to share the first screen with the answer
 
 
-Block = Heading | Para | Bullets | Code | Table | Image
+@dataclass(frozen=True)
+class Screen:
+    """Blocks that share the HTML page's first screen (the answer, then the figure that shows
+    it, shrunk to fit what is left); Markdown has no screen and writes them in order."""
+
+    blocks: list[Heading | Para | Bullets | Image]
+
+
+Block = Heading | Para | Bullets | Code | Table | Image | Screen
 
 
 def _cell(value: object) -> str:
@@ -77,6 +84,8 @@ def markdown(blocks: list[Block]) -> str:
             out += ["```", block.text, "```", ""]
         elif isinstance(block, Table):
             out += [markdown_table(block.frame), ""]
+        elif isinstance(block, Screen):
+            out += [markdown(list(block.blocks))]
         else:
             out += [f"![{block.alt}]({block.path.as_posix()})", ""]
             out += [f"*{block.caption}*", ""] if block.caption else []

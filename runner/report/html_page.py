@@ -12,19 +12,22 @@ import math
 import re
 from pathlib import Path
 
-from runner.report.blocks import Block, Bullets, Code, Heading, Image, Para, Table
+from runner.report.blocks import Block, Bullets, Code, Heading, Image, Para, Screen, Table
 
 STYLE = """
 body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #222; margin: 0 auto;
        max-width: 1200px; padding: 1rem 2rem 4rem; }
-h1 { font-size: 1.7rem; } h2 { border-bottom: 1px solid #ddd; margin-top: 2.2rem; }
+h1 { font-size: 1.7rem; margin: 0.3rem 0; } h2 { border-bottom: 1px solid #ddd; margin-top: 2.2rem; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0.9em; }
 pre { background: #f5f5f5; padding: 0.8rem; overflow-x: auto; white-space: pre-wrap; }
 table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.85rem; }
 th, td { border: 1px solid #ddd; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
 th { background: #f0f0f0; } tr:nth-child(even) td { background: #fafafa; }
 figure { margin: 1rem 0 2rem; } figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
-figure.lead img { max-height: 52vh; width: auto; }
+.first-screen { display: flex; flex-direction: column; height: calc(100vh - 6rem); min-height: 24rem; }
+.first-screen h2 { margin-top: 0.5rem; } .first-screen ul { margin: 0 0 0.5rem; }
+.first-screen figure { flex: 1 1 0; min-height: 10rem; margin: 0; }
+.first-screen figure img { width: 100%; height: 100%; object-fit: contain; object-position: left top; border: 0; }
 figcaption { color: #555; font-size: 0.9rem; max-width: 900px; }
 .holds { color: #1a7f37; font-weight: 600; } .fails { color: #cf222e; font-weight: 600; }
 .not-measured, .refused { color: #9a6700; font-weight: 600; }
@@ -59,8 +62,7 @@ def _table(block: Table) -> str:
 def _image(block: Image, root: Path) -> str:
     data = base64.b64encode((root / block.path).read_bytes()).decode("ascii")
     caption = f"<figcaption>{inline(block.caption)}</figcaption>" if block.caption else ""
-    lead = ' class="lead"' if block.lead else ""
-    return f'<figure{lead}><img src="data:image/png;base64,{data}" alt="{html.escape(block.alt)}">{caption}</figure>'
+    return f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(block.alt)}">{caption}</figure>'
 
 
 def fragment(blocks: list[Block], root: Path) -> str:
@@ -78,6 +80,8 @@ def fragment(blocks: list[Block], root: Path) -> str:
             body.append(f"<pre><code>{html.escape(block.text)}</code></pre>")
         elif isinstance(block, Table):
             body.append(_table(block))
+        elif isinstance(block, Screen):
+            body.append(f'<section class="first-screen">{fragment(list(block.blocks), root)}</section>')
         else:
             body.append(_image(block, root))
     return "\n".join(body)

@@ -25,7 +25,7 @@ from runner.report import blocks as document
 from runner.report import headline, plots
 from runner.report import html_page as html
 from runner.report import terminal as console
-from runner.report.blocks import Block, Bullets, Code, Heading, Image, Para, Table
+from runner.report.blocks import Block, Bullets, Code, Heading, Image, Para, Screen, Table
 from runner.report.plots.figure import ReportFigure
 from runner.results import fits
 from runner.results.aggregate import write_csv
@@ -330,20 +330,24 @@ def reproduce_blocks(sweep: Sweep) -> list[Block]:
     return blocks
 
 
-def _figure(figure: ReportFigure, sweep: Sweep, files: list[Path], lead: bool = False) -> Image:
+def _figure(figure: ReportFigure, sweep: Sweep, files: list[Path], caption: bool = True) -> Image:
     png = files[0]
     svg = png.with_suffix(".svg").relative_to(sweep.root).as_posix()
-    caption = f"{figure.caption_for(sweep)} (Vector version: `{svg}`.)"
-    return Image(png.relative_to(sweep.root), figure.title, caption, lead)
+    said = f"{figure.caption_for(sweep)} (Vector version: `{svg}`.)" if caption else ""
+    return Image(png.relative_to(sweep.root), figure.title, said)
 
 
 def answer_blocks(answer: list[str], figures: dict[str, list[Path]], sweep: Sweep) -> list[Block]:
-    """What the sweep found, then the figure that shows it: the first screen of the report."""
-    blocks: list[Block] = [Heading("The answer"), Bullets(answer)]
+    """What the sweep found, then the figure that shows it, on the report's first screen; the
+    figure's caption follows below it."""
     lead = plots.FIGURES[0]
-    if lead.name in figures:
-        blocks.append(_figure(lead, sweep, figures[lead.name], lead=True))
-    return blocks
+    if lead.name not in figures:
+        return [Screen([Heading("The answer"), Bullets(answer)])]
+    image = _figure(lead, sweep, figures[lead.name], caption=False)
+    return [
+        Screen([Heading("The answer"), Bullets(answer), image]),
+        Para(f"**{lead.title}.** {_figure(lead, sweep, figures[lead.name]).caption}"),
+    ]
 
 
 def figure_blocks(figures: dict[str, list[Path]], sweep: Sweep) -> list[Block]:

@@ -66,7 +66,7 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cp
         fig,
         data,
         [
-            (Line2D([], [], color="0.55", lw=3, alpha=0.35), f"ideal for CPU work: min(workers, {cores} {cpus})"),
+            (Line2D([], [], color="0.55", lw=3, alpha=0.35), f"ideal for CPU work:\nmin(workers, {cores} {cpus})"),
             (Patch(color="0.5", alpha=0.25), "bootstrap 95% CI"),
             (Line2D([], [], color="0.3", lw=0.9, ls="--"), "Amdahl fit"),
             (Line2D([], [], color="0.3", lw=0.9, ls=USL_DOTS), "USL fit"),

@@ -39,7 +39,7 @@ def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
         common.log10_axis(panel.ax, panel.rows[["low", "high"]].to_numpy() * MS)
         layer.draw(panel.ax)
         panel.finish()
-    common.label_axes(fig, panels, "workers (log2 scale)", "start-up: pool ready (ms, log scale)")
+    common.label_axes(fig, panels, "workers (log2 scale)", "pool ready (ms, log scale)")
     common.legend(fig, data, [(Patch(color="0.5", alpha=0.25), "fastest to slowest repetition")])
     return common.save(fig, path, "Start-up cost: creating the pool until every worker is ready")
 

@@ -1,0 +1,93 @@
+"""The report's first lines: each rule that writes them, on summaries built to test it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from runner.claims.verdicts import Verdict
+from runner.report import headline
+
+
+def cell(workload: str, executor: str, workers: int, speedup: float, busy: float, **extra: Any) -> dict[str, Any]:
+    return {
+        "cell": f"{workload}-{executor}-{workers}-{extra.get('workload.kib', '')}",
+        "workload": workload,
+        "executor": executor,
+        "start_method": extra.pop("start_method", "fork" if executor == "process" else ""),
+        "workers": workers,
+        "tasks": 8,
+        "status": extra.pop("status", "ok"),
+        "speedup_median": speedup,
+        "speedup_ci_low": speedup * 0.95,
+        "speedup_ci_high": speedup * 1.05,
+        "parallelism_median": busy,
+        "impossible": extra.pop("impossible", False),
+        "noisy": extra.pop("noisy", False),
+        **extra,
+    }
+
+
+def summary(*cells: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame([cell("cpu", "serial", 1, 1.0, 1.0), *cells])
+
+
+GIL = [cell("cpu", "thread", w, s, b) for w, s, b in ((1, 1.0, 1.0), (2, 0.97, 1.02), (4, 0.95, 1.03))]
+PROCESSES = [cell("cpu", "process", w, s, b) for w, s, b in ((1, 0.98, 1.0), (2, 1.9, 1.95), (4, 1.93, 1.97))]
+
+
+def test_the_fastest_cell_is_named_with_its_interval_and_the_gil_in_words() -> None:
+    first = headline.lines(summary(*GIL, *PROCESSES), 2, [])[0]
+    assert first.startswith("**cpu**: fastest **process (fork) with 4 workers: 1.93x**")
+    assert "(95% CI 1.83-2.03)" in first
+    assert "threads did not run in parallel: at most 1.03 CPUs busy" in first and "GIL" in first
+
+
+def test_scaling_flattens_where_more_workers_gain_less_than_ten_percent() -> None:
+    assert (
+        "gained nothing beyond 2 workers, the machine's 2 CPUs (4 measured)"
+        in headline.lines(summary(*PROCESSES), 2, [])[0]
+    )
+    rising = [cell("cpu", "process", w, 0.98 * w, w) for w in (1, 2, 4, 8)]
+    assert "still gained at 8 workers, the most measured" in headline.lines(summary(*rising), 8, [])[0]
+
+
+def test_an_impossible_or_failed_cell_is_never_quoted() -> None:
+    wrong = cell("cpu", "process", 8, 40.0, 2.0, impossible=True)
+    failed = cell("cpu", "process", 16, 50.0, 2.0, status="timeout")
+    first = headline.lines(summary(*PROCESSES, wrong, failed), 2, [])
+    assert "40.00x" not in first[0] and "50.00x" not in first[0] and "1.93x" in first[0]
+    assert first[-1] == "read with care: 1 failed, 1 impossible of 6 cells (see Warnings)."
+
+
+def test_nothing_faster_than_serial_is_said_so() -> None:
+    first = headline.lines(summary(*GIL), 2, [])[0]
+    assert first.startswith("**cpu**: nothing beat the serial baseline: the best, thread with 1 worker, ran at 1.00x")
+    assert "gained" not in first  # no curve to flatten
+
+
+def test_threads_that_wait_overlap_and_threads_that_compute_run_in_parallel() -> None:
+    sleep = [cell("sleep", "thread", w, 0.99 * w, 0.01 * w) for w in (1, 2, 4)]
+    said = headline.lines(summary(*sleep), 2, [])[1]
+    assert said.startswith("**sleep**: fastest **thread with 4 workers: 3.96x**")
+    assert "threads overlapped waiting: 3.96x with 4 workers while at most 0.04 CPUs were busy" in said
+    hashing = [cell("hash", "thread", w, 0.95 * min(w, 2), 0.97 * min(w, 2)) for w in (1, 2, 4)]
+    assert "threads ran in parallel: up to 1.94 of 2 CPUs busy at once" in headline.lines(summary(*hashing), 2, [])[1]
+
+
+def test_cells_that_differ_in_a_parameter_get_a_line_each() -> None:
+    small = [cell("io", "thread", w, 1.5 * w, 0.2, **{"workload.kib": 64}) for w in (1, 2)]
+    large = [cell("io", "thread", w, 1.1 * w, 0.9, **{"workload.kib": 8192}) for w in (1, 2)]
+    said = headline.lines(summary(*small, *large), 2, [])
+    assert [line.split(":")[0] for line in said[:3]] == ["**cpu**", "**io (kib=64)**", "**io (kib=8192)**"]
+
+
+def test_the_verdicts_are_counted_and_the_failing_claims_named() -> None:
+    found = [
+        Verdict(0, "threads do not speed up CPU work", "", "", "holds", 1, ""),
+        Verdict(0, "processes do", "", "", "holds", 1, ""),
+        Verdict(0, "sleep overlaps", "", "", "fails", 1, ""),
+    ]
+    assert headline.lines(summary(*PROCESSES), 2, found)[-1] == "verdicts: 2 hold, 1 fails: sleep overlaps."
+    assert headline.lines(summary(*PROCESSES), 2, [])[-1].startswith("verdicts: no claims declared")
