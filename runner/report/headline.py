@@ -142,7 +142,7 @@ def lines(summary: pd.DataFrame, cores: int, found: Sequence[Verdict]) -> list[s
         if cells.empty:
             out.append(f"**{panel}**: nothing measured beyond the serial baseline")
             continue
-        said = [fastest(cells), threads(cells, cores), flattening(cells, cores)]
+        said = [fastest(cells), flattening(cells, cores), threads(cells, cores)]
         out.append(f"**{panel}**: " + "; ".join(s for s in said if s) + ".")
     out.append(verdict_line(found) + ".")
     warned = doubts(summary)
