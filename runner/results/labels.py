@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from runner.core.executors import EXECUTORS
+
 
 def native_setting(value: Any) -> str:
     """A cell's ``native_threads`` as set ('1', 'auto'; '' where unset), however the CSV read it back."""
@@ -65,19 +67,16 @@ def label(row: pd.Series) -> str:
     return f"{row[PANEL]}/{row['executor']}{method}/{row['workers']}"
 
 
-def labelled(summary: pd.DataFrame) -> pd.Series:
-    """Each cell's label, in the summary's own order."""
-    panels = with_panels(summary).loc[summary.index]
-    return pd.Series([label(row) for _, row in panels.iterrows()], index=summary.index, dtype=object)
-
-
 def table_order(summary: pd.DataFrame) -> pd.DataFrame:
-    """The order tables show cells in: by workload config, the serial baseline first, then each
-    executor's cells by start method and workers."""
+    """The order tables show cells in: by workload config, then executors in the registry's order
+    (the serial baseline first, as in the figures), each by start method and workers."""
     keys = [k for k in ["workload", *param_columns(summary), *VARYING] if k in summary]
     keys += ["executor", "start_method", "workers"]
+    rank = {name: i for i, name in enumerate(EXECUTORS)}
 
-    def serial_first(column: pd.Series) -> pd.Series:
-        return column.where(column != "serial", "") if column.name == "executor" else column
+    def registry_order(column: pd.Series) -> pd.Series:
+        if column.name != "executor":
+            return column
+        return column.map(lambda e: f"{rank.get(e, len(rank)):03d}{e}")
 
-    return summary.sort_values(keys, key=serial_first, kind="stable", na_position="first")
+    return summary.sort_values(keys, key=registry_order, kind="stable", na_position="first")
