@@ -17,7 +17,7 @@ def cell(workload: str, executor: str, workers: int, speedup: float, busy: float
         "executor": executor,
         "start_method": extra.pop("start_method", "fork" if executor == "process" else ""),
         "workers": workers,
-        "tasks": 8,
+        "tasks": extra.pop("tasks", 8),
         "status": extra.pop("status", "ok"),
         "speedup_median": speedup,
         "speedup_ci_low": speedup * 0.95,
@@ -46,8 +46,13 @@ def test_the_fastest_cell_is_named_with_its_interval_and_the_gil_in_words() -> N
 
 def test_scaling_flattens_where_more_workers_gain_less_than_ten_percent() -> None:
     assert (
-        "gained nothing beyond 2 workers, the machine's 2 CPUs (4 measured)"
+        "gained nothing beyond 2 workers, the machine's 2 CPUs (4 measured): its CPUs were busy (1.97 of 2)"
         in headline.lines(summary(*PROCESSES), 2, [])[0]
+    )
+    few = [cell("sleep", "thread", w, 0.99 * min(w, 4), 0.01, tasks=4) for w in (1, 2, 4, 8, 16)]
+    assert (
+        "gained nothing beyond 4 workers (16 measured; the machine has 2 CPUs): only 4 tasks to run at once"
+        in headline.lines(summary(*few), 2, [])[1]
     )
     rising = [cell("cpu", "process", w, 0.98 * w, w) for w in (1, 2, 4, 8)]
     assert "still gained at 8 workers, the most measured" in headline.lines(summary(*rising), 8, [])[0]

@@ -11,7 +11,8 @@ are possible (an impossible speedup is never quoted):
   per wall second): at least ``PARALLEL`` is parallel, at most ``SERIAL`` is one CPU at a
   time, and a speedup with almost no CPU busy is waiting that overlapped;
 - *flattening*: the fewest workers from which the fastest executor's curve gains less than
-  ``GAIN`` more, said with the machine's CPU count;
+  ``GAIN`` more, said with the machine's CPU count, and why where the cells show it (every
+  task already in flight; ``BUSY`` of the CPUs busy);
 
 then one line for the verdicts of the sweep's declared claims, and one for its warnings.
 """
@@ -30,6 +31,7 @@ GAIN = 1.10  # less than 10% faster is not "faster": within the noise of a share
 PARALLEL = 1.5  # CPUs busy at once: above this the pool ran in parallel
 SERIAL = 1.2  # and at most this, one CPU at a time
 WAITING = 0.5  # a speedup with fewer CPUs busy than this overlapped waiting, not computing
+BUSY = 0.8  # of the machine's CPUs busy: the CPUs, not the executor, set the limit
 
 
 PLURAL = {"holds": "hold", "fails": "fail"}
@@ -107,11 +109,22 @@ def flattening(cells: pd.DataFrame, cores: int) -> str | None:
     flat_from = next(int(w) for w in curve.index if (curve[curve.index > w] < curve[w] * GAIN).all())
     if flat_from == widest:
         return f"it still gained at {_workers(widest)}, the most measured"
+    why = _why(cells[same], flat_from, cores)
     if flat_from == cores:
-        cpus = f", the machine's {cores} CPUs"
-    else:
-        cpus = f" (the machine has {cores} CPUs)" if widest > cores else ""
-    return f"it gained nothing beyond {_workers(flat_from)}{cpus} ({widest} measured)"
+        return f"it gained nothing beyond {_workers(flat_from)}, the machine's {cores} CPUs ({widest} measured){why}"
+    cpus = f"; the machine has {cores} CPUs" if widest > cores else ""
+    return f"it gained nothing beyond {_workers(flat_from)} ({widest} measured{cpus}){why}"
+
+
+def _why(curve: pd.DataFrame, flat_from: int, cores: int) -> str:
+    """What the cells past the flattening point say limited them, where they say it."""
+    past = curve[curve["workers"] >= flat_from]
+    if (past["tasks"] <= flat_from).all():  # no more tasks than workers: none left to start
+        return f": only {int(past['tasks'].max())} tasks to run at once"
+    busy = past["parallelism_median"].max()
+    if busy >= BUSY * cores:
+        return f": its CPUs were busy ({busy:.2f} of {cores})"
+    return ""
 
 
 def verdict_line(found: Sequence[Verdict]) -> str:

@@ -20,7 +20,7 @@ from runner.files import TIDY_SCHEMA
 from runner.results import aggregate
 from runner.results import environment as env
 from runner.results.hydra_records import Recorded, RecordError, read
-from runner.results.labels import param_columns
+from runner.results.labels import param_columns, table_order
 
 REQUIRED = ("cell", "workload", "executor", "start_method", "workers", "status")
 MEASURED = ("rep", "wall_s", "speedup", "parallelism")  # required once any cell is ok
@@ -176,9 +176,7 @@ def _derive(summary: pd.DataFrame, results: pd.DataFrame, expected: pd.Series) -
     want = summary["cell"].map(expected).fillna(expected.max() if len(expected) else 0)
     summary["expected"] = want.astype(int)
     summary["complete"] = (summary["status"] == "ok") & (summary["n"] >= want)
-    return summary.sort_values(["workload", "executor", "start_method", "workers"], kind="stable").reset_index(
-        drop=True
-    )
+    return table_order(summary).reset_index(drop=True)
 
 
 def _tasks(root: Path, summary: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
