@@ -2,8 +2,9 @@
 
 The command is rebuilt from Hydra's records of DIR (multirun.yaml, or .hydra/ for a
 single run; runner/results/hydra_records.py): the same command-line overrides, the same
-``--config-dir``, the same Hydra overrides, only the output directory changes. The
-configs themselves are read from the checkout that runs the replay; a note says so
+Hydra overrides, only the output directory changes. The ``--config-dir`` files come from
+the copy DIR keeps (``DIR/config``, runner/sweep/carry.py), so a sweep replays on another
+machine; the lab's own configs from the checkout that runs the replay, and a note says so
 when its git revision is not the recorded one.
 """
 
@@ -17,7 +18,7 @@ import sys
 from pathlib import Path
 
 from runner.paths import PROJECT_ROOT
-from runner.results.hydra_records import RecordError, read
+from runner.results.hydra_records import CONFIG_COPY, RecordError, read
 from runner.sweep import trust
 
 
@@ -46,6 +47,11 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m runner.replay", description=__doc__.splitlines()[0])
     parser.add_argument("dir", type=Path, help="a run or sweep directory")
     parser.add_argument("--out", type=Path, help="where the replay lands (default: DIR-replay)")
+    parser.add_argument(
+        "--config-dir",
+        help="load the sweep's --config-dir files from here (default: DIR/config, the copy the sweep keeps, "
+        "else the recorded folder)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print the command and stop")
     parser.add_argument(
         "--trust",
@@ -63,15 +69,18 @@ def main(argv: list[str]) -> int:
     if out.exists() and any(out.iterdir()):
         print(f"error: --out: {out} exists and is not empty; allowed: a new or empty directory", file=sys.stderr)
         return 2
-    missing = [d for d in recorded.config_dirs if not Path(d).is_dir()]
+    config_dirs = [args.config_dir] if args.config_dir else recorded.sources()
+    missing = [d for d in config_dirs if not Path(d).is_dir()]
     if missing:
+        how = "given" if args.config_dir else f"recorded; {args.dir} keeps no copy in {CONFIG_COPY}/"
         print(
-            f"error: --config-dir {missing[0]} (recorded) no longer exists; the sweep cannot be replayed",
+            f"error: --config-dir: {missing[0]} ({how}) is not a directory; "
+            "allowed: --config-dir DIR, a folder with the files the sweep was made with",
             file=sys.stderr,
         )
         return 2
-    command = [sys.executable, "-m", "runner", *recorded.argv(out)]
-    print(recorded.command(out), flush=True)
+    command = [sys.executable, "-m", "runner", *recorded.argv(out, config_dirs)]
+    print(recorded.command(out, config_dirs), flush=True)
     if not args.trust:
         # recorded overrides reach the command line, where they would be trusted: check them first
         record = args.dir / ("multirun.yaml" if recorded.multirun else ".hydra/hydra.yaml")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -59,7 +61,8 @@ def module(name: str, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]
 
 @pytest.fixture(scope="module")
 def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    """(config dir, sweep, replay): the experiment swept, then replayed from its records."""
+    """(config dir, sweep, replay): the experiment swept; its config dir deleted and the sweep
+    directory moved, as when it is sent to another machine; then replayed from its records."""
     tmp = tmp_path_factory.mktemp("replay")
     conf = tmp / "conf"
     (conf / "experiment").mkdir(parents=True)
@@ -67,13 +70,18 @@ def swept(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     (conf / "experiment" / "gil_standin.yaml").write_text(EXPERIMENT)
     for name, text in WORKLOADS.items():
         (conf / "workload" / f"{name}.yaml").write_text(text)
-    root = tmp / "sweep"
-    proc = lab("-m", "--config-dir", str(conf), "+experiment=gil_standin", f"hydra.sweep.dir={root}", cwd=tmp)
+    (conf / "workload" / "unused.yaml").write_text(WORKLOADS["cpu_tiny"])
+    # relative, as the default outputs/sweeps/...: the report's commands then hold no path of this machine
+    proc = lab("-m", "--config-dir", str(conf), "+experiment=gil_standin", "hydra.sweep.dir=sweep", cwd=tmp)
     assert proc.returncode == 0, proc.stderr
     assert "verdicts" in proc.stdout and proc.stdout.rstrip().endswith("report.html")
+    shutil.rmtree(conf)
+    root = tmp / "received" / "sweep"
+    root.parent.mkdir()
+    shutil.move(tmp / "sweep", root)
     replayed = module("runner.replay", str(root), cwd=tmp)
     assert replayed.returncode == 0, replayed.stderr
-    return conf, root, tmp / "sweep-replay"
+    return conf, root, root.with_name("sweep-replay")
 
 
 def test_the_sweep_reports_every_figure_fit_and_verdict(swept: tuple[Path, Path, Path]) -> None:
@@ -98,7 +106,47 @@ def test_replay_measures_the_same_cells_with_the_same_overrides(swept: tuple[Pat
     original = load(root).recorded
     again = load(replay).recorded
     assert original is not None and again is not None
-    assert again.task_overrides == original.task_overrides and again.config_dirs == original.config_dirs
+    assert again.task_overrides == original.task_overrides
+    assert original.sources() == [str(root / "config")] and again.sources() == [str(replay / "config")]
+
+
+def verdicts(root: Path) -> dict[str, str]:
+    """claim -> its verdict in the report's table."""
+    claims = re.findall(r"- claim: (.*)", EXPERIMENT)
+    rows = [line.split(" | ") for line in (root / "report.md").read_text().splitlines() if line.startswith("| ")]
+    return {row[0].removeprefix("| "): row[1].rstrip(" |") for row in rows if row[0].removeprefix("| ") in claims}
+
+
+def test_a_sweep_sent_elsewhere_replays_from_the_config_files_it_carries(swept: tuple[Path, Path, Path]) -> None:
+    conf, root, replay = swept
+    assert not conf.exists()
+    # the files the jobs loaded from --config-dir, and only those
+    kept = sorted(str(p.relative_to(root / "config")) for p in (root / "config").rglob("*.yaml"))
+    assert kept == ["experiment/gil_standin.yaml", "workload/cpu_tiny.yaml", "workload/sleep_tiny.yaml"]
+    assert (root / "config" / "experiment" / "gil_standin.yaml").read_text() == EXPERIMENT
+    assert len(verdicts(root)) == 4 and verdicts(replay) == verdicts(root)
+    report = (root / "report.md").read_text()
+    assert "python -m runner -m --config-dir sweep/config +experiment=gil_standin" in report
+    assert str(conf) not in report
+
+
+def test_a_received_copy_is_checked_as_a_shared_folder(swept: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    _, root, _ = swept
+    received = tmp_path / "received"
+    shutil.copytree(root / "config", received / "config")
+    shutil.copy(root / "multirun.yaml", received)
+    with (received / "config" / "experiment" / "gil_standin.yaml").open("a") as experiment:
+        experiment.write("python: /tmp/not-a-python\n")
+    out = tmp_path / "out"
+    proc = module("runner.replay", str(received), "--out", str(out), cwd=tmp_path)
+    assert proc.returncode == 2 and not out.exists()
+    assert proc.stderr.startswith("error: python: ") and "a shared file may not" in proc.stderr, proc.stderr
+    # without its copy and its recorded folder: one line that says how to point elsewhere
+    shutil.rmtree(received / "config")
+    lost = module("runner.replay", str(received), "--dry-run", cwd=tmp_path)
+    assert lost.returncode == 2 and lost.stderr.count("\n") == 1 and "allowed: --config-dir DIR" in lost.stderr
+    elsewhere = module("runner.replay", str(received), "--dry-run", "--config-dir", str(root / "config"), cwd=tmp_path)
+    assert elsewhere.returncode == 0 and f"--config-dir {root / 'config'} " in elsewhere.stdout
 
 
 def test_the_sweep_and_its_replay_show_no_significant_change(swept: tuple[Path, Path, Path]) -> None:
@@ -113,10 +161,10 @@ def test_the_sweep_and_its_replay_show_no_significant_change(swept: tuple[Path, 
 
 
 def test_replay_shows_its_command_and_refuses_to_overwrite(swept: tuple[Path, Path, Path], tmp_path: Path) -> None:
-    conf, root, replay = swept
+    _, root, replay = swept
     dry = module("runner.replay", str(root), "--dry-run", cwd=tmp_path)
     assert dry.returncode == 0
-    assert f"--config-dir {conf}" in dry.stdout and "+experiment=gil_standin" in dry.stdout
+    assert f"--config-dir {root / 'config'} +experiment=gil_standin" in dry.stdout
     assert f"hydra.sweep.dir={root}-replay-2" in dry.stdout  # the first replay's directory exists
     taken = module("runner.replay", str(root), "--out", str(replay), cwd=tmp_path)
     assert taken.returncode == 2 and "exists and is not empty" in taken.stderr

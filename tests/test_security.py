@@ -118,6 +118,7 @@ REFUSED = {
         },
         "executor.address",
     ),
+    "function": ({"experiment/shared.yaml": GLOBAL + "workload:\n  function: os:system\n"}, "workload.function"),
     "env-resolver": (
         {"experiment/shared.yaml": GLOBAL + "expect:\n  - claim: ${{oc.env:HOME}}\n    check: 'True'\n"},
         "expect[0].claim",
@@ -179,6 +180,13 @@ def test_a_shared_file_cannot_reach_outside(tmp_path: Path, attack: str) -> None
     assert "a shared file may not" in line
     assert not marker.exists()
     assert snapshot(tmp_path) == before  # no sweep directory, no log, nothing elsewhere
+
+
+def test_a_typed_group_choice_leaves_the_file_s_keys_to_the_rules(tmp_path: Path) -> None:
+    """``executor=dask`` typed chooses a config; the address a shared file then sets in it is the file's."""
+    folder = shared_dir(tmp_path, {"experiment/shared.yaml": GLOBAL + "executor:\n  address: tcp://192.0.2.1:8786\n"})
+    proc = run_cli(["--config-dir", str(folder), "+experiment=shared", "executor=dask"], tmp_path, in_process=True)
+    assert_refused(proc, "executor.address", str(folder))
 
 
 def test_the_refusal_names_the_command_line_form(tmp_path: Path) -> None:

@@ -3,12 +3,18 @@
 Standard library only: the measuring core imports this module in every cell.
 A shared YAML names a workload, never an import path; names resolve here, to a
 built-in or to an entry point that an installed package registered in the group
-``concurrency_lab.workloads`` (see docs/architecture.md).
+``concurrency_lab.workloads`` (see docs/architecture.md). A function typed on the
+command line (``workload.function=MODULE:FUNCTION``, refused from a shared file by
+runner/sweep/trust.py) becomes a cell's workload under that "MODULE:FUNCTION" as its
+name; the cell resolves a spec's name with ``target``.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import re
+import sys
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
@@ -62,6 +68,28 @@ def reference(name: str) -> str:
     except KeyError:
         names = ", ".join(sorted(available()))
         raise UnknownWorkload(f"unknown workload {name!r}; available: {names}") from None
+
+
+# a dotted module path and a top-level name in it
+FUNCTION = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
+
+
+def is_function(name: str) -> bool:
+    """Whether a spec's workload name is a function typed on the command line ("MODULE:FUNCTION")."""
+    return FUNCTION.fullmatch(name) is not None
+
+
+def target(name: str) -> str:
+    """The "module:function" of a validated spec's workload name: a registered name, or a function
+    given on the command line, importable from the current directory as from ``python -m``."""
+    if not is_function(name):
+        return reference(name)
+    here = os.getcwd()
+    # `python -P`, PYTHONSAFEPATH and the console script leave it out; workers started after
+    # this (spawn, forkserver) are given this process's sys.path
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    return name
 
 
 def load(ref: str) -> Callable[..., Any]:

@@ -59,7 +59,7 @@ def probe(bound: Bound, indices: list[int]) -> dict[str, Any]:
 def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
     executor = EXECUTORS[spec["executor"]["name"]]
     workload = spec["workload"]
-    ref = workloads.reference(workload["name"])
+    ref = workloads.target(workload["name"])
     setup, summarize = workloads.companion(ref, "setup"), workloads.companion(ref, "summarize")
     indices = spec.get("probe_tasks") or []
     probed = probe(bound, indices) if indices and spec["executor"]["name"] != "serial" else None
@@ -106,7 +106,7 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
 def bind(spec: dict[str, Any], served: Mapping[str, Any] | None = None) -> task.Task:
     """The spec's workload as the task every worker runs, with the arguments it sends along."""
     workload = spec["workload"]
-    ref = workloads.reference(workload["name"])
+    ref = workloads.target(workload["name"])
     arguments = workloads.companion(ref, "arguments")
     extra = arguments(**workload["params"]) if arguments is not None else {}
     params = {**workload["params"], **extra, **(served or {})}
@@ -122,7 +122,7 @@ def native_limit(spec: dict[str, Any]) -> int | None:
 def serving(spec: dict[str, Any]) -> AbstractContextManager[Mapping[str, Any]]:
     """The workload's ``serve`` companion (a server around all repetitions), or nothing to serve."""
     workload = spec["workload"]
-    serve = workloads.companion(workloads.reference(workload["name"]), "serve")
+    serve = workloads.companion(workloads.target(workload["name"]), "serve")
     return serve(**workload["params"]) if serve is not None else nullcontext({})
 
 

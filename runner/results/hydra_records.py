@@ -22,6 +22,8 @@ except ImportError:  # pragma: no cover - PyYAML without libyaml
 
 # Overrides that say where a run lands or how Hydra was invoked, not what it measures.
 PLACEMENT = ("hydra.sweep.dir=", "hydra.run.dir=", "hydra.mode=")
+# Where a directory keeps the --config-dir files it was made with (runner/sweep/carry.py)
+CONFIG_COPY = "config"
 
 
 class RecordError(ValueError):
@@ -40,18 +42,25 @@ class Recorded:
     config: dict[str, Any]
     expect: list[Any] = field(default_factory=list)
 
-    def argv(self, out: Path | None = None) -> list[str]:
-        """``python -m runner`` arguments that make this run or sweep again (into ``out``)."""
+    def sources(self) -> list[str]:
+        """The ``--config-dir`` to make it again from: the copy the directory keeps (``config/``,
+        wherever the directory now is), else the recorded folder, which may be on another machine."""
+        copy = self.root / CONFIG_COPY
+        return [str(copy)] if self.config_dirs and copy.is_dir() else self.config_dirs
+
+    def argv(self, out: Path | None = None, config_dirs: list[str] | None = None) -> list[str]:
+        """``python -m runner`` arguments that make this run or sweep again (into ``out``), from
+        ``config_dirs`` (by default ``sources()``)."""
         args = ["-m"] if self.multirun else []
-        for directory in self.config_dirs:
+        for directory in self.sources() if config_dirs is None else config_dirs:
             args += ["--config-dir", directory]
         args += [*self.task_overrides, *self.hydra_overrides]
         if out is not None:
             args.append(f"hydra.{'sweep' if self.multirun else 'run'}.dir={out}")
         return args
 
-    def command(self, out: Path | None = None) -> str:
-        return shlex.join(["python", "-m", "runner", *self.argv(out)])
+    def command(self, out: Path | None = None, config_dirs: list[str] | None = None) -> str:
+        return shlex.join(["python", "-m", "runner", *self.argv(out, config_dirs)])
 
 
 def _load(path: Path) -> dict[str, Any]:

@@ -26,7 +26,7 @@ class CalibrationFailed(RuntimeError):
 
 
 def _size(workload: dict[str, Any]) -> tuple[str, float]:
-    ref = workloads.reference(workload["name"])
+    ref = workloads.target(workload["name"])
     name = workloads.size_parameter(ref)
     if name is None:
         raise specs.SpecError(f"calibrate: workload {workload['name']!r} declares no size parameter (SIZE) to scale")

@@ -23,7 +23,7 @@ from runner import files
 from runner.core.probes import load_average
 from runner.files import write_json
 from runner.results import environment
-from runner.sweep import composed
+from runner.sweep import carry, composed
 from runner.sweep.errors import fail, writing_output
 from runner.sweep.hydra_internals import BasicSweeper
 from runner.sweep.progress import SweepProgress
@@ -38,28 +38,32 @@ def planned_jobs(config: DictConfig) -> list[list[str]]:
     return BasicSweeper.split_arguments(overrides, None)[0]
 
 
-def validate(config: DictConfig, jobs: list[list[str]]) -> int:
+def validate(config: DictConfig, jobs: list[list[str]]) -> tuple[int, list[dict[str, Any]]]:
     """Compose every job (once: the launcher reuses it) and validate its spec; return the
-    number of distinct cells."""
+    number of distinct cells and the jobs' config group choices (the files they load)."""
     loader = GlobalHydra.instance().config_loader()
     cells = set()
+    choices: dict[str, dict[str, Any]] = {}  # by their JSON: a thousand jobs choose a few sets of files
     composed.forget()
     for job in jobs:
         try:
             job_cfg = composed.compose(loader, config, job)
         except HydraException:
-            return -1  # the sweeper reports composition errors in Hydra's own words
+            return -1, []  # the sweeper reports composition errors in Hydra's own words
         cell_spec = build_spec(plain(job_cfg))
         cells.add((json.dumps(cell_spec, sort_keys=True), job_cfg.round))
-    return len(cells)
+        chosen = carry.choices(job_cfg)
+        choices[json.dumps(chosen, sort_keys=True)] = chosen
+    return len(cells), list(choices.values())
 
 
 # Launchers that run several jobs at once on the machine that measures them.
 CONCURRENT_LAUNCHERS = ("joblib", "submitit_launcher.LocalLauncher", "ray", "rq_launcher")
 
 
-def prepare(root: Path, config: DictConfig) -> None:
-    """Check the directory can be written and may be used; record the environment.
+def prepare(root: Path, config: DictConfig, choices: list[dict[str, Any]]) -> None:
+    """Check the directory can be written and may be used; record the environment, and keep a
+    copy of the ``--config-dir`` files that ``choices`` (each job's config groups) load.
 
     A directory that already holds cells is resumed (``resume=true``, the default):
     its environment.json gains a session rather than being replaced.
@@ -78,6 +82,7 @@ def prepare(root: Path, config: DictConfig) -> None:
         fail(f"resume: {root} already holds measured cells; allowed: resume=true, or a new directory")
     with writing_output():
         root.mkdir(parents=True, exist_ok=True)
+        carry.keep(root, config, choices)  # first: a resumed sweep whose files changed stops here, unrecorded
         env = environment.read_environment(root) or environment.collect()
         this = {**environment.session(overrides), "launcher": launcher, "concurrent_launcher": side_by_side}
         env["sessions"] = [*env.get("sessions", []), this]
@@ -133,8 +138,8 @@ class LabCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         root = LabCallback.current_root = Path(config.hydra.sweep.dir)
         jobs = planned_jobs(config) if config.hydra.sweeper.get("params") is not None else []
-        cells = validate(config, jobs) if jobs else -1
-        prepare(root, config)
+        cells, choices = validate(config, jobs) if jobs else (-1, [])
+        prepare(root, config, choices or [carry.choices(config)])
         plan = {"jobs": len(jobs) or "?", "cells": cells, "session": uuid.uuid4().hex, "overrides": jobs}
         write_json(root / "plan.json", plan)
         SweepProgress.start(len(jobs))
@@ -145,7 +150,7 @@ class LabCallback(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         build_spec(plain(config))  # bad input fails before Hydra creates the run directory
-        prepare(Path(config.hydra.run.dir), config)
+        prepare(Path(config.hydra.run.dir), config, [carry.choices(config)])
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
         finish(Path(config.hydra.run.dir))

@@ -19,6 +19,8 @@ from runner.sweep.launch import MAX_PROCS
 @dataclass
 class WorkloadConf:
     name: str = MISSING
+    # "MODULE:FUNCTION", a function of yours measured without packaging; command line only (trust.py)
+    function: str | None = None
     tasks: int = 64
     params: dict[str, Any] = field(default_factory=dict)
     # fraction of tasks that raise, chosen deterministically from ``seed``

@@ -8,6 +8,7 @@ platform); every failure names the key and what is allowed, in one line.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import inspect
 import json
 import multiprocessing
@@ -29,6 +30,7 @@ IDENTITY_KEYS = (
 )  # fmt: skip
 # Part of what is measured only when set: cells measured before they existed keep their ids.
 OPTIONAL_IDENTITY_KEYS = ("precision", "budget_s", "max_repeats", "native_threads")
+FUNCTION_HELP = "a module of the current directory or an installed package, and its function: my_module:my_function"
 
 
 class SpecError(ValueError):
@@ -79,6 +81,46 @@ def _check_params(name: str, ref: str, params: dict[str, Any]) -> dict[str, Any]
     return params
 
 
+def workload_name(workload: dict[str, Any]) -> str:
+    """What a cell measures: a registered workload's name, or the function typed as
+    ``workload.function`` (only the command line may set it: runner/sweep/trust.py)."""
+    function, name = workload.get("function"), workload["name"]
+    if function is None:
+        if name == MISSING:
+            names = ", ".join(sorted(workloads.available()))
+            raise SpecError(
+                "workload.name: missing; workload=custom needs workload.name=NAME or "
+                f"workload.function=MODULE:FUNCTION; allowed: {names}"
+            )
+        try:
+            workloads.reference(name)
+        except workloads.UnknownWorkload as exc:
+            raise SpecError(f"workload.name: {exc}") from None
+        return str(name)
+    if name != MISSING:
+        raise SpecError(
+            f"workload.function: {function!r} and workload.name {name!r} both say what to measure; "
+            f"allowed: one of them, as in workload=custom workload.function={function}"
+        )
+    function = str(function)
+    if not workloads.is_function(function):
+        raise SpecError(f"workload.function: {function!r} is not MODULE:FUNCTION; allowed: {FUNCTION_HELP}")
+    module, _, attr = function.partition(":")
+    workloads.target(function)  # the current directory importable, as in the cell
+    try:
+        found = importlib.import_module(module)
+    except Exception as exc:  # the user's module may fail to import in any way: say how, in one line
+        raise SpecError(
+            f"workload.function: cannot import {module!r} ({type(exc).__name__}: {exc}); allowed: {FUNCTION_HELP}"
+        ) from None
+    fn = getattr(found, attr, None)
+    if not callable(fn):
+        names = ", ".join(n for n, v in vars(found).items() if inspect.isfunction(v) and not n.startswith("_"))
+        what = "has no" if fn is None else "has a non-function"
+        raise SpecError(f"workload.function: module {module!r} {what} {attr!r}; allowed: its functions: {names or '-'}")
+    return function
+
+
 def build(cfg: dict[str, Any]) -> dict[str, Any]:
     """Validate a resolved config and return the cell spec the measuring core reads."""
     workload = cfg["workload"]
@@ -86,14 +128,9 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
     if executor_name not in EXECUTORS:
         raise SpecError(f"executor.name: unknown executor {executor_name!r}; allowed: {', '.join(EXECUTORS)}")
     executor = EXECUTORS[executor_name]
-    if workload["name"] == MISSING:
-        names = ", ".join(sorted(workloads.available()))
-        raise SpecError(f"workload.name: missing; workload=custom needs workload.name=NAME; allowed: {names}")
-    try:
-        ref = workloads.reference(workload["name"])
-    except workloads.UnknownWorkload as exc:
-        raise SpecError(f"workload.name: {exc}") from None
-    refusal = executor.refuses(workload["name"])
+    name = workload_name(workload)
+    ref = workloads.target(name)
+    refusal = executor.refuses(name)
     if refusal is not None:
         raise SpecError(f"executor: {refusal}")
     start_method = cfg["start_method"]
@@ -120,7 +157,7 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
     _positive("target_s", cfg.get("target_s", 1.0))
     if cfg.get("calibrate") and workloads.size_parameter(ref) is None:
         sized = ", ".join(n for n, r in workloads.available().items() if workloads.size_parameter(r))
-        raise SpecError(f"calibrate: workload {workload['name']!r} has no size parameter to scale; allowed: {sized}")
+        raise SpecError(f"calibrate: workload {name!r} has no size parameter to scale; allowed: {sized}")
     precision = cfg.get("precision")
     if precision is not None and not 0 < precision < 1:
         raise SpecError(f"precision: {precision} is out of range; allowed: above 0 and below 1 (0.05 is +-5%)")
@@ -130,9 +167,9 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
     return {
         "schema": files.SPEC_SCHEMA,
         "workload": {
-            "name": workload["name"],
+            "name": name,
             "tasks": _check_int("workload.tasks", workload["tasks"], 1),
-            "params": _check_params(workload["name"], ref, dict(workload["params"])),
+            "params": _check_params(name, ref, dict(workload["params"])),
             "fail_rate": fail_rate,
         },
         "executor": {"name": executor_name, "options": {k: v for k, v in cfg["executor"].items() if k != "name"}},

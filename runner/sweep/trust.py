@@ -77,6 +77,11 @@ def rule(key: str, value: Any) -> Rule | None:
         if value is None or all(v == "" or VERSION.fullmatch(v) for v in values):
             return None
         return Rule("chooses a program to run", "a version like 3.12 or 3.13t")
+    if key == "workload.function" and value is not None:
+        return Rule(
+            "names code to import and run",
+            "a registered workload: workload.name=NAME (built in, or an installed package's entry point)",
+        )
     if key == "executor.address":
         return Rule("sends tasks to a cluster and unpickles what it returns", "unset (an embedded LocalCluster)")
     if key.startswith(f"{SWEEP_PARAMS}."):
@@ -131,7 +136,9 @@ def _leaves(node: Any, path: str) -> Iterator[tuple[str, Any]]:
 
 def _exempt(key: str, typed: set[str]) -> bool:
     key = key.removeprefix(f"{SWEEP_PARAMS}.").lstrip("+~")
-    return any(key == t or key.startswith((t + ".", t + "[")) for t in typed)
+    # a typed group choice (executor=dask) chooses a file, and a shared file loaded after it still
+    # sets that config's keys (executor.address, workload.function): only the choice is typed
+    return any(key == t or (key.startswith((t + ".", t + "[")) and not (CONF_DIR / t).is_dir()) for t in typed)
 
 
 def _refusal(key: str, where: str, found: Rule, value: Any, typed: bool = True) -> Refused:

@@ -63,7 +63,7 @@ def with_coroutine_form() -> list[str]:
 
 
 def refuses(workload: str, others: Sequence[str]) -> str | None:
-    if workloads.coroutine_form(workloads.reference(workload)) is not None:
+    if workloads.coroutine_form(workloads.target(workload)) is not None:
         return None
     return (
         f"asyncio runs a workload's coroutine form (run_async) and workload {workload!r} has none;"
