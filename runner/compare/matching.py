@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 
 from runner.results import aggregate
-from runner.results.load import Sweep, param_columns
+from runner.results.aggregate import param_columns
+from runner.results.load import Sweep
 
 CANDIDATES = [
     "workload",

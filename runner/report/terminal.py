@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from runner.results import noise
-from runner.results.load import native_setting
+from runner.results.load import label, native_setting
 
 if TYPE_CHECKING:
     from runner.claims.verdicts import Verdict
@@ -121,11 +121,6 @@ def notes(console: Console, table: pd.DataFrame) -> None:
                 f"  {row['workload']} {row['executor']} {row['workers']} workers, native_threads {setting}: "
                 f"{row['oversubscription']}"
             )
-
-
-def label(row: pd.Series) -> str:
-    method = f"/{row['start_method']}" if isinstance(row["start_method"], str) and row["start_method"] else ""
-    return f"{row['workload']}/{row['executor']}{method}/{row['workers']}"
 
 
 def print_verdicts(verdicts: list[Verdict]) -> None:

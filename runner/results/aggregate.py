@@ -47,6 +47,11 @@ ACCOUNTING_SLACK = 0.25
 COMPUTES = 0.8
 
 
+def param_columns(frame: pd.DataFrame) -> list[str]:
+    """The ``workload.<name>`` columns: one per workload parameter."""
+    return [str(c) for c in frame.columns if str(c).startswith("workload.")]
+
+
 def _counted(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in record["result"]["reps"] if not r["warmup"]]
 

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from runner.results.load import param_columns
+from runner.results.aggregate import param_columns
 
 MIN_POINTS = 3
 POOR_RMSE = 0.10

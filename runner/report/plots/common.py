@@ -32,7 +32,8 @@ from matplotlib.lines import Line2D
 
 from runner import files
 from runner.core.executors import EXECUTORS
-from runner.results.load import native_setting, param_columns
+from runner.results.aggregate import param_columns
+from runner.results.load import native_setting
 
 MAX_CURVES = 6
 DPI = 100
