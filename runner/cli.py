@@ -92,9 +92,12 @@ def unknown_override(key: str, argv: list[str]) -> str:
     cfg: dict[str, Any] = {}
     for overrides in jobs:
         try:
-            cfg = validate.plain(_compose(args.config_name or "config", [*overrides, *searchpath]))
+            composed = _compose(args.config_name or "config", [*overrides, *searchpath])
         except (HydraException, OmegaConfBaseException):
             continue
+        # Hydra's own keys are offered only for a key in its node: elsewhere they are noise
+        hydra = key.startswith("hydra.")
+        cfg = {"hydra": OmegaConf.to_container(composed.hydra, resolve=False)} if hydra else validate.plain(composed)
         if key not in config.key_paths(cfg):
             break
     workload = cfg.get("workload") or {}

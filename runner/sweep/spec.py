@@ -101,9 +101,10 @@ def unknown(key: str, known: Iterable[str], problem: str = "unknown key") -> str
     close = [
         p for leaf in difflib.get_close_matches(key.rsplit(".", 1)[-1], by_leaf, cutoff=0.8) for p in by_leaf[leaf]
     ]
+    parent = key.rpartition(".")[0]
+    close.sort(key=lambda path: path.rpartition(".")[0] != parent)  # the keys beside it first
     if close:
         return f"{key}: {problem}; did you mean {' or '.join(close[:3])}?"
-    parent = key.rpartition(".")[0]
     return f"{key}: {problem}; allowed: {', '.join(p for p in paths if p.rpartition('.')[0] == parent) or 'none'}"
 
 
