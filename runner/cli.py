@@ -48,6 +48,12 @@ def one_line(exc: BaseException, argv: list[str]) -> str:
     cause = exc.__cause__
     if isinstance(cause, ConfigAttributeError | ConfigKeyError) and str(exc).startswith("Could not override"):
         return unknown_override(str(cause.full_key), argv)
+    appended = re.match(
+        r"Could not override '([^']+)'\. No match in the defaults list\.\s.* use \+\S+=(\S+)", str(exc), re.S
+    )
+    if appended:  # a group the config does not choose by default (experiment): + is the lab's rule too
+        group, option = appended.groups()
+        return f"{group}: chosen by no default; +{group}={option} adds it"
     merging = re.match(r"Error merging override ([^=]+)=(.*)", str(exc))
     if isinstance(cause, ValidationError) and merging and dataclasses.is_dataclass(cause.object_type):
         return config.wrong_type(cause.object_type, str(cause.key), merging.group(1).lstrip("+"), merging.group(2))

@@ -100,6 +100,8 @@ def error_line(argv: list[str]) -> str:
         # a key in the wrong place is found by its last part
         (["tasks=3"], "tasks: unknown key; did you mean workload.tasks?"),
         (["name=x"], "name: unknown key; did you mean workload.name or executor.name?"),
+        # a group that no default chooses is added, as README's +experiment=NAME says
+        (["experiment=gil"], "experiment: chosen by no default; +experiment=gil adds it"),
         # Hydra's own keys, for a key in its node only
         (["hydra.job.nme=x"], "hydra.job.nme: unknown key; did you mean hydra.job.name?"),
         (["xyzzy=1"], "xyzzy: unknown key; allowed: workload, executor, start_method, workers, repeats,"),
