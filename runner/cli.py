@@ -54,9 +54,9 @@ def one_line(exc: BaseException, argv: list[str]) -> str:
     if appended:  # a group the config does not choose by default (experiment): + is the lab's rule too
         group, option = appended.groups()
         return f"{group}: chosen by no default; +{group}={option} adds it"
-    merging = re.match(r"Error merging override ([^=]+)=(.*)", str(exc))
+    merging = re.match(r"Error merging override [^=]+=(.*)", str(exc))
     if isinstance(cause, ValidationError) and merging and dataclasses.is_dataclass(cause.object_type):
-        return config.wrong_type(cause.object_type, str(cause.key), merging.group(1).lstrip("+"), merging.group(2))
+        return config.wrong_type(cause.object_type, str(cause.key), str(cause.full_key), merging.group(1))
     parts = [str(exc)]
     if isinstance(exc.__cause__, OmegaConfBaseException):
         parts.append(str(exc.__cause__))
@@ -95,14 +95,14 @@ def unknown_override(key: str, argv: list[str]) -> str:
     axis = [o for o in args.overrides if o.split("=", 1)[0] == "workload"]
     fixed = [o for o in others if o.split("=", 1)[0] != "workload"]
     jobs = [[*fixed, w] for w in _first_values(axis, every=True)] + [others, []]
+    # Hydra's own keys are offered only for a key in its node: elsewhere they are noise
+    hydra = key.startswith("hydra.")
     cfg: dict[str, Any] = {}
     for overrides in jobs:
         try:
             composed = _compose(args.config_name or "config", [*overrides, *searchpath])
         except (HydraException, OmegaConfBaseException):
             continue
-        # Hydra's own keys are offered only for a key in its node: elsewhere they are noise
-        hydra = key.startswith("hydra.")
         cfg = {"hydra": OmegaConf.to_container(composed.hydra, resolve=False)} if hydra else validate.plain(composed)
         if key not in config.key_paths(cfg):
             break
