@@ -67,3 +67,8 @@ def test_sweep_warnings_are_the_reports_warnings(root: Path) -> None:
     report.render(root)
     section = (root / "report.md").read_text().split("## Warnings", 1)[1].split("\n## ", 1)[0]
     assert [line.removeprefix("- ") for line in section.splitlines() if line.startswith("- ")] == warnings
+
+
+def test_a_directory_with_no_cells_warns_so(tmp_path: Path) -> None:
+    (tmp_path / "results.csv").write_text("cell,workload,executor,start_method,workers,status\n")
+    assert load(tmp_path).warnings[-1] == "results.csv holds no cells"

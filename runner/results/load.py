@@ -86,6 +86,8 @@ class Sweep:
     @cached_property
     def warnings(self) -> list[str]:
         """What the report warns about (``doubts``), its scaling fits included."""
+        if self.summary.empty:  # nothing measured: the report refuses such a directory, a notebook sees why
+            return [*self.problems, "results.csv holds no cells"]
         return doubts(self, fits.fit(self.summary))
 
     @property
@@ -271,7 +273,7 @@ def doubts(sweep: Sweep, fitted: pd.DataFrame) -> list[str]:
         worst = noisy.sort_values("cv", ascending=False).head(5)
         names = ", ".join(f"{label(r)} ({r['cv']:.0%})" for _, r in worst.iterrows())
         found.append(f"{len(noisy)} noisy cell(s) ({NOISE_MEANING}); the widest spread: {names}")
-        for _, cell in noisy[noisy["noise_cause"].fillna("").astype(bool)].head(5).iterrows():
+        for _, cell in noisy[noisy["noise_cause"].astype(object).fillna("").astype(bool)].head(5).iterrows():
             found.append(f"noisy {label(cell)}: {cell['noise']}; the probes saw: {cell['noise_cause']}")
     if "precision_met" in summary:
         short = summary[summary["precision_met"].notna() & ~summary["precision_met"].fillna(True).astype(bool)]
