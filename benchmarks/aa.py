@@ -59,7 +59,7 @@ def longer_workloads(conf: Path, factor: float) -> tuple[tuple[str, ...], tuple[
     names = []
     for name, (param, value) in LONGER.items():
         scaled = type(value)(value * factor)
-        text = f"defaults: [base_workload, _self_]\nname: {name}\ntasks: {32 if name == 'sleep' else 64}\n"
+        text = f"defaults: [/base_workload@_here_, _self_]\nname: {name}\ntasks: {32 if name == 'sleep' else 64}\n"
         (conf / "workload" / f"{name}_longer.yaml").write_text(f"{text}params: {{{param}: {scaled}}}\n")
         names.append(f"{name}_longer")
     return ("--config-dir", str(conf)), (f"workload={','.join(names)}",)

@@ -10,6 +10,7 @@ input error as one line: ``error: <key>: <problem>``.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 import re
@@ -23,10 +24,11 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
 
+import workloads
 from runner.paths import CONF_DIR
-from runner.sweep import trust
+from runner.sweep import config, spec, trust, validate
 from runner.sweep.errors import fail
 from runner.sweep.hydra_internals import get_args_parser
 from runner.sweep.progress import SweepProgress
@@ -39,8 +41,22 @@ class UnsafeConfig(ValueError):
     """A YAML file or override that would have the lab call code it names."""
 
 
-def one_line(exc: BaseException) -> str:
-    """Hydra's and OmegaConf's own words, folded to one line that names the key."""
+def one_line(exc: BaseException, argv: list[str]) -> str:
+    """Hydra's and OmegaConf's own words, folded to one line that names the key; an override of
+    a key the config lacks or of the wrong type, in the lab's words (never Hydra's advice to
+    append it with ``+``, which only moves the error)."""
+    cause = exc.__cause__
+    if isinstance(cause, ConfigAttributeError | ConfigKeyError) and str(exc).startswith("Could not override"):
+        return unknown_override(str(cause.full_key), argv)
+    appended = re.match(
+        r"Could not override '([^']+)'\. No match in the defaults list\.\s.* use \+\S+=(\S+)", str(exc), re.S
+    )
+    if appended:  # a group the config does not choose by default (experiment): + is the lab's rule too
+        group, option = appended.groups()
+        return f"{group}: chosen by no default; +{group}={option} adds it"
+    merging = re.match(r"Error merging override [^=]+=(.*)", str(exc))
+    if isinstance(cause, ValidationError) and merging and dataclasses.is_dataclass(cause.object_type):
+        return config.wrong_type(cause.object_type, str(cause.key), str(cause.full_key), merging.group(1))
     parts = [str(exc)]
     if isinstance(exc.__cause__, OmegaConfBaseException):
         parts.append(str(exc.__cause__))
@@ -59,19 +75,68 @@ def one_line(exc: BaseException) -> str:
         options = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml")) or (
             listed.group(1).split() if listed else []
         )
-        allowed = ", ".join(o for o in options if not o.startswith("base_")) or "none"
+        allowed = ", ".join(options) or "none"
+        if name.startswith("base_"):
+            # the schemas left the option groups (tab completion listed them as choices)
+            return f"{group}: no option {name!r}; a config extends that schema with '- /{name}@_here_'"
         return f"{group}: no option {name!r}; allowed: {allowed}"
     return f"{key}: {text}" if key and not text.startswith(key) else text
 
 
-def _first_values(overrides: list[str]) -> list[str]:
-    """Sweep overrides cut to their first value: enough to compose the hydra node."""
+def unknown_override(key: str, argv: list[str]) -> str:
+    """``KEY: unknown key; did you mean ...?`` against the key paths of the config that the other
+    overrides compose (or the bare config, where they fail too). ``workload.params`` holds the
+    keywords of the workload's function: one its config does not list is added with ``+``."""
+    args, _ = get_args_parser().parse_known_args(argv)
+    searchpath = [f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]"] if args.config_dir else []
+    others = [o for o in _first_values(list(args.overrides)) if o.split("=", 1)[0].lstrip("+~") != key]
+    # a sweep stops at the first job whose config lacks the key: with a workload axis, not
+    # necessarily the first value's
+    axis = [o for o in args.overrides if o.split("=", 1)[0] == "workload"]
+    fixed = [o for o in others if o.split("=", 1)[0] != "workload"]
+    jobs = [[*fixed, w] for w in _first_values(axis, every=True)] + [others, []]
+    # Hydra's own keys are offered only for a key in its node: elsewhere they are noise
+    hydra = key.startswith("hydra.")
+    cfg: dict[str, Any] = {}
+    for overrides in jobs:
+        try:
+            composed = _compose(args.config_name or "config", [*overrides, *searchpath])
+        except (HydraException, OmegaConfBaseException):
+            continue
+        cfg = {"hydra": OmegaConf.to_container(composed.hydra, resolve=False)} if hydra else validate.plain(composed)
+        if key not in config.key_paths(cfg):
+            break
+    workload = cfg.get("workload") or {}
+    if not key.startswith("workload.params."):
+        return spec.unknown(key, config.key_paths(cfg))
+    try:
+        known = spec.parameters(workloads.reference(str(workload.get("name"))))
+    except workloads.UnknownWorkload:
+        return f"{key}: unknown key; allowed: a parameter of the workload"
+    if key.removeprefix("workload.params.") in known:
+        return f"{key}: workload {workload['name']!r} does not set it; +{key}=VALUE passes it to its function"
+    return spec.unknown(
+        key, [f"workload.params.{p}" for p in known], f"not a parameter of workload {workload['name']!r}"
+    )
+
+
+def _compose(config_name: str, overrides: list[str]) -> DictConfig:
+    """The config as Hydra will compose it, its hydra node included."""
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            return compose(config_name=config_name, overrides=overrides, return_hydra_config=True)
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def _first_values(overrides: list[str], every: bool = False) -> list[str]:
+    """Sweep overrides cut to their first value: enough to compose the hydra node (``every``: each value)."""
     parsed = OverridesParser.create().parse_overrides(overrides)
     single = []
     for override in parsed:
         if override.is_sweep_override() and override.is_discrete_sweep():
-            first = next(iter(override.sweep_string_iterator()))
-            single.append(f"{override.get_key_element()}={first}")
+            values = list(override.sweep_string_iterator())
+            single += [f"{override.get_key_element()}={v}" for v in (values if every else values[:1])]
         elif not override.is_sweep_override():
             single.append(override.input_line or "")
     return single
@@ -93,8 +158,8 @@ def check_safe(hydra_node: DictConfig) -> None:
     """Refuse a composed config whose Hydra node would have Hydra call named code."""
     callbacks = OmegaConf.to_container(hydra_node.get("callbacks") or {}, resolve=False)
     assert isinstance(callbacks, dict)
-    for name, spec in callbacks.items():
-        target = spec.get("_target_") if isinstance(spec, dict) else None
+    for name, node in callbacks.items():
+        target = node.get("_target_") if isinstance(node, dict) else None
         if target != LAB_CALLBACK:
             raise UnsafeConfig(f"hydra.callbacks.{name!s}: a shared config may not name code to run ({target!r})")
     for part in ("job_logging", "hydra_logging"):
@@ -135,16 +200,13 @@ def preflight(argv: list[str]) -> None:
         trust.check_files(args.config_dir, config_name, first, typed)
         if args.config_dir:
             first.append(f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]")
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose(config_name=config_name, overrides=first, return_hydra_config=True)
+        cfg = _compose(config_name, first)
         for choice in _swept_choices(cfg.hydra.sweeper.params):
             trust.check_files(args.config_dir, config_name, [*first, choice], typed)
     except trust.Refused:
         raise
     except (HydraException, OmegaConfBaseException, ValueError, yaml.YAMLError):
         return  # composition errors are reported by Hydra's own run, below
-    finally:
-        GlobalHydra.instance().clear()
     check_safe(cfg.hydra)
 
 
@@ -185,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
     except (HydraException, OmegaConfBaseException) as exc:
         if user_wants_traceback:
             raise
-        fail(one_line(exc))
+        fail(one_line(exc, argv))
     except BrokenPipeError:
         # the reader went away (`| head`): stop quietly, as any command-line tool does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -52,4 +52,4 @@ def test_a_run_then_its_report_through_the_script(tmp_path: Path) -> None:
 def test_bad_input_is_one_line_through_the_script_too(tmp_path: Path) -> None:
     proc = run("workers=0", cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "error: workers: 0 is out of range; allowed: between 1 and 1024"
+    assert proc.stderr.strip() == "error: workers: 0 is out of range; allowed: an integer between 1 and 1024"

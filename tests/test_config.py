@@ -129,3 +129,4 @@ def test_help_lists_every_group_option(tmp_path: Path) -> None:
     for group in ("workload", "executor", "start_method"):
         for name in options(group):
             assert name in text
+    assert "base_" not in text, "the schemas the options extend are not options"

@@ -47,8 +47,8 @@ hydra:
       workers: 1,2,4
 """
 WORKLOADS = {
-    "cpu_tiny": "defaults: [base_workload, _self_]\nname: cpu\ntasks: 8\nparams: {n: 30000}\n",
-    "sleep_tiny": "defaults: [base_workload, _self_]\nname: sleep\ntasks: 8\nparams: {seconds: 0.005}\n",
+    "cpu_tiny": "defaults: [/base_workload@_here_, _self_]\nname: cpu\ntasks: 8\nparams: {n: 30000}\n",
+    "sleep_tiny": "defaults: [/base_workload@_here_, _self_]\nname: sleep\ntasks: 8\nparams: {seconds: 0.005}\n",
 }
 
 

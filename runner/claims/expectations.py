@@ -7,7 +7,8 @@ from the recorded config (runner/claims/verdicts.py evaluates them).
 An expectation is evaluated against the cells of ``summary.csv``: ``where`` selects
 cells, ``check`` must hold for every selected cell that was measured. The names an
 expression may use are ``NAMES`` below; a measure's bare name means its median over
-the repetitions (``speedup`` is ``speedup_median``).
+the repetitions (``speedup`` is ``speedup_median``), and the names are the columns of
+``runner.load(DIR).summary`` (a workload parameter is ``workload.<name>`` there too).
 """
 
 from __future__ import annotations
@@ -57,7 +58,12 @@ NAMES: dict[str, str] = {
     "errors": "failed tasks over all repetitions",
     "complete": "True where every repetition is in results.csv",
 }
-PARAM_PREFIX = "param_"  # workload parameter `n` is `param_n` (a dot would be attribute access)
+# the measures a bare name means the median of; ``speedup_median``, summary.csv's name, is a name too
+MEDIANS = tuple(name for name, meaning in NAMES.items() if meaning.startswith("median "))
+# workload parameter `kib` is `workload.kib`, its column in results.csv, summary.csv and runner.load;
+# `param_kib` is its old spelling, still read (verdicts.py says so where a claim uses it)
+PARAM_COLUMN = "workload."
+PARAM_PREFIX = "param_"
 
 
 @dataclass(frozen=True)
@@ -69,18 +75,19 @@ class Expectation:
 
 
 class AnyParam(frozenset[str]):
-    """NAMES, and any ``param_<name>``: before a sweep runs, one job cannot know the
-    parameters of the other jobs' workloads, which the expressions may well name."""
+    """NAMES, and any ``workload.<name>`` or ``param_<name>``: before a sweep runs, one job cannot
+    know the parameters of the other jobs' workloads, which the expressions may well name."""
 
     def __contains__(self, name: object) -> bool:
-        return super().__contains__(name) or (isinstance(name, str) and name.startswith(PARAM_PREFIX))
+        return super().__contains__(name) or (isinstance(name, str) and name.startswith((PARAM_COLUMN, PARAM_PREFIX)))
 
 
 def names(params: Iterable[str] | None = ()) -> frozenset[str]:
     """Every name an expression may use, given the workload parameters in play (None: any)."""
+    fixed = {*NAMES, *(f"{name}_median" for name in MEDIANS)}
     if params is None:
-        return AnyParam(NAMES)
-    return frozenset(NAMES) | {PARAM_PREFIX + p for p in params}
+        return AnyParam(fixed)
+    return frozenset(fixed) | {prefix + p for p in params for prefix in (PARAM_COLUMN, PARAM_PREFIX)}
 
 
 def parse_one(index: int, item: Mapping[str, Any], allowed: frozenset[str]) -> Expectation:

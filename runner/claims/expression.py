@@ -3,7 +3,8 @@
 Shared YAML must not run code (DESIGN.md, Security), so an expression is parsed with
 :mod:`ast` and only a whitelist of node types is accepted: comparisons (including
 ``in`` / ``not in`` a literal list), ``and`` / ``or`` / ``not``, ``+ - * /``, column
-names, numbers, strings and ``True`` / ``False``. Calls, attributes, subscripts,
+names (a workload parameter as ``workload.kib``), numbers, strings and ``True`` /
+``False``. Calls, attributes, subscripts,
 lambdas, comprehensions, ``**`` and everything else are refused before anything is
 evaluated. Evaluation is vectorised: names are bound to columns (pandas Series or
 numpy arrays) and the result is one boolean per row.
@@ -67,11 +68,22 @@ def _refuse(source: str, node: ast.AST, what: str) -> ExprError:
     return ExprError(f"{_segment(source, node)!r} is {what}, which is not allowed; allowed: {ALLOWED}")
 
 
-def _check(node: ast.AST, source: str, names: frozenset[str] | None, used: set[str]) -> None:
+def _name(node: ast.AST) -> str | None:
+    """The column a name reads: ``speedup``, or a workload parameter as the tables name it,
+    ``workload.kib`` (a name with a dot in it, looked up among the columns: no attribute access)."""
     if isinstance(node, ast.Name):
-        if names is not None and node.id not in names:
-            raise ExprError(f"unknown name {node.id!r}; allowed names: {', '.join(sorted(names))}")
-        used.add(node.id)
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "workload":
+        return f"workload.{node.attr}"
+    return None
+
+
+def _check(node: ast.AST, source: str, names: frozenset[str] | None, used: set[str]) -> None:
+    name = _name(node)
+    if name is not None:
+        if names is not None and name not in names:
+            raise ExprError(f"unknown name {name!r}; allowed names: {', '.join(sorted(names))}")
+        used.add(name)
     elif isinstance(node, ast.Constant):
         if not isinstance(node.value, bool | int | float | str):
             raise _refuse(source, node, "a constant other than a number, string, True or False")
@@ -169,8 +181,9 @@ _UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.Not: _not, ast.USub
 
 def _eval(node: ast.AST, columns: Mapping[str, Any]) -> Any:
     # Only the node types _check let through can reach here.
-    if isinstance(node, ast.Name):
-        return columns[node.id]
+    name = _name(node)
+    if name is not None:
+        return columns[name]
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Compare):

@@ -42,6 +42,9 @@ def columns(summary: pd.DataFrame, cores: int, physical_cores: int | None = None
             if column in summary:
                 bound[name] = summary[column]
                 break
+    for name in expect.MEDIANS:
+        if name in bound:
+            bound[f"{name}_median"] = bound[name]
     for column in ("workload", "executor", "start_method", "python"):
         if column in summary:
             bound[column] = summary[column].fillna("").astype(str)
@@ -50,7 +53,7 @@ def columns(summary: pd.DataFrame, cores: int, physical_cores: int | None = None
     if "gil" in summary:
         bound["gil"] = summary["gil"].astype(str).str.lower() == "true"
     for column in param_columns(summary):
-        bound[expect.PARAM_PREFIX + column.removeprefix("workload.")] = summary[column]
+        bound[column] = bound[expect.PARAM_PREFIX + column.removeprefix(expect.PARAM_COLUMN)] = summary[column]
     return bound
 
 
@@ -97,6 +100,15 @@ def _numbers(selected: pd.DataFrame, failing: pd.DataFrame, check: Expr, bound: 
     return text
 
 
+def _old_names(parsed: expect.Expectation) -> str:
+    """The deprecation notice of a claim that names a parameter by its old spelling."""
+    old = sorted(n for n in parsed.where.names | parsed.check.names if n.startswith(expect.PARAM_PREFIX))
+    new = [expect.PARAM_COLUMN + n.removeprefix(expect.PARAM_PREFIX) for n in old]
+    return (
+        f"; {', '.join(old)}: the old spelling of {', '.join(new)}, which a later release will require" if old else ""
+    )
+
+
 def judge(
     summary: pd.DataFrame,
     item: Any,
@@ -130,7 +142,7 @@ def judge(
         why = f"{unmeasured} matching cell(s), none measured" if unmeasured else "no cell matches `where`"
         return Verdict(index, claim, where_src, check_src, NOT_MEASURED, 0, why + left_out)
     failing = summary[measured & ~check]
-    numbers = _numbers(selected, failing, parsed.check, bound) + left_out
+    numbers = _numbers(selected, failing, parsed.check, bound) + left_out + _old_names(parsed)
     return Verdict(index, claim, where_src, check_src, FAILS if len(failing) else HOLDS, len(selected), numbers)
 
 

@@ -29,17 +29,13 @@ from runner.report.blocks import Block, Bullets, Code, Heading, Image, Para, Scr
 from runner.report.plots.figure import ReportFigure
 from runner.results import fits
 from runner.results.aggregate import write_csv
-from runner.results.labels import PANEL, label, param_columns, table_order, with_panels
-from runner.results.load import DataError, Sweep, flags, load
-from runner.results.noise import BUSY_LOAD, NOISY_CV
+from runner.results.labels import PANEL, param_columns, table_order, with_panels
+from runner.results.load import DataError, Sweep, load
+from runner.results.load import doubts as warnings
 
 TITLE = "concurrency-lab report"
 FOLD_ROWS = 40  # longer tables fold away in the HTML
 PEAK_IN_SIGHT = 4.0  # a USL peak further out than this many times the widest cell is not shown as a number
-NOISE_MEANING = (
-    f"wall-time spread above {NOISY_CV:.0%}, load above the CPUs, or a slow first repetition: numbers to read "
-    "with their intervals"
-)
 AXES = ["workload", "executor", "start_method", "workers", "tasks", "python", "gil", "fail_rate"]
 
 
@@ -124,55 +120,6 @@ def verdict_blocks(found: list[Verdict]) -> list[Block]:
     )
     tally = pd.Series([v.verdict for v in found]).value_counts()
     return [*blocks, Para(", ".join(f"{n} {k}" for k, n in tally.items()) + "."), Table(frame)]
-
-
-def warnings(sweep: Sweep, fitted: pd.DataFrame) -> list[str]:
-    """What should make a reader doubt a number, most serious first."""
-    summary, env, found = table_order(with_panels(sweep.summary)), sweep.environment, list(sweep.warnings)
-    failed = summary[summary["status"] != "ok"]
-    for _, row in failed.head(5).iterrows():
-        found.append(f"cell {row['cell']} ({label(row)}) {row['status']}")
-    over = summary[flags(summary, "oversubscribed")]
-    if len(over):
-        names = "; ".join(f"{label(r)}: {r['oversubscription']}" for _, r in over[:5].iterrows())
-        found.append(
-            f"{len(over)} oversubscribed cell(s), more native threads than CPUs, which take turns (their wall times"
-            f" and speedups measure that, not the executor; native_threads=1 or auto avoids it): {names}"
-        )
-    for _, cell in summary[flags(summary, "impossible")].iterrows():
-        found.append(
-            f"impossible value in {label(cell)}: {cell['impossible_why']}. It is not a measurement: it is "
-            "left out of the verdicts and marked in the figures; measure again on a quieter machine"
-        )
-    noisy = summary[flags(summary, "noisy")]
-    if len(noisy):
-        worst = noisy.sort_values("cv", ascending=False).head(5)
-        names = ", ".join(f"{label(r)} ({r['cv']:.0%})" for _, r in worst.iterrows())
-        found.append(f"{len(noisy)} noisy cell(s) ({NOISE_MEANING}); the widest spread: {names}")
-        for _, cell in noisy[noisy["noise_cause"].fillna("").astype(bool)].head(5).iterrows():
-            found.append(f"noisy {label(cell)}: {cell['noise']}; the probes saw: {cell['noise_cause']}")
-    if "precision_met" in summary:
-        short = summary[summary["precision_met"].notna() & ~summary["precision_met"].fillna(True).astype(bool)]
-        for _, cell in short.head(5).iterrows():
-            found.append(
-                f"{label(cell)} reached +-{cell['precision_reached']:.1%} on speedup, not the +-"
-                f"{cell['precision']:.0%} asked for ({cell['precision_stop']})"
-            )
-    errors = int(summary["errors"].sum()) if "errors" in summary else 0
-    if errors:
-        found.append(f"{errors} task(s) raised (counted in `errors`, the cells went on)")
-    before = env.get("load_before") or []
-    if before and before[0] > BUSY_LOAD * sweep.cores:
-        found.append(
-            f"the machine was busy before the sweep: 1-minute load {before[0]:.2f} on {sweep.cores} cores "
-            "(other work competes with the cells; compare with care)"
-        )
-    poor = fitted[fitted["amdahl_poor"] | fitted["usl_poor"]] if not fitted.empty else fitted
-    if len(poor):
-        found.append(f"{len(poor)} poor scaling fit(s); see the fits table")
-    if env.get("git_dirty"):
-        found.append("the project had uncommitted changes: the git revision alone does not reproduce it")
-    return found
 
 
 def _r2(value: float) -> str:

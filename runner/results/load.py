@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,11 @@ import numpy as np
 import pandas as pd
 
 from runner.files import TIDY_SCHEMA
-from runner.results import aggregate
+from runner.results import aggregate, fits
 from runner.results import environment as env
 from runner.results.hydra_records import Recorded, RecordError, read
-from runner.results.labels import param_columns, table_order
+from runner.results.labels import label, param_columns, table_order, with_panels
+from runner.results.noise import BUSY_LOAD, NOISY_CV
 
 REQUIRED = ("cell", "workload", "executor", "start_method", "workers", "status")
 MEASURED = ("rep", "wall_s", "speedup", "parallelism")  # required once any cell is ok
@@ -40,6 +42,12 @@ def flags(summary: pd.DataFrame, column: str) -> pd.Series:
     return summary[column].fillna(False).astype(bool)
 
 
+NOISE_MEANING = (
+    f"wall-time spread above {NOISY_CV:.0%}, load above the CPUs, or a slow first repetition: numbers to read "
+    "with their intervals"
+)
+
+
 class DataError(ValueError):
     """A file that is not the tidy schema: the message names the file, the column and what is expected."""
 
@@ -55,11 +63,18 @@ class Sweep:
     environment: dict[str, Any]
     recorded: Recorded | None
     # problems found while loading, phrased for the report's warnings
-    warnings: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
     @property
     def cores(self) -> int:
         return env.cores(self.environment)
+
+    @cached_property
+    def warnings(self) -> list[str]:
+        """What the report warns about (``doubts``), its scaling fits included."""
+        if self.summary.empty:  # nothing measured: the report refuses such a directory, a notebook sees why
+            return [*self.problems, "results.csv holds no cells"]
+        return doubts(self, fits.fit(self.summary))
 
     @property
     def params(self) -> list[str]:
@@ -127,7 +142,7 @@ def _expected_rows(results: pd.DataFrame, recorded: Recorded | None) -> pd.Serie
     return per_cell * rounds
 
 
-def _reconcile(results: pd.DataFrame, summary: pd.DataFrame, cores: int, warnings: list[str]) -> pd.DataFrame:
+def _reconcile(results: pd.DataFrame, summary: pd.DataFrame, cores: int, problems: list[str]) -> pd.DataFrame:
     """Summarise again the cells whose summary row does not match results.csv."""
     ok = results[(results["status"] == "ok") & results["rep"].notna()] if not results.empty else results
     counted = ok.groupby("cell").size() if not ok.empty else pd.Series(dtype=int)
@@ -135,7 +150,7 @@ def _reconcile(results: pd.DataFrame, summary: pd.DataFrame, cores: int, warning
     if summary.empty or "cell" not in summary or "n" not in summary:
         stale = in_results
         if in_results:
-            warnings.append("summary.csv missing or unreadable: summarised again from results.csv")
+            problems.append("summary.csv missing or unreadable: summarised again from results.csv")
     else:
         n = summary.set_index("cell")["n"]
         stale = {c for c in in_results if c not in n.index or counted.get(c, 0) != n[c]}
@@ -146,7 +161,7 @@ def _reconcile(results: pd.DataFrame, summary: pd.DataFrame, cores: int, warning
             measures = [str(c) for c in summary if str(c).endswith(("_median", "_ci_low", "_ci_high")) or c == "cv"]
             summary.loc[orphans, measures] = np.nan
         if stale or orphans.any():
-            warnings.append(
+            problems.append(
                 f"summary.csv disagrees with results.csv for {len(stale) + int(orphans.sum())} cell(s): "
                 "summarised again from results.csv"
             )
@@ -173,16 +188,19 @@ def _derive(summary: pd.DataFrame, results: pd.DataFrame, expected: pd.Series) -
             summary[f"{column}_median"] = summary["cell"].map(medians[column])
             summary[f"{column}_min"] = summary["cell"].map(lows[column])
             summary[f"{column}_max"] = summary["cell"].map(highs[column])
+    # a measure's bare name is its median, the name expect: reads (speedup is speedup_median, the file's name)
+    for column in [str(c) for c in summary.columns if str(c).endswith("_median")]:
+        summary[column.removesuffix("_median")] = summary[column]
     want = summary["cell"].map(expected).fillna(expected.max() if len(expected) else 0)
     summary["expected"] = want.astype(int)
     summary["complete"] = (summary["status"] == "ok") & (summary["n"] >= want)
     return table_order(summary).reset_index(drop=True)
 
 
-def _tasks(root: Path, summary: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
+def _tasks(root: Path, summary: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
     path = root / "tasks.csv"
     if not path.is_file():
-        warnings.append("tasks.csv missing: no timelines or task latency figures")
+        problems.append("tasks.csv missing: no timelines or task latency figures")
         return pd.DataFrame(columns=list(TASK_COLUMNS))
     header = _read_csv(path, nrows=0)
     missing = [c for c in TASK_COLUMNS if c not in header]
@@ -197,14 +215,14 @@ def _tasks(root: Path, summary: pd.DataFrame, warnings: list[str]) -> pd.DataFra
     want = (ok["tasks"] * ok["n"]).set_axis(ok["cell"])
     short = [c for c in want.index if have.get(c, 0) < want[c]]
     if short:
-        warnings.append(f"tasks.csv lacks task rows for {len(short)} cell(s): {', '.join(short[:5])}")
+        problems.append(f"tasks.csv lacks task rows for {len(short)} cell(s): {', '.join(short[:5])}")
     return tasks
 
 
-def _environment(root: Path, warnings: list[str]) -> dict[str, Any]:
+def _environment(root: Path, problems: list[str]) -> dict[str, Any]:
     path = root / "environment.json"
     if not path.is_file():
-        warnings.append("environment.json missing: the machine is unknown")
+        problems.append("environment.json missing: the machine is unknown")
         return {}
     try:
         env = json.loads(path.read_text())
@@ -215,6 +233,56 @@ def _environment(root: Path, warnings: list[str]) -> dict[str, Any]:
     return env
 
 
+def doubts(sweep: Sweep, fitted: pd.DataFrame) -> list[str]:
+    """What should make a reader doubt a number, most serious first: the report's warnings and
+    ``Sweep.warnings`` (``fitted``: the sweep's scaling fits, ``fits.fit``)."""
+    summary, machine, found = table_order(with_panels(sweep.summary)), sweep.environment, list(sweep.problems)
+    failed = summary[summary["status"] != "ok"]
+    for _, row in failed.head(5).iterrows():
+        found.append(f"cell {row['cell']} ({label(row)}) {row['status']}")
+    over = summary[flags(summary, "oversubscribed")]
+    if len(over):
+        names = "; ".join(f"{label(r)}: {r['oversubscription']}" for _, r in over[:5].iterrows())
+        found.append(
+            f"{len(over)} oversubscribed cell(s), more native threads than CPUs, which take turns (their wall times"
+            f" and speedups measure that, not the executor; native_threads=1 or auto avoids it): {names}"
+        )
+    for _, cell in summary[flags(summary, "impossible")].iterrows():
+        found.append(
+            f"impossible value in {label(cell)}: {cell['impossible_why']}. It is not a measurement: it is "
+            "left out of the verdicts and marked in the figures; measure again on a quieter machine"
+        )
+    noisy = summary[flags(summary, "noisy")]
+    if len(noisy):
+        worst = noisy.sort_values("cv", ascending=False).head(5)
+        names = ", ".join(f"{label(r)} ({r['cv']:.0%})" for _, r in worst.iterrows())
+        found.append(f"{len(noisy)} noisy cell(s) ({NOISE_MEANING}); the widest spread: {names}")
+        for _, cell in noisy[noisy["noise_cause"].astype(object).fillna("").astype(bool)].head(5).iterrows():
+            found.append(f"noisy {label(cell)}: {cell['noise']}; the probes saw: {cell['noise_cause']}")
+    if "precision_met" in summary:
+        short = summary[summary["precision_met"].notna() & ~summary["precision_met"].fillna(True).astype(bool)]
+        for _, cell in short.head(5).iterrows():
+            found.append(
+                f"{label(cell)} reached +-{cell['precision_reached']:.1%} on speedup, not the +-"
+                f"{cell['precision']:.0%} asked for ({cell['precision_stop']})"
+            )
+    errors = int(summary["errors"].sum()) if "errors" in summary else 0
+    if errors:
+        found.append(f"{errors} task(s) raised (counted in `errors`, the cells went on)")
+    before = machine.get("load_before") or []
+    if before and before[0] > BUSY_LOAD * sweep.cores:
+        found.append(
+            f"the machine was busy before the sweep: 1-minute load {before[0]:.2f} on {sweep.cores} cores "
+            "(other work competes with the cells; compare with care)"
+        )
+    poor = fitted[fitted["amdahl_poor"] | fitted["usl_poor"]] if not fitted.empty else fitted
+    if len(poor):
+        found.append(f"{len(poor)} poor scaling fit(s); see the fits table")
+    if machine.get("git_dirty"):
+        found.append("the project had uncommitted changes: the git revision alone does not reproduce it")
+    return found
+
+
 def load(root: str | Path) -> Sweep:
     """The tidy tables of a run or sweep directory; DataError says what is wrong with it."""
     root = Path(root)
@@ -222,26 +290,26 @@ def load(root: str | Path) -> Sweep:
         raise DataError(f"{root}: no such directory; give a run or sweep directory")
     if not (root / "results.csv").is_file():
         raise DataError(f"{root}: no results.csv here; give a run or sweep directory")
-    warnings: list[str] = []
+    problems: list[str] = []
     results = _results(root)
     try:
         recorded: Recorded | None = read(root)
     except RecordError as exc:
-        warnings.append(f"{exc}: no verdicts or command")
+        problems.append(f"{exc}: no verdicts or command")
         recorded = None
     summary_path = root / "summary.csv"
     summary = _read_csv(summary_path) if summary_path.is_file() else pd.DataFrame()
     if not summary.empty:
         _numeric(summary, "summary.csv", ("workers", "tasks", "n"))
     if results.empty:
-        return Sweep(root, results, pd.DataFrame(columns=list(TASK_COLUMNS)), summary, {}, recorded, warnings)
-    environment = _environment(root, warnings)
-    summary = _reconcile(results, summary, env.cores(environment), warnings)
+        return Sweep(root, results, pd.DataFrame(columns=list(TASK_COLUMNS)), summary, {}, recorded, problems)
+    environment = _environment(root, problems)
+    summary = _reconcile(results, summary, env.cores(environment), problems)
     summary = _derive(summary, results, _expected_rows(results, recorded))
     incomplete = summary[(summary["status"] == "ok") & ~summary["complete"]]
     for row in incomplete.itertuples():
-        warnings.append(
+        problems.append(
             f"cell {row.cell} ({row.workload}/{row.executor}/{row.workers}) is incomplete: "
             f"{row.n} of {row.expected} repetitions in results.csv"
         )
-    return Sweep(root, results, _tasks(root, summary, warnings), summary, environment, recorded, warnings)
+    return Sweep(root, results, _tasks(root, summary, problems), summary, environment, recorded, problems)

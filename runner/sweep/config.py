@@ -5,6 +5,7 @@ Registered in Hydra's ConfigStore as the schemas that ``conf/`` YAML files exten
 
 from __future__ import annotations
 
+import typing
 from dataclasses import dataclass, field, fields, make_dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from omegaconf import MISSING, OmegaConf
 
 from runner.core.executors import EXECUTORS, Executor
 from runner.core.native import usable_cpus as cores
+from runner.sweep import spec
 from runner.sweep.launch import MAX_PROCS
 
 
@@ -38,7 +40,7 @@ def _executor_schema(executor: Executor) -> type[ExecutorConf]:
     return make_dataclass(f"{executor.name.title().replace('_', '')}ExecutorConf", fields_, bases=(ExecutorConf,))
 
 
-# the schema of each executor with options of its own; its YAML extends base_NAME (dask: base_dask)
+# the schema of each executor with options of its own; its YAML extends /base_NAME@_here_ (dask: base_dask)
 EXECUTOR_SCHEMAS: dict[str, type[ExecutorConf]] = {
     name: _executor_schema(executor) for name, executor in EXECUTORS.items() if executor.options
 }
@@ -115,11 +117,25 @@ def register() -> None:
     # ${lab.doubling:} in a config, e.g. a sweep's workers: the scaling experiment uses it
     OmegaConf.register_new_resolver("lab.doubling", doubling, replace=True)
     store = ConfigStore.instance()
+    # Outside the workload and executor groups, so that the options a user can choose (what
+    # --help and tab completion list) are only real ones; a YAML in those groups extends its
+    # schema by absolute path: ``- /base_workload@_here_``.
     store.store(name="base_config", node=Config)
-    store.store(group="workload", name="base_workload", node=WorkloadConf)
-    store.store(group="executor", name="base_executor", node=ExecutorConf)
+    store.store(name="base_workload", node=WorkloadConf)
+    store.store(name="base_executor", node=ExecutorConf)
     for name, schema in EXECUTOR_SCHEMAS.items():
-        store.store(group="executor", name=f"base_{name}", node=schema)
+        store.store(name=f"base_{name}", node=schema)
+
+
+def key_paths(node: dict[str, Any], prefix: str = "") -> list[str]:
+    """Every key of a plain config as a dotted path (``workload``, ``workload.params.n``), lists as leaves."""
+    paths = []
+    for key, value in node.items():
+        path = f"{prefix}{key}"
+        paths.append(path)
+        if isinstance(value, dict):
+            paths += key_paths(value, f"{path}.")
+    return paths
 
 
 def unknown_key(cfg: dict[str, Any]) -> str | None:
@@ -137,5 +153,33 @@ def unknown_key(cfg: dict[str, Any]) -> str | None:
         allowed = [f.name for f in fields(schema)]
         for key in node:
             if key not in allowed:
-                return f"{prefix}{key}: unknown key; allowed: {', '.join(prefix + a for a in allowed)}"
+                bad = f"{prefix}{key}"
+                return spec.unknown(bad, [p for p in key_paths(cfg) if p != bad and not p.startswith(f"{bad}.")])
     return None
+
+
+# a value's type in the words of an error ("'two' is not an integer")
+_NOUNS: dict[Any, str] = {
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    str: "a string",
+    list: "a list",
+    dict: "a mapping",
+}
+
+
+def wrong_type(schema: type, key: str, full_key: str, value: str) -> str:
+    """The error for a value that a structured config's field cannot hold: its key, what it is
+    not, and what is allowed (the range spec checks, where it has one)."""
+    hint = typing.get_type_hints(schema)[key]
+    optional = type(None) in typing.get_args(hint)
+    if optional:
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    kind = typing.get_origin(hint) or hint
+    noun = _NOUNS.get(kind, f"a {getattr(kind, '__name__', kind)}")
+    ranged = spec.RANGES.get(full_key)
+    allowed = ranged.words() if ranged else "true or false" if kind is bool else noun
+    if optional:
+        allowed += ", or null (unset)"
+    return f"{full_key}: {value!r} is not {noun}; allowed: {allowed}"

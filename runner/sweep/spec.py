@@ -7,13 +7,15 @@ platform); every failure names the key and what is allowed, in one line.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import importlib
 import inspect
 import json
 import multiprocessing
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import workloads
@@ -37,13 +39,87 @@ class SpecError(ValueError):
     """Invalid input, phrased for the user: the key, the value, what is allowed."""
 
 
-def _check_int(key: str, value: Any, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(f"{key}: expected an integer, got {value!r}")
-    if value < low or (high is not None and value > high):
-        allowed = f"between {low} and {high}" if high is not None else f"at least {low}"
-        raise SpecError(f"{key}: {value} is out of range; allowed: {allowed}")
+@dataclass(frozen=True)
+class Range:
+    """What a numeric key allows, in the words of every error about it: out of range here,
+    of the wrong type where Hydra refuses it (``cli.one_line``)."""
+
+    kind: type[int] | type[float]
+    low: float
+    high: float | None = None
+    # the bound itself is out: timeout_s=0 is not a timeout
+    open: bool = False
+    note: str = ""
+
+    def holds(self, value: float) -> bool:
+        above = value > self.low if self.open else value >= self.low
+        below = self.high is None or (value < self.high if self.open else value <= self.high)
+        return above and below
+
+    def words(self) -> str:
+        noun = "an integer" if self.kind is int else "a number"
+        if self.high is None:
+            bound = f"above {self.low}" if self.open else f"of at least {self.low}"
+        else:
+            bound = f"above {self.low} and below {self.high}" if self.open else f"between {self.low} and {self.high}"
+        return f"{noun} {bound}" + (f" ({self.note})" if self.note else "")
+
+
+_SECONDS = Range(float, 0, open=True)
+RANGES: dict[str, Range] = {
+    "workers": Range(int, 1, MAX_WORKERS),
+    "repeats": Range(int, 1),
+    "warmup": Range(int, 0),
+    "rounds": Range(int, 1),
+    "max_repeats": Range(int, 1),
+    "max_procs": Range(int, 1),
+    "workload.tasks": Range(int, 1),
+    "workload.fail_rate": Range(float, 0, 1),
+    "timeout_s": _SECONDS,
+    "target_s": _SECONDS,
+    "budget_s": _SECONDS,
+    "switch_interval": _SECONDS,
+    "memory_mb": _SECONDS,
+    "precision": Range(float, 0, 1, open=True, note="0.05 is +-5%"),
+    "pair_s": Range(float, 0, note="0: no probe"),
+}
+
+
+def in_range(key: str, value: float, low: int | None = None) -> float:
+    """``value`` if RANGES[key] (its low bound raised to ``low`` where another key sets it) holds it."""
+    allowed = RANGES[key] if low is None else replace(RANGES[key], low=low)
+    if not allowed.holds(value):
+        raise SpecError(f"{key}: {value} is out of range; allowed: {allowed.words()}")
     return value
+
+
+def unknown(key: str, known: Iterable[str], problem: str = "unknown key") -> str:
+    """``KEY: PROBLEM; did you mean ...?``: the known keys whose last part is closest to the key's
+    (``tsks`` finds ``workload.tasks``, and so does ``tasks``); without one, the keys beside it."""
+    paths = list(dict.fromkeys(known))
+    by_leaf: dict[str, list[str]] = {}
+    for path in paths:
+        by_leaf.setdefault(path.rsplit(".", 1)[-1], []).append(path)
+    close = [
+        p for leaf in difflib.get_close_matches(key.rsplit(".", 1)[-1], by_leaf, cutoff=0.8) for p in by_leaf[leaf]
+    ]
+    parent = key.rpartition(".")[0]
+    close.sort(key=lambda path: path.rpartition(".")[0] != parent)  # the keys beside it first
+    if close:
+        return f"{key}: {problem}; did you mean {' or '.join(close[:3])}?"
+    return f"{key}: {problem}; allowed: {', '.join(p for p in paths if p.rpartition('.')[0] == parent) or 'none'}"
+
+
+def _check_int(key: str, value: Any, low: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"{key}: {value!r} is not an integer; allowed: {RANGES[key].words()}")
+    in_range(key, value, low)
+    return value
+
+
+def parameters(ref: str) -> dict[str, inspect.Parameter]:
+    """A workload's parameters: the keyword arguments of its task function after the task index."""
+    return {p.name: p for p in list(inspect.signature(workloads.load(ref)).parameters.values())[1:]}
 
 
 def _choices(fn: Callable[..., Any]) -> dict[str, tuple[Any, ...]]:
@@ -56,13 +132,12 @@ def _choices(fn: Callable[..., Any]) -> dict[str, tuple[Any, ...]]:
 
 
 def _check_params(name: str, ref: str, params: dict[str, Any]) -> dict[str, Any]:
-    fn = workloads.load(ref)
-    allowed = {p.name: p for p in list(inspect.signature(fn).parameters.values())[1:]}
-    choices = _choices(fn)
+    allowed = parameters(ref)
+    choices = _choices(workloads.load(ref))
     for key, value in params.items():
         if key not in allowed:
-            names = ", ".join(allowed) or "none"
-            raise SpecError(f"workload.params.{key}: not a parameter of workload {name!r}; allowed: {names}")
+            known = [f"workload.params.{p}" for p in allowed]
+            raise SpecError(unknown(f"workload.params.{key}", known, f"not a parameter of workload {name!r}"))
         if key in choices and value not in choices[key]:
             raise SpecError(
                 f"workload.params.{key}: {value!r} is not a choice of workload {name!r};"
@@ -138,9 +213,8 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
     if start_method not in methods:
         raise SpecError(f"start_method: {start_method!r} is not available here; allowed: {', '.join(methods)}")
     fail_rate = workload["fail_rate"]
-    if not 0.0 <= fail_rate <= 1.0:
-        raise SpecError(f"workload.fail_rate: {fail_rate} is out of range; allowed: between 0 and 1")
-    workers = _check_int("workers", cfg["workers"], 1, MAX_WORKERS)
+    in_range("workload.fail_rate", fail_rate)
+    workers = _check_int("workers", cfg["workers"])
     try:
         python = interpreters.resolve(cfg.get("python") or "")
         interpreters.check_gil(python, cfg.get("gil"))
@@ -148,27 +222,25 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
         raise SpecError(str(exc)) from None
     switch_interval = cfg.get("switch_interval")
     if switch_interval is not None:
-        switch_interval = _positive("switch_interval", switch_interval)
+        switch_interval = float(in_range("switch_interval", switch_interval))
     try:
         native_threads = native.parse(cfg.get("native_threads"))
     except ValueError as exc:
         raise SpecError(f"native_threads: {exc}") from None
-    _check_int("rounds", cfg.get("rounds", 1), 1)
-    _positive("target_s", cfg.get("target_s", 1.0))
+    _check_int("rounds", cfg.get("rounds", 1))
+    in_range("target_s", cfg.get("target_s", 1.0))
     if cfg.get("calibrate") and workloads.size_parameter(ref) is None:
         sized = ", ".join(n for n, r in workloads.available().items() if workloads.size_parameter(r))
         raise SpecError(f"calibrate: workload {name!r} has no size parameter to scale; allowed: {sized}")
     precision = cfg.get("precision")
-    if precision is not None and not 0 < precision < 1:
-        raise SpecError(f"precision: {precision} is out of range; allowed: above 0 and below 1 (0.05 is +-5%)")
-    pair_s = cfg.get("pair_s", 0.0)
-    if pair_s < 0:
-        raise SpecError(f"pair_s: {pair_s} is out of range; allowed: 0 (no probe) or more seconds")
+    if precision is not None:
+        in_range("precision", precision)
+    pair_s = in_range("pair_s", cfg.get("pair_s", 0.0))
     return {
         "schema": files.SPEC_SCHEMA,
         "workload": {
             "name": name,
-            "tasks": _check_int("workload.tasks", workload["tasks"], 1),
+            "tasks": _check_int("workload.tasks", workload["tasks"]),
             "params": _check_params(name, ref, dict(workload["params"])),
             "fail_rate": fail_rate,
         },
@@ -176,31 +248,25 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
         # Axes that mean nothing to an executor are blanked, so equal cells hash equal.
         "start_method": start_method if executor.uses_start_method else "",
         "workers": workers if executor.uses_workers else 1,
-        "repeats": _check_int("repeats", cfg["repeats"], 1),
-        "warmup": _check_int("warmup", cfg["warmup"], 0),
+        "repeats": _check_int("repeats", cfg["repeats"]),
+        "warmup": _check_int("warmup", cfg["warmup"]),
         "seed": cfg["seed"],
         "python": python,
         "gil": cfg.get("gil"),
         "switch_interval": switch_interval,
         "native_threads": native_threads,
-        "timeout_s": _positive("timeout_s", cfg["timeout_s"]),
+        "timeout_s": float(in_range("timeout_s", cfg["timeout_s"])),
         "pair_s": float(pair_s),
         **(
             {
                 "precision": float(precision),
-                "budget_s": _positive("budget_s", cfg.get("budget_s", 60.0)),
+                "budget_s": float(in_range("budget_s", cfg.get("budget_s", 60.0))),
                 "max_repeats": _check_int("max_repeats", cfg.get("max_repeats", 100), cfg["repeats"]),
             }
             if precision is not None
             else {}
         ),
     }
-
-
-def _positive(key: str, value: float) -> float:
-    if value <= 0:
-        raise SpecError(f"{key}: {value} is out of range; allowed: a number above 0")
-    return float(value)
 
 
 def baseline(spec: dict[str, Any]) -> dict[str, Any]:

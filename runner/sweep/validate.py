@@ -45,6 +45,6 @@ def limits(cfg: dict[str, Any]) -> Limits:
     """The cell's memory and process limits; SpecError names a bad one."""
     memory = cfg.get("memory_mb")
     return Limits(
-        None if memory is None else spec._positive("memory_mb", memory),
-        spec._check_int("max_procs", cfg.get("max_procs", Limits.max_procs), 1),
+        None if memory is None else float(spec.in_range("memory_mb", memory)),
+        spec._check_int("max_procs", cfg.get("max_procs", Limits.max_procs)),
     )
