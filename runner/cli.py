@@ -22,6 +22,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -103,18 +104,21 @@ def check_safe(hydra_node: DictConfig) -> None:
             raise UnsafeConfig(f"{path}: a shared config may not name code to run; only logging.* classes")
 
 
-def _swept_choices(params: Any) -> list[str]:
+def _swept_choices(params: Any, typed: list[str]) -> list[str]:
     """One override per value of each axis the composed config sweeps (``hydra.sweeper.params``):
-    a value may choose a config file (``workload: cpu,mine``) that the first composition did not load."""
+    a value may choose a config file (``workload: cpu,mine``) that the first composition did not load.
+    An axis the command line sets (``typed``) is not swept: Hydra's sweeper keeps the command line's."""
+    parser = OverridesParser.create()
+    replaced = {o.get_key_element() for o in parser.parse_overrides(typed) if not o.is_hydra_override()}
     choices: list[str] = []
     axes = OmegaConf.to_container(params, resolve=False) if OmegaConf.is_dict(params) else {}
     assert isinstance(axes, dict)
     for key, value in axes.items():
         try:
-            override = OverridesParser.create().parse_override(f"{key!s}={value}")
+            override = parser.parse_override(f"{key!s}={value}")
         except HydraException:
             continue  # Hydra's sweeper reports it
-        if override.is_discrete_sweep():
+        if override.is_discrete_sweep() and override.get_key_element() not in replaced:
             choices += [f"{override.get_key_element()}={v}" for v in override.sweep_string_iterator()]
     return choices
 
@@ -132,13 +136,15 @@ def preflight(argv: list[str]) -> None:
     try:
         first = _first_values(overrides)
         typed = trust.typed_keys(overrides)
-        trust.check_files(args.config_dir, config_name, first, typed)
-        if args.config_dir:
-            first.append(f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]")
+        chosen = trust.check_files(args.config_dir, config_name, first, typed)
+        searched = [f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]"] if args.config_dir else []
         with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-            cfg = compose(config_name=config_name, overrides=first, return_hydra_config=True)
-        for choice in _swept_choices(cfg.hydra.sweeper.params):
-            trust.check_files(args.config_dir, config_name, [*first, choice], typed)
+            cfg = compose(config_name=config_name, overrides=[*first, *searched], return_hydra_config=True)
+        # a single run never sweeps: its axes load nothing
+        swept = args.multirun or cfg.hydra.mode == RunMode.MULTIRUN
+        for choice in _swept_choices(cfg.hydra.sweeper.params, overrides) if swept else []:
+            if trust.chooses_other_files(args.config_dir, config_name, first, choice, chosen):
+                trust.check_files(args.config_dir, config_name, [*first, choice], typed)
     except trust.Refused:
         raise
     except (HydraException, OmegaConfBaseException, ValueError, yaml.YAMLError):
