@@ -167,7 +167,7 @@ def not_utf8(argv: list[str], exc: UnicodeDecodeError) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the Hydra app; input errors become one line and exit code 2."""
-    from runner.sweep import app, callbacks
+    from runner.sweep import app, app_help, callbacks
 
     argv = sys.argv[1:] if argv is None else argv
     user_wants_traceback = bool(os.environ.get("HYDRA_FULL_ERROR"))
@@ -176,7 +176,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         preflight(argv)
         sys.argv = [sys.argv[0], *argv]
-        app.main()
+        if not app_help.answered(argv, app.main):
+            app.main()
     except (UnsafeConfig, trust.Refused) as exc:
         fail(str(exc))
     except UnicodeDecodeError as exc:
