@@ -104,12 +104,12 @@ def check_safe(hydra_node: DictConfig) -> None:
             raise UnsafeConfig(f"{path}: a shared config may not name code to run; only logging.* classes")
 
 
-def _swept_choices(params: Any, typed: list[str]) -> list[str]:
+def _swept_choices(params: Any, command_line: list[str]) -> list[str]:
     """One override per value of each axis the composed config sweeps (``hydra.sweeper.params``):
     a value may choose a config file (``workload: cpu,mine``) that the first composition did not load.
-    An axis the command line sets (``typed``) is not swept: Hydra's sweeper keeps the command line's."""
+    An axis the command line sets is not swept: Hydra's sweeper keeps the command line's."""
     parser = OverridesParser.create()
-    replaced = {o.get_key_element() for o in parser.parse_overrides(typed) if not o.is_hydra_override()}
+    replaced = {o.get_key_element() for o in parser.parse_overrides(command_line) if not o.is_hydra_override()}
     choices: list[str] = []
     axes = OmegaConf.to_container(params, resolve=False) if OmegaConf.is_dict(params) else {}
     assert isinstance(axes, dict)
