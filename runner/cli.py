@@ -23,6 +23,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
 
@@ -168,18 +169,21 @@ def check_safe(hydra_node: DictConfig) -> None:
             raise UnsafeConfig(f"{path}: a shared config may not name code to run; only logging.* classes")
 
 
-def _swept_choices(params: Any) -> list[str]:
+def _swept_choices(params: Any, command_line: list[str]) -> list[str]:
     """One override per value of each axis the composed config sweeps (``hydra.sweeper.params``):
-    a value may choose a config file (``workload: cpu,mine``) that the first composition did not load."""
+    a value may choose a config file (``workload: cpu,mine``) that the first composition did not load.
+    An axis the command line sets is not swept: Hydra's sweeper keeps the command line's."""
+    parser = OverridesParser.create()
+    replaced = {o.get_key_element() for o in parser.parse_overrides(command_line) if not o.is_hydra_override()}
     choices: list[str] = []
     axes = OmegaConf.to_container(params, resolve=False) if OmegaConf.is_dict(params) else {}
     assert isinstance(axes, dict)
     for key, value in axes.items():
         try:
-            override = OverridesParser.create().parse_override(f"{key!s}={value}")
+            override = parser.parse_override(f"{key!s}={value}")
         except HydraException:
             continue  # Hydra's sweeper reports it
-        if override.is_discrete_sweep():
+        if override.is_discrete_sweep() and override.get_key_element() not in replaced:
             choices += [f"{override.get_key_element()}={v}" for v in override.sweep_string_iterator()]
     return choices
 
@@ -197,12 +201,14 @@ def preflight(argv: list[str]) -> None:
     try:
         first = _first_values(overrides)
         typed = trust.typed_keys(overrides)
-        trust.check_files(args.config_dir, config_name, first, typed)
-        if args.config_dir:
-            first.append(f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]")
-        cfg = _compose(config_name, first)
-        for choice in _swept_choices(cfg.hydra.sweeper.params):
-            trust.check_files(args.config_dir, config_name, [*first, choice], typed)
+        chosen = trust.check_files(args.config_dir, config_name, first, typed)
+        searched = [f"hydra.searchpath=[file://{Path(args.config_dir).resolve()}]"] if args.config_dir else []
+        cfg = _compose(config_name, [*first, *searched])
+        # a single run never sweeps: its axes load nothing
+        swept = args.multirun or cfg.hydra.mode == RunMode.MULTIRUN
+        for choice in _swept_choices(cfg.hydra.sweeper.params, overrides) if swept else []:
+            if trust.chooses_other_files(args.config_dir, config_name, first, choice, chosen):
+                trust.check_files(args.config_dir, config_name, [*first, choice], typed)
     except trust.Refused:
         raise
     except (HydraException, OmegaConfBaseException, ValueError, yaml.YAMLError):
@@ -223,7 +229,7 @@ def not_utf8(argv: list[str], exc: UnicodeDecodeError) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the Hydra app; input errors become one line and exit code 2."""
-    from runner.sweep import app, callbacks
+    from runner.sweep import app, app_help, callbacks
 
     argv = sys.argv[1:] if argv is None else argv
     user_wants_traceback = bool(os.environ.get("HYDRA_FULL_ERROR"))
@@ -232,7 +238,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         preflight(argv)
         sys.argv = [sys.argv[0], *argv]
-        app.main()
+        if not app_help.answered(argv, app.main):
+            app.main()
     except (UnsafeConfig, trust.Refused) as exc:
         fail(str(exc))
     except UnicodeDecodeError as exc:

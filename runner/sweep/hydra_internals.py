@@ -1,8 +1,8 @@
 """The only module that imports Hydra's private API (``hydra._internal``), and why each name.
 
-Hydra 1.3 has no public way to do these four things; pyproject.toml pins hydra-core below 1.4,
-and tests/test_security.py and tests/test_experiments.py exercise each one, so a Hydra upgrade
-that moves them fails there, not in a user's sweep.
+Hydra 1.3 has no public way to do these five things; pyproject.toml pins hydra-core below 1.4,
+and tests/test_security.py, tests/test_experiments.py and tests/test_config.py (``--help``)
+exercise each one, so a Hydra upgrade that moves them fails there, not in a user's sweep.
 """
 
 from __future__ import annotations
@@ -15,9 +15,29 @@ from __future__ import annotations
 # - ConfigLoaderImpl, create_config_search_path, create_defaults_list (trust.py): build the config
 #   loader, its search path and a job's defaults list as hydra.main does, to learn which file sets
 #   which key before anything is composed.
+# - Hydra, create_automatic_config_search_path, detect_calling_file_or_module_from_task_function,
+#   detect_task_name (app_help.py): build Hydra as hydra.main does, to print --help through a config
+#   loader that lists the config groups from one repository.
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra._internal.defaults_list import create_defaults_list
-from hydra._internal.utils import create_config_search_path, get_args_parser
+from hydra._internal.hydra import Hydra
+from hydra._internal.utils import (
+    create_automatic_config_search_path,
+    create_config_search_path,
+    detect_calling_file_or_module_from_task_function,
+    detect_task_name,
+    get_args_parser,
+)
 
-__all__ = ["BasicSweeper", "ConfigLoaderImpl", "create_config_search_path", "create_defaults_list", "get_args_parser"]
+__all__ = [
+    "BasicSweeper",
+    "ConfigLoaderImpl",
+    "Hydra",
+    "create_automatic_config_search_path",
+    "create_config_search_path",
+    "create_defaults_list",
+    "detect_calling_file_or_module_from_task_function",
+    "detect_task_name",
+    "get_args_parser",
+]

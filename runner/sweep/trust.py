@@ -20,6 +20,7 @@ from typing import Any
 from hydra.core.config_search_path import SearchPathQuery
 from hydra.core.default_element import GroupDefault
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Override, OverrideType
 from omegaconf import OmegaConf
 
 from runner.paths import CONF_DIR
@@ -171,20 +172,44 @@ def _untrusted(source_path: str) -> bool:
     return source_path != f"file://{CONF_DIR}" and not source_path.startswith(("pkg://", "structured://"))
 
 
-def check_files(config_dir: str | None, config_name: str, overrides: list[str], typed: set[str]) -> None:
-    """Refuse what a config file outside the lab's ``conf/`` and installed packages sets.
-
-    ``overrides`` choose the files (one job's, sweeps cut to one value); ``typed`` are the
-    keys the command line sets, whose values in a file are never used. The files and
-    their places come from Hydra's loader, built as ``hydra.main`` builds it.
-    """
+def _repository(config_dir: str | None, config_name: str, overrides: list[str]) -> tuple[list[Override], Any]:
+    """``overrides`` parsed, and the config repository they make: Hydra's loader, built as ``hydra.main`` builds it."""
     search_path = create_config_search_path(f"file://{CONF_DIR}")
     if config_dir:
         search_path.prepend(
             provider="command-line", path=f"file://{Path(config_dir).resolve()}", anchor=SearchPathQuery("schema")
         )
     loader = ConfigLoaderImpl(config_search_path=search_path)
-    parsed, repo = loader._parse_overrides_and_create_caching_repo(config_name, overrides)
+    return loader._parse_overrides_and_create_caching_repo(config_name, overrides)
+
+
+def chooses_other_files(
+    config_dir: str | None, config_name: str, overrides: list[str], choice: str, chosen: dict[str, Any]
+) -> bool:
+    """Whether ``choice`` added to ``overrides`` (whose group choices are ``chosen``, as
+    ``check_files`` returns them) can make Hydra load a config file that ``overrides`` alone
+    do not. Hydra takes an override as a group choice only where the group exists
+    (``defaults_list.Overrides``) and takes its search path from ``hydra.searchpath``; any
+    other override sets a value of the composed config."""
+    override = OverridesParser.create().parse_override(choice)
+    if override.is_hydra_override():
+        return True
+    _, repo = _repository(config_dir, config_name, overrides)
+    if not repo.group_exists(override.key_or_group):
+        return False
+    same = override.type == OverrideType.CHANGE and override.package is None
+    return not (same and chosen.get(override.key_or_group) == override.value())
+
+
+def check_files(config_dir: str | None, config_name: str, overrides: list[str], typed: set[str]) -> dict[str, Any]:
+    """Refuse what a config file outside the lab's ``conf/`` and installed packages sets;
+    return the group choices that ``overrides`` make (``hydra.runtime.choices``).
+
+    ``overrides`` choose the files (one job's, sweeps cut to one value); ``typed`` are the
+    keys the command line sets, whose values in a file are never used. The files and
+    their places come from Hydra's loader, built as ``hydra.main`` builds it.
+    """
+    parsed, repo = _repository(config_dir, config_name, overrides)
     defaults = create_defaults_list(
         repo=repo, config_name=config_name, overrides_list=parsed, prepend_hydra=True, skip_missing=True
     )
@@ -213,6 +238,7 @@ def check_files(config_dir: str | None, config_name: str, overrides: list[str], 
             raise _refusal(package, where, found, default.config_path, False)
     for default, loaded, where in untrusted:
         check_config(OmegaConf.to_container(loaded.config, resolve=False), default.package or "", where, typed)
+    return dict(defaults.overrides.known_choices)
 
 
 def check_recorded(overrides: list[str], where: str) -> None:

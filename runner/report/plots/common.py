@@ -19,10 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg")  # files only: no display needed, none used
-
-import matplotlib.pyplot as plt
+import matplotlib.style
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -54,12 +51,11 @@ SPARE_MARKERS = ["D", "v", "P", "X", "*"]
 
 # seaborn's whitegrid theme at paper scale, as matplotlib ships it: importing seaborn itself
 # imports scipy.stats, half of what a report costs (docs/overhead.md)
-plt.style.use(["seaborn-v0_8-whitegrid", "seaborn-v0_8-paper"])
-plt.rcParams.update(
+matplotlib.style.use(["seaborn-v0_8-whitegrid", "seaborn-v0_8-paper"])
+matplotlib.rcParams.update(
     {
         "svg.fonttype": "none",  # text stays text: smaller files, quicker to write
         "svg.hashsalt": "concurrency-lab",  # the same data gives the same SVG
-        "figure.max_open_warning": 0,
         # a fixed title height: automatic placement lays out every tick label again, per panel
         "axes.titley": 1.0,
     }
@@ -72,7 +68,8 @@ def executors(frame: pd.DataFrame) -> list[str]:
 
 
 def colours(names: Sequence[str]) -> dict[str, Any]:
-    palette = [tuple(c) for c in [*plt.get_cmap("tab10", 10)(range(10)), *plt.get_cmap("Dark2", 8)(range(8))]]
+    tab10, dark2 = matplotlib.colormaps["tab10"].resampled(10), matplotlib.colormaps["Dark2"].resampled(8)
+    palette = [tuple(c) for c in [*tab10(range(10)), *dark2(range(8))]]
     known = {name: palette[i] for i, name in enumerate(EXECUTOR_ORDER)}
     extra = iter(palette[len(EXECUTOR_ORDER) :] * (1 + len(names) // 8))
     return {name: known[name] if name in known else next(extra) for name in names}
@@ -173,7 +170,8 @@ def grid(
     panel_w = PANEL_W if nblocks == 1 else BLOCK_W * nblocks
     width = LEFT_IN + ncols * panel_w + (ncols - 1) * WSPACE_IN + LEGEND_IN
     height = TOP_IN + nrows * PANEL_H + (nrows - 1) * HSPACE_IN + BOTTOM_IN
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False, sharey=sharey)
+    fig = Figure(figsize=(width, height))
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=sharey)
     fig.subplots_adjust(
         left=LEFT_IN / width,
         right=(width - LEGEND_IN) / width,
@@ -343,5 +341,4 @@ def save(fig: Figure, path: Path, title: str) -> list[Path]:
         fig.savefig(image, format=suffix[1:], dpi=DPI, **options)
         files.write_bytes(target, image.getvalue())
         written.append(target)
-    plt.close(fig)
     return written

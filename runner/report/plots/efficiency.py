@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
 
 from runner.report.plots import common
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
@@ -62,7 +62,8 @@ def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
     nrows = math.ceil(len(labels) / ncols)
     width = ncols * (ROW_LABELS_IN + panel_w) + common.LEGEND_IN / 2
     height = common.TOP_IN + nrows * (panel_h + common.HSPACE_IN + 0.2) + common.BOTTOM_IN
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), squeeze=False)
+    fig = Figure(figsize=(width, height))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     fig.subplots_adjust(
         left=ROW_LABELS_IN / width,
         right=1 - common.LEGEND_IN / 2 / width,

@@ -10,12 +10,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib.pyplot as plt
+import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
 
 from runner.report.plots import common
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
@@ -61,7 +62,8 @@ def draw(summary: pd.DataFrame, tasks: pd.DataFrame, cells: list[str], path: Pat
     nrows = max(len(c) for c in columns)
     width = common.LEFT_IN + len(labels) * PANEL_W + (len(labels) - 1) * common.WSPACE_IN + 1.2
     height = common.TOP_IN + nrows * PANEL_H + (nrows - 1) * common.HSPACE_IN + common.BOTTOM_IN
-    fig, axes = plt.subplots(nrows, len(labels), figsize=(width, height), sharex="col", squeeze=False)
+    fig = Figure(figsize=(width, height))
+    axes = fig.subplots(nrows, len(labels), sharex="col", squeeze=False)
     fig.subplots_adjust(
         left=common.LEFT_IN / width,
         right=1 - 1.2 / width,
@@ -91,7 +93,7 @@ def draw(summary: pd.DataFrame, tasks: pd.DataFrame, cells: list[str], path: Pat
                 ],
                 axis=1,
             )
-            colours = plt.get_cmap(CMAP)(0.25 + 0.75 * share)
+            colours = matplotlib.colormaps[CMAP](0.25 + 0.75 * share)
             ax.add_collection(PolyCollection(list(boxes), facecolors=colours, edgecolors="white", linewidths=0.3))
             ax.set_xlim(0, max(ax.get_xlim()[1], float((left + span).max()) * 1.02))
             method = f" · {cell['start_method']}" if cell["start_method"] else ""
@@ -109,7 +111,7 @@ def draw(summary: pd.DataFrame, tasks: pd.DataFrame, cells: list[str], path: Pat
         axes[len(rows) - 1, col].set_xlabel("seconds since the task phase began")
     bar = fig.add_axes((1 - 0.95 / width, 0.3, 0.12 / width, 0.4))
     fig.colorbar(
-        ScalarMappable(norm=Normalize(0, 1), cmap=plt.get_cmap(CMAP)),
+        ScalarMappable(norm=Normalize(0, 1), cmap=matplotlib.colormaps[CMAP]),
         cax=bar,
         label="CPU time / wall time of the task",
     )
