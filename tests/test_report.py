@@ -351,6 +351,7 @@ def test_no_figure_label_overlaps_a_tick_label_or_leaves_the_figure(
     synthetic: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each figure's texts, measured by matplotlib's own renderer just before saving."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.transforms import Bbox
 
@@ -361,8 +362,9 @@ def test_no_figure_label_overlaps_a_tick_label_or_leaves_the_figure(
     save = common.save
 
     def measured(fig: Figure, path: Path, title: str) -> list[Path]:
-        fig.canvas.draw()  # texts take their final places when drawn
-        renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+        canvas = FigureCanvasAgg(fig)  # the renderer savefig uses for a PNG
+        canvas.draw()  # texts take their final places when drawn
+        renderer = canvas.get_renderer()
         whole = fig.bbox
         labels = [t for t in fig.texts if t.get_text()] + [
             t for ax in fig.axes for t in (ax.xaxis.label, ax.yaxis.label) if t.get_text()
