@@ -461,3 +461,20 @@ def test_cells_that_differ_only_in_a_parameter_are_told_apart_everywhere(
     assert len(rows) == len(sweep.summary) and {tuple(r[:4]) for r in rows} >= {("cpu", "(n=100000)", "serial", "1")}
     rendered = report.render(root)
     assert "cpu (n=100000)" in rendered.answer[0] and "cpu (n=400000)" in rendered.answer[1]
+
+
+def test_fits_leave_out_impossible_cells_and_are_drawn_whatever_native_threads_says(
+    synthetic: Path, tmp_path: Path
+) -> None:
+    from runner.report.plots import speedup
+    from runner.results import fits
+
+    summary = load(synthetic).summary.assign(native_threads=np.nan)  # a real sweep's column, unset
+    sleep = (summary["workload"] == "sleep") & (summary["executor"] == "thread")
+    widest = sleep & (summary["workers"] == summary["workers"].max())
+    summary.loc[widest, ["speedup_median", "impossible"]] = [40.0, True]
+    fitted = fits.fit(summary)
+    row = fitted[(fitted["workload"] == "sleep") & (fitted["executor"] == "thread")]
+    assert row.empty  # two possible points are no curve to fit
+    speedup.draw(summary, fitted, 2, tmp_path / "speedup.png")
+    assert "Amdahl fit" in (tmp_path / "speedup.svg").read_text()  # the laws that fit are drawn

@@ -16,8 +16,8 @@ import pandas as pd
 
 from runner.claims import expectations as expect
 from runner.claims.expression import Expr, ExprError
-from runner.results.labels import native_setting, param_columns
-from runner.results.load import Sweep, flags
+from runner.results.labels import flags, native_setting, param_columns
+from runner.results.load import Sweep
 
 HOLDS, FAILS, NOT_MEASURED, REFUSED = "holds", "fails", "not measured", "refused"
 SHOWN_FAILURES = 3

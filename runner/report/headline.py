@@ -24,8 +24,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from runner.claims.verdicts import Verdict
-from runner.results.labels import PANEL, with_panels
-from runner.results.load import flags
+from runner.results.labels import PANEL, flags, with_panels
 
 GAIN = 1.10  # less than 10% faster is not "faster": within the noise of a shared machine
 PARALLEL = 1.5  # CPUs busy at once: above this the pool ran in parallel

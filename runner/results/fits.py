@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from runner.results.labels import param_columns
+from runner.results.labels import flags, native_setting, param_columns
 
 MIN_POINTS = 3
 POOR_RMSE = 0.10
@@ -80,8 +80,9 @@ def curve_keys(summary: pd.DataFrame) -> list[str]:
 
 
 def curve_id(row: Mapping[str, Any] | pd.Series, keys: list[str]) -> str:
-    """A curve's identity, equal for its summary rows and its row of the fits table."""
-    return "|".join(str(row[k]) for k in keys)
+    """A curve's identity, equal for its summary rows and its row of the fits table, and for the
+    figures' copy of those rows, where an unset ``native_threads`` reads "default"."""
+    return "|".join(native_setting(row[k]) or "default" if k == "native_threads" else str(row[k]) for k in keys)
 
 
 def _quality(y: np.ndarray, predicted: np.ndarray) -> tuple[float, float, bool]:
@@ -140,7 +141,8 @@ def _fit(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
 def fit(summary: pd.DataFrame) -> pd.DataFrame:
     """One row per curve with at least MIN_POINTS worker counts: both laws' parameters and quality."""
     keys = curve_keys(summary)
-    ok = summary[(summary["status"] == "ok") & summary["speedup_median"].notna()]
+    # an impossible speedup is not a measurement: no law is fitted through it
+    ok = summary[(summary["status"] == "ok") & summary["speedup_median"].notna() & ~flags(summary, "impossible")]
     rows = []
     for key, curve in ok.groupby(keys, dropna=False, sort=True):
         curve = curve.sort_values("workers")

@@ -4,7 +4,8 @@ and the figures' panels.
 A cell's *panel* is its workload plus every value that varies within that workload (a
 parameter, the task count, the interpreter, the GIL, the native thread setting), so two
 cells that differ only in ``workload.kib`` never print as the same row. Its *label* adds the
-executor, start method and worker count.
+executor, start method and worker count. ``flags`` reads the summary's boolean marks
+(``noisy``, ``impossible``) the same way for every reader.
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ def native_setting(value: Any) -> str:
 def param_columns(frame: pd.DataFrame) -> list[str]:
     """The ``workload.<name>`` columns: one per workload parameter."""
     return [str(c) for c in frame.columns if str(c).startswith("workload.")]
+
+
+def flags(summary: pd.DataFrame, column: str) -> pd.Series:
+    """A boolean column of the summary (``noisy``, ``impossible``), False where a file from
+    before it existed lacks it."""
+    if column not in summary:
+        return pd.Series(False, index=summary.index)
+    return summary[column].fillna(False).astype(bool)
 
 
 PANEL = "panel"  # the column naming a row's panel

@@ -21,7 +21,7 @@ from runner.files import TIDY_SCHEMA
 from runner.results import aggregate, fits
 from runner.results import environment as env
 from runner.results.hydra_records import Recorded, RecordError, read
-from runner.results.labels import label, param_columns, table_order, with_panels
+from runner.results.labels import flags, label, param_columns, table_order, with_panels
 from runner.results.noise import BUSY_LOAD, NOISY_CV
 
 REQUIRED = ("cell", "workload", "executor", "start_method", "workers", "status")
@@ -32,14 +32,6 @@ EXTRA_MEDIANS = (
     "startup_s", "throughput", "cpu_s", "peak_rss_mb", "process_cpu_s", "outside_cpu_share", "task_parallelism",
 )  # fmt: skip
 TASK_COLUMNS = {"cell": str, "rep": "Int64", "task": "Int64", "worker": str, "start_s": float, "end_s": float}
-
-
-def flags(summary: pd.DataFrame, column: str) -> pd.Series:
-    """A boolean column of the summary (``noisy``, ``impossible``), False where a file from
-    before it existed lacks it."""
-    if column not in summary:
-        return pd.Series(False, index=summary.index)
-    return summary[column].fillna(False).astype(bool)
 
 
 NOISE_MEANING = (

@@ -13,8 +13,8 @@ from runner.report.plots import common
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
 from runner.results import fits
 from runner.results.environment import smt_note
-from runner.results.labels import PANEL, with_panels
-from runner.results.load import Sweep, flags
+from runner.results.labels import PANEL, flags, with_panels
+from runner.results.load import Sweep
 
 USL_DOTS = (0, (1, 1.5))
 PASSES = 1.1  # a curve "passes the ideal line" where its interval lies 10% above it
@@ -30,6 +30,7 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cp
     keys = fits.curve_keys(summary)
     by_curve = {fits.curve_id(row, keys): row for _, row in fitted.iterrows()}
     fig, panels = common.grid(data, common.choose_split(data))
+    laws: set[str] = set()  # the laws drawn somewhere: only those get a legend entry
     for panel in panels:
         layer = common.Layer()
         over_x: list[float] = []
@@ -48,8 +49,10 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cp
                 if row is not None:  # a law is drawn where it fits a curve that scales (fits.py)
                     n, fx = block.dense(curve["workers"].min(), curve["workers"].max())
                     if fits.amdahl_fits(row):
+                        laws.add("Amdahl")
                         layer.line(fx, fits.amdahl(n, row["amdahl_serial_fraction"]), c, "--", 0.9)
                     if fits.usl_fits(row):
+                        laws.add("USL")
                         layer.line(fx, fits.usl(n, row["usl_a"], row["usl_b"]), c, USL_DOTS, 0.9)
             # a value the cell's own accounting rules out: marked, so no one reads it as a result
             flagged = block.rows[flags(block.rows, "impossible")]
@@ -68,8 +71,8 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cp
         [
             (Line2D([], [], color="0.55", lw=3, alpha=0.35), f"ideal for CPU work:\nmin(workers, {cores} {cpus})"),
             (Patch(color="0.5", alpha=0.25), "bootstrap 95% CI"),
-            (Line2D([], [], color="0.3", lw=0.9, ls="--"), "Amdahl fit"),
-            (Line2D([], [], color="0.3", lw=0.9, ls=USL_DOTS), "USL fit"),
+            *[(Line2D([], [], color="0.3", lw=0.9, ls="--"), "Amdahl fit")] * ("Amdahl" in laws),
+            *[(Line2D([], [], color="0.3", lw=0.9, ls=USL_DOTS), "USL fit")] * ("USL" in laws),
             *[(Line2D([], [], color="firebrick", marker="x", lw=0, ms=8, mew=2), "impossible: not a measurement")]
             * bool(flags(data, "impossible").any()),
             *[(common.RING, "oversubscribed")] * bool(common.oversubscribed(data).any()),
