@@ -36,7 +36,7 @@ def test_every_experiment_plans_its_own_grid_and_every_cell_validates(compose_cf
     assert "?" in text.split("defaults:")[0], "the header comment says which question it answers"
     assert cfg.hydra.sweeper.params.workload != "cpu,sleep", "an experiment replaces the default workload axis"
     assert len(jobs) > 1
-    cells = validate(cfg, planned_jobs(cfg))
+    cells, _ = validate(cfg, planned_jobs(cfg))
     # a minute or two on two cores: a few dozen cells at most
     assert 1 < cells <= 30
     assert f"| `{name}` |" in (PROJECT_ROOT / "README.md").read_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from runner.claims.verdicts import Verdict
@@ -96,3 +97,34 @@ def test_the_verdicts_are_counted_and_the_failing_claims_named() -> None:
     ]
     assert headline.lines(summary(*PROCESSES), 2, found)[-1] == "verdicts: 2 hold, 1 fails: sleep overlaps."
     assert headline.lines(summary(*PROCESSES), 2, [])[-1].startswith("verdicts: no claims declared")
+
+
+def test_threads_that_neither_computed_nor_gained_are_not_blamed_on_the_gil() -> None:
+    io = [cell("io", "thread", w, 1.0, 0.1) for w in (1, 2, 4)]
+    said = headline.lines(summary(*io), 2, [])[1]
+    assert "threads gained nothing (best 1.00x) and the work mostly waited: at most 0.10 CPUs busy" in said
+    assert "GIL" not in said
+
+
+def test_threads_in_between_ran_partly_in_parallel() -> None:
+    mixed = [cell("mix", "thread", w, 1.2, b) for w, b in ((1, 1.0), (2, 1.35))]
+    assert (
+        "threads ran partly in parallel: up to 1.35 of 2 CPUs busy at once" in headline.lines(summary(*mixed), 2, [])[1]
+    )
+
+
+def test_a_sweep_of_the_serial_baseline_alone_says_so() -> None:
+    said = headline.lines(summary(), 2, [])
+    assert said[0] == "**cpu**: nothing measured beyond the serial baseline."
+    assert len(said) == 2 and said[1].startswith("verdicts: ")
+
+
+def test_values_left_unset_against_set_ones_tell_cells_apart() -> None:
+    from runner.results.labels import label, with_panels
+
+    convoy = summary(
+        cell("cpu", "thread", 2, 1.0, 1.0, switch_interval=np.nan),
+        cell("cpu", "thread", 2, 0.8, 1.0, switch_interval=0.0001),
+    )
+    names = [label(row) for _, row in with_panels(convoy).sort_index().iterrows()]
+    assert names[1:] == ["cpu (switch_interval=default)/thread/2", "cpu (switch_interval=0.0001)/thread/2"]

@@ -287,7 +287,6 @@ def test_the_answer_and_the_first_figure_fill_the_first_screen(rendered: report.
     assert width == 1280 and 600 <= height <= 800  # the window less its frame, as on a laptop
     assert found[8] == "true" and found[9] == "first-screen"  # the speedup figure, loaded, is the page's first
     assert answer_top < answer_bottom <= figure_top < figure_bottom <= height, found[0]
-    print(found[0])
     assert figure_width > 400 and figure_bottom - figure_top > 200  # readable, not shrunk to a thumbnail
     assert "fastest" in (rendered.root / "report.html").read_text().split('id="the-answer"')[1][:2000]
 
@@ -457,7 +456,9 @@ def test_cells_that_differ_only_in_a_parameter_are_told_apart_everywhere(
     names = pd.Series([label(row) for _, row in with_panels(sweep.summary).iterrows()])
     assert names.is_unique and {"cpu (n=100000)/thread/4", "cpu (n=400000)/process/spawn/2"} <= set(names)
     terminal.print_summary(sweep.summary, root, [])
-    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.strip().startswith("cpu (n=")]
+    printed = capsys.readouterr().out
+    assert " native " not in printed  # native_threads was never set: no column of "default"
+    rows = [line.split() for line in printed.splitlines() if line.strip().startswith("cpu (n=")]
     assert len(rows) == len(sweep.summary) and {tuple(r[:4]) for r in rows} >= {("cpu", "(n=100000)", "serial", "1")}
     rendered = report.render(root)
     assert "cpu (n=100000)" in rendered.answer[0] and "cpu (n=400000)" in rendered.answer[1]
@@ -478,3 +479,15 @@ def test_fits_leave_out_impossible_cells_and_are_drawn_whatever_native_threads_s
     assert row.empty  # two possible points are no curve to fit
     speedup.draw(summary, fitted, 2, tmp_path / "speedup.png")
     assert "Amdahl fit" in (tmp_path / "speedup.svg").read_text()  # the laws that fit are drawn
+
+
+def test_the_first_screen_holds_the_answer_only_beside_its_figure(rendered: report.Report) -> None:
+    from runner.report.blocks import Heading, Image, Screen
+
+    short = report.answer_blocks(["a line"] * report.SCREEN_LINES, rendered.figures, rendered.sweep)
+    assert isinstance(short[0], Screen) and isinstance(short[0].blocks[-1], Image)
+    # a long answer would push the figure off the screen: both follow in order instead
+    long = report.answer_blocks(["a line"] * (report.SCREEN_LINES + 1), rendered.figures, rendered.sweep)
+    assert isinstance(long[0], Heading) and isinstance(long[-1], Image) and long[-1].caption
+    bare = report.answer_blocks(["a line"], {}, rendered.sweep)  # nothing drawn: no screen to share
+    assert not any(isinstance(b, Screen | Image) for b in bare)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from runner.claims import expectations as expect
 from runner.claims.expression import Expr, ExprError
-from runner.results.labels import flags, native_setting, param_columns
+from runner.results.labels import flags, label, native_setting, param_columns, with_panels
 from runner.results.load import Sweep
 
 HOLDS, FAILS, NOT_MEASURED, REFUSED = "holds", "fails", "not measured", "refused"
@@ -63,13 +63,6 @@ def _rows(value: Any, length: int) -> np.ndarray:
     return np.full(length, bool(array)) if array.ndim == 0 else array
 
 
-def _cell(row: pd.Series) -> str:
-    method = f"/{row['start_method']}" if row["start_method"] else ""
-    native = native_setting(row.get("native_threads"))
-    suffix = f"/native {native}" if native else ""
-    return f"{row['workload']}/{row['executor']}{method}/{int(row['workers'])}w{suffix}"
-
-
 def _numbers(selected: pd.DataFrame, failing: pd.DataFrame, check: Expr, bound: dict[str, Any]) -> str:
     parts = []
     for name in sorted(check.names):
@@ -83,15 +76,16 @@ def _numbers(selected: pd.DataFrame, failing: pd.DataFrame, check: Expr, bound: 
     text = f"{len(selected)} cell(s): " + ", ".join(parts) if parts else f"{len(selected)} cell(s)"
     if not failing.empty:
         shown: list[str] = []
-        for index, row in failing.head(SHOWN_FAILURES).iterrows():
+        first = failing.head(SHOWN_FAILURES)
+        for (index, row), over in zip(first.iterrows(), flags(first, "oversubscribed"), strict=True):
             numbers = ", ".join(
                 f"{n}={bound[n].loc[index]:.3g}"
                 for n in sorted(check.names)
                 if isinstance(bound[n], pd.Series) and pd.api.types.is_float_dtype(bound[n])
             )
-            if row.get("oversubscribed") is True:  # the cause, where the cell has one
+            if over:  # the cause, where the cell has one
                 numbers = ", ".join(filter(None, [numbers, f"oversubscribed: {row['oversubscription']}"]))
-            shown.append(f"{_cell(row)} ({numbers})" if numbers else _cell(row))
+            shown.append(f"{label(row)} ({numbers})" if numbers else label(row))
         more = f" and {len(failing) - SHOWN_FAILURES} more" if len(failing) > SHOWN_FAILURES else ""
         text += f"; breaks in {len(failing)}: " + "; ".join(shown) + more
     incomplete = int((~selected["complete"]).sum()) if "complete" in selected else 0
@@ -141,7 +135,8 @@ def judge(
         unmeasured = int(where.sum())
         why = f"{unmeasured} matching cell(s), none measured" if unmeasured else "no cell matches `where`"
         return Verdict(index, claim, where_src, check_src, NOT_MEASURED, 0, why + left_out)
-    failing = summary[measured & ~check]
+    # named with every swept value that tells them apart, which the whole summary knows
+    failing = with_panels(summary).loc[summary.index[measured & ~check]]
     numbers = _numbers(selected, failing, parsed.check, bound) + left_out + _old_names(parsed)
     return Verdict(index, claim, where_src, check_src, FAILS if len(failing) else HOLDS, len(selected), numbers)
 

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from runner.claims.verdicts import Verdict
-from runner.results.labels import PANEL, flags, with_panels
+from runner.results.labels import PANEL, flags, table_order, with_panels
 
 GAIN = 1.10  # less than 10% faster is not "faster": within the noise of a shared machine
 PARALLEL = 1.5  # CPUs busy at once: above this the pool ran in parallel
@@ -85,6 +85,8 @@ def threads(cells: pd.DataFrame, cores: int) -> str | None:
             f"threads overlapped waiting: {speedup:.2f}x with {_workers(quickest['workers'])} while at most "
             f"{busy:.2f} CPUs were busy (the work waits; it does not compute)"
         )
+    if busy < WAITING:  # waiting work that gained nothing: not the GIL's doing
+        return f"threads gained nothing (best {speedup:.2f}x) and the work mostly waited: at most {busy:.2f} CPUs busy"
     if busy >= PARALLEL:
         return f"threads ran in parallel: up to {busy:.2f} of {cores} CPUs busy at once"
     if busy <= SERIAL:
@@ -136,7 +138,7 @@ def verdict_line(found: Sequence[Verdict]) -> str:
     return "verdicts: " + ", ".join(said) + named
 
 
-def doubts(summary: pd.DataFrame) -> str | None:
+def care_line(summary: pd.DataFrame) -> str | None:
     noisy, impossible = int(flags(summary, "noisy").sum()), int(flags(summary, "impossible").sum())
     failed = int((summary["status"] != "ok").sum())
     parts = [f"{n} {what}" for n, what in ((failed, "failed"), (impossible, "impossible"), (noisy, "noisy")) if n]
@@ -148,14 +150,14 @@ def doubts(summary: pd.DataFrame) -> str | None:
 def lines(summary: pd.DataFrame, cores: int, found: Sequence[Verdict]) -> list[str]:
     """The headline: a line per workload config, then the verdicts and what to doubt."""
     out = []
-    panels = with_panels(summary)
-    for panel, part in panels.groupby(PANEL, sort=True):
+    panels = table_order(with_panels(summary))  # kib=64 before kib=1024, as in the tables
+    for panel, part in panels.groupby(PANEL, sort=False):
         cells = measured(part[part["executor"] != "serial"])
         if cells.empty:
-            out.append(f"**{panel}**: nothing measured beyond the serial baseline")
+            out.append(f"**{panel}**: nothing measured beyond the serial baseline.")
             continue
         said = [fastest(cells), flattening(cells, cores), threads(cells, cores)]
         out.append(f"**{panel}**: " + "; ".join(s for s in said if s) + ".")
     out.append(verdict_line(found) + ".")
-    warned = doubts(summary)
+    warned = care_line(summary)
     return [*out, warned + "."] if warned else out

@@ -29,12 +29,13 @@ from runner.report.blocks import Block, Bullets, Code, Heading, Image, Para, Scr
 from runner.report.plots.figure import ReportFigure
 from runner.results import fits
 from runner.results.aggregate import write_csv
-from runner.results.labels import PANEL, param_columns, table_order, with_panels
+from runner.results.labels import PANEL, VARYING, param_columns, table_order, value_text, with_panels
 from runner.results.load import DataError, Sweep, load
 from runner.results.load import doubts as warnings
 
 TITLE = "concurrency-lab report"
 FOLD_ROWS = 40  # longer tables fold away in the HTML
+SCREEN_LINES = 6  # answer lines (about two rows each) that still leave the first screen room for the figure
 PEAK_IN_SIGHT = 4.0  # a USL peak further out than this many times the widest cell is not shown as a number
 AXES = ["workload", "executor", "start_method", "workers", "tasks", "python", "gil", "fail_rate"]
 
@@ -133,7 +134,10 @@ def _amdahl(r: pd.Series) -> str:
     if not fits.amdahl_fits(r):
         return "poor fit" + _r2(r["amdahl_r2"])
     s, sight = r["amdahl_serial_fraction"], PEAK_IN_SIGHT * r["workers_max"]
-    limit = f"limit {1 / s:.3g}x" if s > 0 and 1 / s <= sight else f"no limit in sight (beyond {sight:g}x)"
+    if s > 0 and 1 / s <= sight:
+        limit = f"limit {1 / s:.3g}x"
+    else:  # a limit above PEAK_IN_SIGHT x the most workers measured: nothing measured supports it
+        limit = f"no limit in sight (above {sight:g}x, {PEAK_IN_SIGHT:g}x the most workers measured)"
     return f"s = {s:.3f}, {limit}" + _r2(r["amdahl_r2"])
 
 
@@ -179,10 +183,16 @@ def fit_blocks(fitted: pd.DataFrame) -> list[Block]:
     if fitted.empty:
         return [*blocks, Para("No curve has enough worker counts to fit.")]
     rows = []
+    # besides its parameters, a curve names what tells it from the workload's other curves
+    varying = {
+        workload: [k for k in VARYING if k in part and part[k].nunique(dropna=False) > 1]
+        for workload, part in fitted.groupby("workload")
+    }
     for _, r in fitted.iterrows():
         method = f"/{r['start_method']}" if r["start_method"] else ""
         params = ", ".join(
-            f"{c.removeprefix('workload.')}={_num(r[c], 'g')}" for c in param_columns(fitted) if pd.notna(r[c])
+            [f"{c.removeprefix('workload.')}={_num(r[c], 'g')}" for c in param_columns(fitted) if pd.notna(r[c])]
+            + [f"{k}={value_text(r[k])}" for k in varying[r["workload"]]]
         )
         rows.append(
             {
@@ -288,8 +298,11 @@ def answer_blocks(answer: list[str], figures: dict[str, list[Path]], sweep: Swee
     """What the sweep found, then the figure that shows it, on the report's first screen; the
     figure's caption follows below it."""
     lead = plots.FIGURES[0]
-    if lead.name not in figures:
-        return [Screen([Heading("The answer"), Bullets(answer)])]
+    if lead.name not in figures or len(answer) > SCREEN_LINES:  # no figure, or no room for it beside the answer
+        blocks: list[Block] = [Heading("The answer"), Bullets(answer)]
+        if lead.name in figures:
+            blocks.append(_figure(lead, sweep, figures[lead.name]))
+        return blocks
     image = _figure(lead, sweep, figures[lead.name], caption=False)
     return [
         Screen([Heading("The answer"), Bullets(answer), image]),

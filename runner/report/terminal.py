@@ -63,7 +63,7 @@ def print_summary(summary: pd.DataFrame, root: Path, answer: list[str]) -> None:
     table = table_order(with_panels(summary))
     grid = Table(title="summary: medians over repetitions", title_justify="left", box=box.SIMPLE_HEAD)
     pythons = table["python"].nunique() > 1
-    native = "native_threads" in table and bool(table["native_threads"].notna().any())
+    native = "native_threads" in summary and bool(summary["native_threads"].notna().any())  # set somewhere
     columns = ["python"] * pythons + ["workload", "executor", "start", "workers"] + ["native"] * native
     for column in (*columns, "wall s", "speedup [95% CI]", "parallelism", "cv"):
         grid.add_column(column, justify="left" if column in ("python", "workload", "executor", "start") else "right")
@@ -132,10 +132,7 @@ def notes(console: Console, table: pd.DataFrame) -> None:
         )
         for _, row in over.iterrows():
             setting = native_setting(row["native_threads"]) or "default"
-            console.print(
-                f"  {row['workload']} {row['executor']} {row['workers']} workers, native_threads {setting}: "
-                f"{row['oversubscription']}"
-            )
+            console.print(f"  {label(row)}, native_threads {setting}: {row['oversubscription']}")
 
 
 def print_verdicts(verdicts: list[Verdict]) -> None:

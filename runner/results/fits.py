@@ -33,7 +33,9 @@ NOISE_RMSE = 0.03
 # its fitted parameters (a serial fraction near 1, a peak below one worker) mean nothing.
 FLAT_SPEEDUP = 1.2
 # Columns that tell curves apart in summary.csv; `workers` runs along each curve.
-CURVE_KEYS = ["workload", "executor", "start_method", "python", "gil", "native_threads", "tasks", "fail_rate"]
+CURVE_KEYS = [
+    "workload", "executor", "start_method", "python", "gil", "switch_interval", "native_threads", "tasks", "fail_rate"
+]  # fmt: skip
 COLUMNS = [
     "points",
     "workers_max",

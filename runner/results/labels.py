@@ -1,5 +1,6 @@
-"""How a cell is named wherever it is shown: the terminal, the warnings, the report, compare
-and the figures' panels.
+"""How a cell is named wherever it is shown: the terminal, the warnings, the verdicts, the
+report and the figures' panels (compare names a pair of cells by the keys that differ between
+two sweeps, runner/compare/output.py).
 
 A cell's *panel* is its workload plus every value that varies within that workload (a
 parameter, the task count, the interpreter, the GIL, the native thread setting), so two
@@ -10,6 +11,7 @@ executor, start method and worker count. ``flags`` reads the summary's boolean m
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -41,11 +43,13 @@ def flags(summary: pd.DataFrame, column: str) -> pd.Series:
 
 PANEL = "panel"  # the column naming a row's panel
 # Besides the parameters: what may vary within one workload and so must show in its name.
-VARYING = ["tasks", "fail_rate", "python", "gil", "native_threads"]
+VARYING = ["tasks", "fail_rate", "python", "gil", "switch_interval", "native_threads"]
 
 
 def value_text(value: Any) -> str:
-    """A swept value as labels show it: 0.5, not 0.500000."""
+    """A swept value as labels show it: 0.5, not 0.500000; an unset one is the default."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "default"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
@@ -58,7 +62,8 @@ def with_panels(summary: pd.DataFrame) -> pd.DataFrame:
     varying = [*VARYING, *param_columns(frame)]
     labels = frame["workload"].astype(str)
     for _, part in frame.groupby("workload", sort=False):
-        keys = [c for c in varying if c in part and part[c].nunique(dropna=True) > 1]
+        # unset against a value varies too (switch_interval=null,0.0001)
+        keys = [c for c in varying if c in part and part[c].nunique(dropna=False) > 1]
         if keys:
             extra = [
                 ", ".join(f"{k.removeprefix('workload.')}={value_text(v)}" for k, v in zip(keys, values, strict=True))

@@ -298,10 +298,10 @@ def load(root: str | Path) -> Sweep:
     environment = _environment(root, problems)
     summary = _reconcile(results, summary, env.cores(environment), problems)
     summary = _derive(summary, results, _expected_rows(results, recorded))
-    incomplete = summary[(summary["status"] == "ok") & ~summary["complete"]]
-    for row in incomplete.itertuples():
+    named = with_panels(summary)
+    for _, row in named[(named["status"] == "ok") & ~named["complete"]].sort_index().iterrows():
         problems.append(
-            f"cell {row.cell} ({row.workload}/{row.executor}/{row.workers}) is incomplete: "
-            f"{row.n} of {row.expected} repetitions in results.csv"
+            f"cell {row['cell']} ({label(row)}) is incomplete: {row['n']} of {row['expected']} repetitions in "
+            "results.csv"
         )
     return Sweep(root, results, _tasks(root, summary, problems), summary, environment, recorded, problems)
