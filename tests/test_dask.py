@@ -16,7 +16,7 @@ from runner.paths import PROJECT_ROOT
 from tests.conftest import sweep
 
 pytestmark = pytest.mark.slow
-QUICK = ["workload=sleep", "workload.tasks=6", "workload.params.seconds=0.05", "repeats=2", "warmup=0"]
+QUICK = ["workload=sleep", "workload.tasks=6", "workload.params.seconds=0.05", "repeats=2", "warmup=0", "report=false"]
 
 
 def free_port() -> int:

@@ -77,6 +77,7 @@ def test_a_sweep_over_interpreters_records_each_one(tmp_path: Path) -> None:
         "workload.params.seconds=0.005",
         "repeats=2",
         "warmup=0",
+        "report=false",
         f"hydra.sweep.dir={root}",
         cwd=tmp_path,
     )
@@ -109,6 +110,7 @@ def test_compare_two_interpreters(tmp_path: Path) -> None:
             "workload.params.seconds=0.005",
             "repeats=3",
             "warmup=0",
+            "report=false",  # compare reads the tables
             f"hydra.sweep.dir={root}",
             cwd=tmp_path,
         )

@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import lab, sweep
 
 pytestmark = pytest.mark.slow
-QUICK = ["workload=sleep", "workload.tasks=4", "workload.params.seconds=0.005", "repeats=2", "warmup=0"]
+QUICK = ["workload=sleep", "workload.tasks=4", "workload.params.seconds=0.005", "repeats=2", "warmup=0", "report=false"]
 
 
 def test_submitit_local_jobs_aggregate_into_one_results_file(tmp_path: Path) -> None:

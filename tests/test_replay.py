@@ -90,9 +90,15 @@ def test_the_sweep_reports_every_figure_fit_and_verdict(swept: tuple[Path, Path,
         assert (root / "plots" / f"{name}.png").stat().st_size > 1000
         assert (root / "plots" / f"{name}.svg").exists()
     fits = pd.read_csv(root / "fits.csv")
+    summary = pd.read_csv(root / "summary.csv")
+    # a curve is fitted through its possible cells: three worker counts or more (one marked
+    # impossible on a busy machine leaves its curve two)
+    possible = summary[(summary["executor"] != "serial") & ~summary["impossible"].fillna(False).astype(bool)]
+    counts = possible.groupby(["workload", "executor"])["workers"].nunique()
     assert {(w, e) for w, e in zip(fits["workload"], fits["executor"], strict=True)} == {
-        (w, e) for w in ("cpu", "sleep") for e in ("thread", "process")
+        key for key, n in counts.items() if n >= 3
     }
+    assert len(fits) >= 2  # the curves are fitted, bar those a busy machine left short
     text = (root / "report.md").read_text()
     assert "| threads do not speed up pure-Python CPU work | holds |" in text
     assert "| threads on CPU work are concurrency without parallelism | holds |" in text

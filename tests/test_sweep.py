@@ -192,3 +192,21 @@ def test_a_sweep_composes_each_job_once(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "composed 4 4" in proc.stderr  # four jobs, each composed once
     assert len(pd.read_csv(root / "results.csv").query("executor != 'serial'")) == 4
+
+
+def test_report_false_writes_the_tables_and_leaves_the_report_to_later(tmp_path: Path) -> None:
+    root, proc = sweep(
+        tmp_path, "workload=sleep", "workload.tasks=2", "workload.params.seconds=0.001", "repeats=1",
+        "warmup=0", "executor=thread", "workers=1,2", "report=false",
+    )  # fmt: skip
+    assert {"results.csv", "tasks.csv", "summary.csv"} <= {p.name for p in root.iterdir()}
+    assert not (root / "report.html").exists() and not (root / "plots").exists()
+    assert f"report: not drawn (report=false); draw it with: python -m runner.report {root}" in proc.stdout
+    drawn = subprocess.run(
+        [sys.executable, "-m", "runner.report", str(root)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+    )
+    assert drawn.returncode == 0 and (root / "report.html").exists(), drawn.stderr

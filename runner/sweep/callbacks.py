@@ -93,17 +93,16 @@ def prepare(root: Path, config: DictConfig, choices: list[dict[str, Any]]) -> No
         write_json(root / "environment.json", env)
 
 
-def finish(root: Path) -> None:
-    """Aggregate, write the report, and print the summary and verdicts; the report reads only the files."""
+def finish(root: Path, report: bool) -> None:
+    """Aggregate, write the report (unless ``report`` is false), and print the summary and verdicts;
+    the report reads only the files."""
     with writing_output():
-        summarize(root)
+        summarize(root, report)
 
 
-def summarize(root: Path) -> None:
-    from runner.report import sections as report
+def summarize(root: Path, draw: bool = True) -> None:
     from runner.report import terminal as console
     from runner.results.aggregate import aggregate
-    from runner.results.load import DataError
 
     env = environment.read_environment(root)
     env["load_after"] = load_average()
@@ -111,6 +110,13 @@ def summarize(root: Path) -> None:
         env["sessions"][-1]["load_after"] = env["load_after"]
     write_json(root / "environment.json", env)
     table = aggregate(root)
+    if not draw:  # report=false: the tables only; the report is one command away, any time
+        console.print_summary(table, root, [])
+        print(f"report: not drawn (report=false); draw it with: python -m runner.report {root}")
+        return
+    from runner.report import sections as report
+    from runner.results.load import DataError
+
     try:
         written = report.render(root)
     except DataError as exc:  # nothing measured to report: the summary says why
@@ -146,11 +152,11 @@ class LabCallback(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         SweepProgress.stop()
-        finish(Path(config.hydra.sweep.dir))
+        finish(Path(config.hydra.sweep.dir), bool(config.get("report", True)))
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         build_spec(plain(config))  # bad input fails before Hydra creates the run directory
         prepare(Path(config.hydra.run.dir), config, [carry.choices(config)])
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
-        finish(Path(config.hydra.run.dir))
+        finish(Path(config.hydra.run.dir), bool(config.get("report", True)))

@@ -98,6 +98,9 @@ class Config:
     max_procs: int = MAX_PROCS
     # what the report checks; an experiment declares the seed's claims here
     expect: list[ExpectConf] = field(default_factory=list)
+    # draw the report when the sweep ends; false leaves it to `python -m runner.report DIR`
+    # (a large sweep, a script that reads only the CSVs)
+    report: bool = True
 
 
 def doubling(factor: int = 2) -> str:

@@ -25,7 +25,7 @@ from tests.faults.conftest import (
 )
 
 pytestmark = pytest.mark.slow
-SLEEPY = ["workload=sleep", "workload.tasks=8", "repeats=1", "warmup=0"]
+SLEEPY = ["workload=sleep", "workload.tasks=8", "repeats=1", "warmup=0", "report=false"]
 
 
 def test_failing_tasks_are_counted_and_the_sweep_goes_on(tmp_path: Path) -> None:
