@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from runner import files
@@ -45,8 +46,34 @@ def used(folder: Path, config_name: str, choices: Iterable[Mapping[str, Any]]) -
                 if option is not None:
                     found.add(Path(group) / f"{option}.yaml")
     # a choice such as ../../x would have the copy written outside the sweep directory
-    inside = (path for path in found if ".." not in path.parts and not path.is_absolute())
-    return sorted(path for path in inside if (folder / path).is_file())
+    inside = {path for path in found if ".." not in path.parts and not path.is_absolute()}
+    present = {path for path in inside if (folder / path).is_file()}
+    return sorted(present | _included(folder, present))
+
+
+def _included(folder: Path, files: set[Path]) -> set[Path]:
+    """The folder's files that ``files`` pull in by a plain defaults entry (``- common``,
+    ``- /my_base@_here_``), which names a file rather than a group choice, and what those pull in."""
+    found: set[Path] = set()
+    todo = list(files)
+    while todo:
+        path = todo.pop()
+        try:
+            loaded = yaml.safe_load((folder / path).read_text())
+        except (OSError, yaml.YAMLError):
+            continue  # the lab's own checks say what is wrong with a file Hydra loads
+        entries = loaded.get("defaults") if isinstance(loaded, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, str) or entry == "_self_":
+                continue
+            name = entry.removeprefix("optional ").partition("@")[0]
+            # absolute from the folder's root, or relative to the including file's own group
+            target = Path(name.removeprefix("/") + ".yaml") if name.startswith("/") else path.parent / f"{name}.yaml"
+            inside = ".." not in target.parts and not target.is_absolute()
+            if inside and target not in found | files and (folder / target).is_file():
+                found.add(target)
+                todo.append(target)
+    return found
 
 
 def keep(root: Path, config: DictConfig, choices: Iterable[Mapping[str, Any]]) -> None:
@@ -55,6 +82,8 @@ def keep(root: Path, config: DictConfig, choices: Iterable[Mapping[str, Any]]) -
     folder = config_dir(config)
     if folder is None:
         return
+    # even when the folder supplied no file: replay then needs nothing of the author's folder
+    (root / CONFIG_COPY).mkdir(parents=True, exist_ok=True)
     for relative in used(folder, str(config.hydra.job.config_name), choices):
         data, target = (folder / relative).read_bytes(), root / CONFIG_COPY / relative
         if target.is_file():
