@@ -29,7 +29,7 @@ from runner.report.blocks import Block, Bullets, Code, Heading, Image, Para, Scr
 from runner.report.plots.figure import ReportFigure
 from runner.results import fits
 from runner.results.aggregate import write_csv
-from runner.results.labels import PANEL, VARYING, param_columns, table_order, value_text, with_panels
+from runner.results.labels import PANEL, VARYING, param_columns, table_order, value_text, varies_within, with_panels
 from runner.results.load import DataError, Sweep, load
 from runner.results.load import doubts as warnings
 
@@ -184,10 +184,7 @@ def fit_blocks(fitted: pd.DataFrame) -> list[Block]:
         return [*blocks, Para("No curve has enough worker counts to fit.")]
     rows = []
     # besides its parameters, a curve names what tells it from the workload's other curves
-    varying = {
-        workload: [k for k in VARYING if k in part and part[k].nunique(dropna=False) > 1]
-        for workload, part in fitted.groupby("workload")
-    }
+    varying = {workload: varies_within(part, VARYING) for workload, part in fitted.groupby("workload")}
     for _, r in fitted.iterrows():
         method = f"/{r['start_method']}" if r["start_method"] else ""
         params = ", ".join(

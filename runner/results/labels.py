@@ -53,6 +53,12 @@ def value_text(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def varies_within(part: pd.DataFrame, keys: list[str]) -> list[str]:
+    """The ``keys`` whose value varies within ``part`` (one workload's rows); unset against a
+    value varies too (switch_interval=null,0.0001)."""
+    return [k for k in keys if k in part and part[k].nunique(dropna=False) > 1]
+
+
 def with_panels(summary: pd.DataFrame) -> pd.DataFrame:
     """Add PANEL: the workload, plus the parameters, task count or interpreter that vary
     within it, so that two configs of one workload never share a panel."""
@@ -62,8 +68,7 @@ def with_panels(summary: pd.DataFrame) -> pd.DataFrame:
     varying = [*VARYING, *param_columns(frame)]
     labels = frame["workload"].astype(str)
     for _, part in frame.groupby("workload", sort=False):
-        # unset against a value varies too (switch_interval=null,0.0001)
-        keys = [c for c in varying if c in part and part[c].nunique(dropna=False) > 1]
+        keys = varies_within(part, varying)
         if keys:
             extra = [
                 ", ".join(f"{k.removeprefix('workload.')}={value_text(v)}" for k, v in zip(keys, values, strict=True))
