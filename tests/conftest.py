@@ -71,6 +71,26 @@ def sweep(tmp_path: Path, *args: str, timeout: float = 300) -> tuple[Path, subpr
     return root, proc
 
 
+def busy_of_free(root: Path, workload: str, executor: str) -> float:
+    """How much of the CPU left to it a pool kept busy: per repetition, its parallelism over the
+    CPUs it could have had (its workers, at most the machine's less what other programs and the
+    hypervisor took meanwhile, by the lab's own probes); the median per worker count above one,
+    the best of those. A neighbour that takes a CPU of a shared machine moves parallelism, not this.
+    """
+    import pandas as pd
+
+    from runner.core.native import usable_cpus
+    from runner.results.aggregate import others_share
+
+    results = pd.read_csv(root / "results.csv")
+    rows = results[(results["workload"] == workload) & (results["executor"] == executor) & (results["workers"] > 1)]
+    assert len(rows), (workload, executor)
+    cores = usable_cpus()
+    free = (cores * (1 - others_share(rows, cores) - rows["steal"].fillna(0))).clip(lower=0.5)
+    share = rows["parallelism"] / free.where(free < rows["workers"], rows["workers"])
+    return float(share.groupby(rows["workers"]).median().max())
+
+
 def cell_spec(**changes: Any) -> dict[str, Any]:
     """A valid spec for the measuring core, tiny by default."""
     spec: dict[str, Any] = {
