@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,24 @@ TINY_WORKLOADS: dict[str, dict[str, Any]] = {
     "nested": {"inner_workers": 2, "inner_tasks": 4, "seconds": 0.001},
     "fault": {"mode": "raise", "at": 1, "seconds": 0.001},
 }
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The docs' commands first (pyproject.toml keeps this order for xdist): the longest files, and
+    one of them a single test; started last, it would run alone at the end."""
+    items.sort(key=lambda item: not item.path.name.startswith("test_docs"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    """Under pytest-xdist, a test marked ``alone`` holds a lock the other workers' tests share, so
+    nothing else runs while it measures; its setup and teardown (module fixtures too) are inside."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None:  # one process: every test is alone already
+        return (yield)
+    with (Path(os.environ.get("TMPDIR", "/tmp")) / f"concurrency-lab-tests-{run}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if item.get_closest_marker("alone") else fcntl.LOCK_SH)
+        return (yield)  # closing the file releases the lock
 
 
 @pytest.fixture

@@ -90,6 +90,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, lis
             proc.wait(timeout=60)
 
 
+@pytest.mark.alone
 def test_a_running_cluster_measured_through_its_address(cluster: tuple[str, list[int]], tmp_path: Path) -> None:
     address, worker_pids = cluster
     root, _proc = sweep(

@@ -120,6 +120,7 @@ def max_overlap(tasks: list[list[Any]]) -> int:
     return peak
 
 
+@pytest.mark.alone
 def test_asyncio_keeps_workers_coroutines_in_flight_on_one_thread() -> None:
     result = measure(
         workload_spec(
@@ -135,6 +136,7 @@ def test_asyncio_keeps_workers_coroutines_in_flight_on_one_thread() -> None:
         assert all(t[5] < 0.02 for t in rep["tasks"])
 
 
+@pytest.mark.alone
 def test_asyncio_gives_cpu_work_no_parallelism() -> None:
     result = measure(
         workload_spec("cpu", tasks=8, params={"n": 20_000}, executor={"name": "asyncio", "options": {}}, workers=4)
