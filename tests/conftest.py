@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,24 @@ TINY_WORKLOADS: dict[str, dict[str, Any]] = {
     "nested": {"inner_workers": 2, "inner_tasks": 4, "seconds": 0.001},
     "fault": {"mode": "raise", "at": 1, "seconds": 0.001},
 }
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The docs' commands first (pyproject.toml keeps this order for xdist): the longest files, and
+    one of them a single test; started last, it would run alone at the end."""
+    items.sort(key=lambda item: not item.path.name.startswith("test_docs"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, object, object]:
+    """Under pytest-xdist, a test marked ``alone`` holds a lock the other workers' tests share, so
+    nothing else runs while it measures; its setup and teardown (module fixtures too) are inside."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    if run is None:  # one process: every test is alone already
+        return (yield)
+    with (Path(os.environ.get("TMPDIR", "/tmp")) / f"concurrency-lab-tests-{run}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if item.get_closest_marker("alone") else fcntl.LOCK_SH)
+        return (yield)  # closing the file releases the lock
 
 
 @pytest.fixture
@@ -69,6 +88,26 @@ def sweep(tmp_path: Path, *args: str, timeout: float = 300) -> tuple[Path, subpr
     proc = lab("-m", *args, f"hydra.sweep.dir={root}", cwd=tmp_path, timeout=timeout)
     assert proc.returncode == 0, proc.stderr
     return root, proc
+
+
+def busy_of_free(root: Path, workload: str, executor: str) -> float:
+    """How much of the CPU left to it a pool kept busy: per repetition, its parallelism over the
+    CPUs it could have had (its workers, at most the machine's less what other programs and the
+    hypervisor took meanwhile, by the lab's own probes); the median per worker count above one,
+    the best of those. A neighbour that takes a CPU of a shared machine moves parallelism, not this.
+    """
+    import pandas as pd
+
+    from runner.core.native import usable_cpus
+    from runner.results.aggregate import others_share
+
+    results = pd.read_csv(root / "results.csv")
+    rows = results[(results["workload"] == workload) & (results["executor"] == executor) & (results["workers"] > 1)]
+    assert len(rows), (workload, executor)
+    cores = usable_cpus()
+    free = (cores * (1 - others_share(rows, cores) - rows["steal"].fillna(0))).clip(lower=0.5)
+    share = rows["parallelism"] / free.where(free < rows["workers"], rows["workers"])
+    return float(share.groupby(rows["workers"]).median().max())
 
 
 def cell_spec(**changes: Any) -> dict[str, Any]:

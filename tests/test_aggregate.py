@@ -14,6 +14,9 @@ from runner.sweep.reuse import Job
 from runner.sweep.reuse import measure_or_reuse as measure
 from tests.conftest import cell_spec
 
+# its sweep's sleeps must overlap on time: nothing else runs beside it
+pytestmark = pytest.mark.alone
+
 
 @pytest.fixture(scope="module")
 def sweep_root(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -9,6 +9,9 @@ import pytest
 from runner.sweep.launch import run_cell
 from tests.conftest import cell_spec
 
+# the convoy effect is a matter of timing: nothing else runs beside it
+pytestmark = pytest.mark.alone
+
 
 def requests_per_s(tmp_path: Path, busy: int, switch_interval: float | None) -> float:
     spec = cell_spec(

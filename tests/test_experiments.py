@@ -12,7 +12,7 @@ from omegaconf import DictConfig
 from runner.paths import CONF_DIR, PROJECT_ROOT
 from runner.sweep import config
 from runner.sweep.callbacks import planned_jobs, validate
-from tests.conftest import lab
+from tests.conftest import busy_of_free, lab
 
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
 
@@ -83,6 +83,7 @@ def test_scaling_runs_end_to_end(tmp_path: Path) -> None:
     assert workers == [int(w) for w in config.doubling().split(",")]
 
 
+@pytest.mark.alone
 @pytest.mark.slow
 def test_the_gil_experiment_shows_the_gil(tmp_path: Path) -> None:
     """+experiment=gil as shared, made smaller: flat threads for cpu, rising for gil_release and sleep."""
@@ -96,5 +97,7 @@ def test_the_gil_experiment_shows_the_gil(tmp_path: Path) -> None:
     cell = summary.set_index(["workload", "executor", "workers"])
     assert (cell.loc[("cpu", "thread"), "parallelism_median"] <= 1.2).all()
     assert cell.loc[("sleep", "thread", 4), "speedup_median"] >= 2.5
-    assert cell.loc[("gil_release", "thread", 2), "speedup_median"] > cell.loc[("cpu", "thread", 2), "speedup_median"]
+    # hashing releases the GIL: its threads keep the CPUs busy, pure Python's one at most (CPUs
+    # busy, not speedup, which divides by a baseline timed at another moment of a shared machine)
+    assert busy_of_free(root, "gil_release", "thread") >= 0.65
     assert (root / "plots" / "speedup.png").stat().st_size > 0

@@ -128,3 +128,28 @@ def test_values_left_unset_against_set_ones_tell_cells_apart() -> None:
     )
     names = [label(row) for _, row in with_panels(convoy).sort_index().iterrows()]
     assert names[1:] == ["cpu (switch_interval=default)/thread/2", "cpu (switch_interval=0.0001)/thread/2"]
+
+
+def test_oversubscription_is_named_as_the_cause_with_its_arithmetic_and_its_cure() -> None:
+    arithmetic = "2 in flight x 2 native threads = 4 > 2 CPUs"
+    blas = {"oversubscribed": True, "oversubscription": arithmetic}
+    matmul = [
+        cell("matmul", "serial", 1, 1.0, 1.97, native_threads=np.nan),
+        cell("matmul", "serial", 1, 1.0, 1.0, native_threads=1),
+        cell("matmul", "process", 2, 0.12, 0.95, native_threads=np.nan, **blas),
+        cell("matmul", "process", 2, 1.07, 1.9, native_threads=1, oversubscribed=False, oversubscription=""),
+        cell("matmul", "thread", 2, 1.86, 1.9, native_threads=1, oversubscribed=False, oversubscription=""),
+    ]
+    said = headline.lines(pd.DataFrame(matmul), 2, [])
+    assert (
+        "**matmul (native_threads=default)**: process (fork) with 2 workers oversubscribed the CPUs, "
+        f"{arithmetic}, and ran at 0.12x; with native_threads=1, 1.07x." in said
+    )
+    # a curve that flattens where its cells oversubscribe says so
+    flat = [
+        cell("matmul", "process", w, s, 1.9, native_threads=np.nan, **(blas if w > 1 else {}))
+        for w, s in ((1, 1.6), (2, 1.65), (4, 1.62))
+    ]
+    first = headline.lines(pd.DataFrame([cell("matmul", "serial", 1, 1.0, 1.9, native_threads=np.nan), *flat]), 2, [])
+    said = f"gained nothing beyond 1 worker (4 measured; the machine has 2 CPUs): oversubscribed ({arithmetic})"
+    assert said in first[0]

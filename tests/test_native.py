@@ -59,6 +59,7 @@ def test_native_threads_limit_every_worker_under_each_start_method(method: str, 
     [
         {"name": "serial", "options": {}},
         {"name": "thread", "options": {}},
+        {"name": "process", "options": {}},
         {"name": "thread_per_task", "options": {}},
         {"name": "process_per_task", "options": {}},
         {"name": "asyncio", "options": {}},
@@ -93,6 +94,32 @@ def test_workers_times_native_threads_beyond_the_cpus_is_flagged_with_its_arithm
     assert not row["oversubscribed"] and row["oversubscription"] == ""
     # one native thread per task is plain work, however many workers
     assert aggregate.oversubscription(8, 1.0, 2) == ""
+
+
+def test_the_share_of_cpu_outside_the_task_threads_is_the_native_pools(tmp_path: Path) -> None:
+    shares = {}
+    for threads in (2, 1):
+        over = matmul_spec(native_threads=threads)
+        record = {"spec": over, "result": run_cell(over, tmp_path / str(threads)), "cell": "c", "round": 0}
+        results, _ = aggregate.frames([{**record, "baseline": "b"}], "test")
+        shares[threads] = float(results["outside_cpu_share"].median())
+    # two BLAS threads split each product: about half the CPU is the second one's
+    assert 0.2 < shares[2] < 0.7
+    assert shares[1] < 0.15
+
+
+def test_the_libraries_default_pools_oversubscribe_processes_unasked(tmp_path: Path) -> None:
+    """No native_threads set: each process's OpenBLAS starts a pool as wide as the machine."""
+    cores = native.usable_cpus()
+    process = matmul_spec(executor={"name": "process", "options": {}}, start_method="fork", workers=2)
+    result = run_cell(process, tmp_path)
+    seen = counted(result)[0]["native_threads_seen"]
+    assert seen and seen >= 1
+    row = _summary(result, process, cores=cores)
+    assert row["native_threads"] == "" or pd.isna(row["native_threads"])
+    assert bool(row["oversubscribed"]) == (seen > 1 and 2 * seen > cores)
+    if seen > 1 and 2 * seen > cores:
+        assert row["oversubscription"] == f"2 in flight x {seen} native threads = {2 * seen} > {cores} CPUs"
 
 
 def test_auto_shares_the_cpus_among_the_tasks_in_flight() -> None:

@@ -17,7 +17,8 @@ from runner.paths import PROJECT_ROOT
 from runner.results.load import load
 from tests.conftest import lab
 
-pytestmark = pytest.mark.slow
+# a sweep and its replay compared: a test on another worker would be a change between them
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 # A stand-in for conf/experiment/gil.yaml, shrunk to run in seconds: the seed's claims
 # about the GIL on tiny cpu and sleep workloads. Its tiny cells are at the mercy of this shared

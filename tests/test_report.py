@@ -491,3 +491,21 @@ def test_the_first_screen_holds_the_answer_only_beside_its_figure(rendered: repo
     assert isinstance(long[0], Heading) and isinstance(long[-1], Image) and long[-1].caption
     bare = report.answer_blocks(["a line"], {}, rendered.sweep)  # nothing drawn: no screen to share
     assert not any(isinstance(b, Screen | Image) for b in bare)
+
+
+def test_oversubscribed_cells_are_ringed_in_both_curve_figures(synthetic: Path, tmp_path: Path) -> None:
+    from runner.report.plots import parallelism, speedup
+    from runner.results import fits
+
+    summary = load(synthetic).summary.assign(native_threads=np.nan, oversubscribed=False)
+    widest = (summary["executor"] == "process") & (summary["workers"] == summary["workers"].max())
+    assert widest.sum() >= 1
+    ringed = summary.assign(oversubscribed=widest)
+    for name, cells in (("plain", summary), ("ringed", ringed)):
+        speedup.draw(cells, fits.fit(cells), 2, tmp_path / f"{name}-speedup.png")
+        parallelism.draw(cells, 2, tmp_path / f"{name}-parallelism.png")
+    for figure in ("speedup", "parallelism"):
+        plain, rings = ((tmp_path / f"{n}-{figure}.svg").read_text() for n in ("plain", "ringed"))
+        assert "oversubscribed" in rings and "oversubscribed" not in plain, figure  # the legend's entry
+        # a firebrick ring per oversubscribed point, one more in the legend
+        assert rings.count("stroke: #b22222") >= plain.count("stroke: #b22222") + widest.sum() + 1, figure

@@ -95,6 +95,7 @@ def test_rounds_interleave_whole_passes_and_pool_in_the_summary(tmp_path: Path) 
     assert len(summary) == 3 and set(summary["n"]) == {4}  # two rounds of two repetitions, pooled
 
 
+@pytest.mark.alone
 def test_calibration_sizes_the_workload_once_for_every_cell(tmp_path: Path) -> None:
     root, _proc = sweep(
         tmp_path,

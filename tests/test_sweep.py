@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from runner.paths import PROJECT_ROOT
-from tests.conftest import lab, sweep
+from tests.conftest import busy_of_free, lab, sweep
 
 pytestmark = pytest.mark.slow
 
@@ -144,6 +144,7 @@ def test_report_redraws_from_files_alone(small_sweep: tuple[Path, str], tmp_path
     assert (copy / "plots" / "speedup.png").stat().st_size > 0
 
 
+@pytest.mark.alone
 def test_the_readme_sweep_shows_the_physics(tmp_path: Path) -> None:
     """The README's first command, its grid and workload sizes, with two repetitions and no warm-up
     (a third of its time): the GIL, processes and sleeping threads."""
@@ -155,7 +156,8 @@ def test_the_readme_sweep_shows_the_physics(tmp_path: Path) -> None:
     assert set(summary["status"]) == {"ok"}
     cell = summary.set_index(["workload", "executor", "workers"])
     assert (cell.loc[("cpu", "thread"), "parallelism_median"] <= 1.2).all()
-    assert cell.loc[("cpu", "process", 2), "parallelism_median"] >= 1.6
+    # CPUs busy, not speedup, which divides by a baseline timed at another moment of a shared machine
+    assert busy_of_free(root, "cpu", "process") >= 0.75
     assert cell.loc[("sleep", "thread", 8), "speedup_median"] >= 6
 
 

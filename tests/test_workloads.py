@@ -30,6 +30,7 @@ def parallelism(rep: dict[str, Any]) -> float:
     return float(sum(t[5] for t in rep["tasks"]) / rep["wall_s"])
 
 
+@pytest.mark.alone
 def test_counter_loses_updates_without_a_lock_and_none_with_one() -> None:
     # ~40 thread switches, each losing updates with odds of about 1 in 3: losing none is not a risk
     (rep,) = run("counter", "thread", workers=4, tasks=8, repeats=1, params={"increments": 200_000, "lock": "none"})
@@ -113,6 +114,7 @@ def test_io_writes_reads_back_and_cleans_up(monkeypatch: pytest.MonkeyPatch, tmp
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.alone
 def test_mixed_spans_sleep_to_cpu() -> None:
     def cpu_share(fraction: float) -> float:
         (rep,) = run("mixed", tasks=4, repeats=1, params={"cpu_fraction": fraction, "n": 100_000, "seconds": 0.02})

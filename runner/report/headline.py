@@ -12,9 +12,12 @@ are possible (an impossible speedup is never quoted):
   time, and a speedup with almost no CPU busy is waiting that overlapped;
 - *flattening*: the fewest workers from which the fastest executor's curve gains less than
   ``GAIN`` more, said with the machine's CPU count, and why where the cells show it (every
-  task already in flight; ``BUSY`` of the CPUs busy);
+  task already in flight; more native threads than CPUs; ``BUSY`` of the CPUs busy);
 
-then one line for the verdicts of the sweep's declared claims, and one for its warnings.
+then, per workload whose cells oversubscribed the CPUs (tasks in flight x native threads above
+them), the slowest such cell with that arithmetic and what the same executor and workers ran
+at with a native thread count that fitted; one line for the verdicts of the sweep's declared
+claims; and one for its warnings.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from runner.claims.verdicts import Verdict
-from runner.results.labels import PANEL, flags, table_order, with_panels
+from runner.results.labels import PANEL, flags, native_setting, table_order, with_panels
 
 GAIN = 1.10  # less than 10% faster is not "faster": within the noise of a shared machine
 PARALLEL = 1.5  # CPUs busy at once: above this the pool ran in parallel
@@ -122,10 +125,46 @@ def _why(curve: pd.DataFrame, flat_from: int, cores: int) -> str:
     past = curve[curve["workers"] >= flat_from]
     if (past["tasks"] <= flat_from).all():  # no more tasks than workers: none left to start
         return f": only {int(past['tasks'].max())} tasks to run at once"
+    over = past[flags(past, "oversubscribed")]
+    if not over.empty:
+        return f": oversubscribed ({over.iloc[0]['oversubscription']})"
     busy = past["parallelism_median"].max()
     if busy >= BUSY * cores:
         return f": its CPUs were busy ({busy:.2f} of {cores})"
     return ""
+
+
+def _same_pool(cells: pd.DataFrame, row: pd.Series) -> pd.Series:
+    """Which of ``cells`` ran ``row``'s executor, start method and workers (any native setting)."""
+    method = row["start_method"] if isinstance(row["start_method"], str) else ""
+    same: pd.Series = (
+        (cells["workload"] == row["workload"])
+        & (cells["executor"] == row["executor"])
+        & (cells["start_method"].fillna("") == method)
+        & (cells["workers"] == row["workers"])
+    )
+    return same
+
+
+def oversubscription(cells: pd.DataFrame) -> list[str]:
+    """Per workload, the slowest cell whose native threads oversubscribed the CPUs, and the same
+    pool's best speed where its native threads fitted: the cause, and the cure, in numbers."""
+    out = []
+    over = cells[flags(cells, "oversubscribed")]
+    for _, part in over.groupby("workload", sort=False):
+        worst = part.sort_values("speedup_median", kind="stable").iloc[0]
+        more = f" (and {len(part) - 1} more cells)" if len(part) > 1 else ""
+        text = (
+            f"**{worst[PANEL]}**: {_executor(worst)} with {_workers(worst['workers'])} oversubscribed the CPUs, "
+            f"{worst['oversubscription']}{more}, and ran at {worst['speedup_median']:.2f}x"
+        )
+        fitted = cells[_same_pool(cells, worst) & ~flags(cells, "oversubscribed")]
+        if not fitted.empty:
+            best = _top(fitted, "speedup_median")
+            setting = native_setting(best["native_threads"]) if "native_threads" in best else ""
+            text += f"; with native_threads={setting or 'default'}, {best['speedup_median']:.2f}x"
+        out.append(text + ".")
+    return out
 
 
 def verdict_line(found: Sequence[Verdict]) -> str:
@@ -151,6 +190,7 @@ def lines(summary: pd.DataFrame, cores: int, found: Sequence[Verdict]) -> list[s
     """The headline: a line per workload config, then the verdicts and what to doubt."""
     out = []
     panels = table_order(with_panels(summary))  # kib=64 before kib=1024, as in the tables
+    computed = measured(panels[panels["executor"] != "serial"])
     for panel, part in panels.groupby(PANEL, sort=False):
         cells = measured(part[part["executor"] != "serial"])
         if cells.empty:
@@ -158,6 +198,7 @@ def lines(summary: pd.DataFrame, cores: int, found: Sequence[Verdict]) -> list[s
             continue
         said = [fastest(cells), flattening(cells, cores), threads(cells, cores)]
         out.append(f"**{panel}**: " + "; ".join(s for s in said if s) + ".")
+    out += oversubscription(computed)
     out.append(verdict_line(found) + ".")
     warned = care_line(summary)
     return [*out, warned + "."] if warned else out

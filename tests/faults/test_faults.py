@@ -105,6 +105,7 @@ def test_a_crashed_cell_interpreter_is_recorded(tmp_path: Path) -> None:
     assert (results["status"] == "ok").sum() >= 2  # the other cells were measured
 
 
+@pytest.mark.alone
 def test_ctrl_c_stops_fast_keeps_finished_cells_and_says_how_to_resume(tmp_path: Path) -> None:
     root = tmp_path / "sweep"
     args = [
