@@ -111,6 +111,46 @@ REFUSED = {
         {"experiment/shared.yaml": GLOBAL + "hydra:\n  sweep:\n    subdir: ../../../elsewhere\n"},
         "hydra.sweep.subdir",
     ),
+    "run-dir": ({"experiment/shared.yaml": GLOBAL + "hydra:\n  run:\n    dir: {tmp}/elsewhere\n"}, "hydra.run.dir"),
+    "output-subdir": (
+        {"experiment/shared.yaml": GLOBAL + "hydra:\n  output_subdir: ../../outside\n"},
+        "hydra.output_subdir",
+    ),
+    "runtime-output-dir": (
+        {"experiment/shared.yaml": GLOBAL + "hydra:\n  runtime:\n    output_dir: {tmp}/elsewhere\n"},
+        "hydra.runtime.output_dir",
+    ),
+    "sweeper-node": (
+        {"experiment/shared.yaml": GLOBAL + "hydra:\n  sweeper:\n    _target_: os.system\n"},
+        "hydra.sweeper._target_",
+    ),
+    "sweeper-setting": (
+        {"experiment/shared.yaml": GLOBAL + "hydra:\n  sweeper:\n    max_batch_size: 1\n"},
+        "hydra.sweeper.max_batch_size",
+    ),
+    "sweeper-group": (
+        {
+            "experiment/shared.yaml": GLOBAL + "defaults:\n  - override /hydra/sweeper: evil\n",
+            "hydra/sweeper/evil.yaml": "_target_: os.system\ncommand: touch {canary}.ran\n",
+        },
+        "hydra/sweeper",
+    ),
+    "hydra-logging-file-handler": (
+        {
+            "experiment/shared.yaml": GLOBAL + "hydra:\n  hydra_logging:\n    handlers:\n      file:\n"
+            "        class: logging.FileHandler\n        filename: {tmp}/outside.log\n"
+        },
+        "hydra.hydra_logging.handlers.file.class",
+    ),
+    "callbacks-node": (
+        {
+            "experiment/shared.yaml": GLOBAL + "hydra:\n  callbacks:\n    evil:\n      _target_: os.system\n"
+            "      _args_: ['touch {canary}.ran']\n"
+        },
+        "hydra.callbacks.evil._target_",
+    ),
+    "hydra-mode": ({"experiment/shared.yaml": GLOBAL + "hydra:\n  mode: RUN\n"}, "hydra.mode"),
+    "hydra-job-name": ({"experiment/shared.yaml": GLOBAL + "hydra:\n  job:\n    name: x\n"}, "hydra.job.name"),
     "dask-cluster": (
         {
             "experiment/shared.yaml": GLOBAL + "defaults:\n  - override /executor: dask\n"
@@ -121,6 +161,24 @@ REFUSED = {
     "function": ({"experiment/shared.yaml": GLOBAL + "workload:\n  function: os:system\n"}, "workload.function"),
     "env-resolver": (
         {"experiment/shared.yaml": GLOBAL + "expect:\n  - claim: ${{oc.env:HOME}}\n    check: 'True'\n"},
+        "expect[0].claim",
+    ),
+    # oc.decode reads a string as config: an oc.env assembled inside it (\${oc.${...}:HOME}) is a
+    # resolver no reading of the file finds, and it resolves to your environment all the same
+    "decode-resolver": (
+        {
+            "experiment/shared.yaml": GLOBAL + "expect:\n"
+            "  - claim: ${{oc.decode:'\\${{oc.${{expect[1].claim}}:HOME}}'}}\n    check: 'True'\n"
+            "  - claim: env\n    check: 'True'\n"
+        },
+        "expect[0].claim",
+    ),
+    "hydra-resolver": (
+        {"experiment/shared.yaml": GLOBAL + "expect:\n  - claim: ${{hydra:runtime.cwd}}\n    check: 'True'\n"},
+        "expect[0].claim",
+    ),
+    "unknown-resolver": (
+        {"experiment/shared.yaml": GLOBAL + "expect:\n  - claim: ${{evil:x}}\n    check: 'True'\n"},
         "expect[0].claim",
     ),
     "swept-interpreter": (
