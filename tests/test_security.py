@@ -244,6 +244,68 @@ def test_a_shared_file_cannot_reach_outside(tmp_path: Path, attack: str) -> None
     assert snapshot(tmp_path) == before  # no sweep directory, no log, nothing elsewhere
 
 
+# Code named where the lab's schema and registries have no such key or name: refused from anywhere,
+# as an unknown key or name (there is no command line that would run it). (YAML text, key in the error, words.)
+NAMES_NO_CODE = {
+    "target-in-a-lab-key": (
+        "workload:\n  _target_: os.system\n  _args_: ['touch {canary}.ran']\n",
+        "workload._target_",
+        ("'_target_' not in 'WorkloadConf'",),
+    ),
+    "import-path-as-workload": ("workload:\n  name: os:system\n", "workload.name", ("unknown workload 'os:system'",)),
+    "import-path-as-executor": ("executor:\n  name: os:system\n", "executor.name", ("unknown executor 'os:system'",)),
+    "import-path-as-a-swept-workload": (
+        "hydra:\n  sweeper:\n    params:\n      workload.name: cpu,os:system\n",
+        "workload.name",
+        ("unknown workload 'os:system'",),
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", list(NAMES_NO_CODE))
+def test_code_named_in_the_lab_s_keys_is_refused(tmp_path: Path, attack: str) -> None:
+    text, key, words = NAMES_NO_CODE[attack]
+    script, marker = canary(tmp_path / "bin")
+    folder = shared_dir(tmp_path, {"experiment/shared.yaml": GLOBAL + text.format(canary=script)})
+    before = snapshot(tmp_path)
+    proc = run_cli(["-m", "--config-dir", str(folder), "+experiment=shared"], tmp_path, in_process=True)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith(f"error: {key}: ") and all(w in proc.stderr for w in words), proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not marker.exists()
+    assert snapshot(tmp_path) == before
+
+
+# Files that Hydra's safe loader cannot read: refused before any key is read, in one line that names
+# the file (YAML bytes after the package line, what the line says).
+UNREADABLE = {
+    "python-object-apply-tag": (
+        b"workers: !!python/object/apply:os.system ['touch {canary}.ran']\n",
+        "could not determine a constructor for the tag",
+    ),
+    "python-name-tag": (b"workers: !!python/name:os.system\n", "could not determine a constructor for the tag"),
+    "not-utf8": (b"workers: 2\n# caf\xe9 au lait\n", "not UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize("attack", list(UNREADABLE))
+def test_a_file_the_safe_loader_cannot_read_is_one_line(tmp_path: Path, attack: str) -> None:
+    data, words = UNREADABLE[attack]
+    script, marker = canary(tmp_path / "bin")
+    shared = tmp_path / "received" / "experiment" / "shared.yaml"
+    shared.parent.mkdir(parents=True)
+    shared.write_bytes(GLOBAL.encode() + data.replace(b"{canary}", bytes(script)))
+    before = snapshot(tmp_path)
+    proc = run_cli(["-m", "--config-dir", str(shared.parents[1]), "+experiment=shared"], tmp_path, in_process=True)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith(f"error: {shared}") and words in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not marker.exists()
+    assert snapshot(tmp_path) == before
+
+
 def test_a_typed_group_choice_leaves_the_file_s_keys_to_the_rules(tmp_path: Path) -> None:
     """``executor=dask`` typed chooses a config; the address a shared file then sets in it is the file's."""
     folder = shared_dir(tmp_path, {"experiment/shared.yaml": GLOBAL + "executor:\n  address: tcp://192.0.2.1:8786\n"})
