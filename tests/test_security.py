@@ -111,6 +111,46 @@ REFUSED = {
         {"experiment/shared.yaml": GLOBAL + "hydra:\n  sweep:\n    subdir: ../../../elsewhere\n"},
         "hydra.sweep.subdir",
     ),
+    "run-dir": ({"experiment/shared.yaml": GLOBAL + "hydra:\n  run:\n    dir: {tmp}/elsewhere\n"}, "hydra.run.dir"),
+    "output-subdir": (
+        {"experiment/shared.yaml": GLOBAL + "hydra:\n  output_subdir: ../../outside\n"},
+        "hydra.output_subdir",
+    ),
+    "runtime-output-dir": (
+        {"experiment/shared.yaml": GLOBAL + "hydra:\n  runtime:\n    output_dir: {tmp}/elsewhere\n"},
+        "hydra.runtime.output_dir",
+    ),
+    "sweeper-node": (
+        {"experiment/shared.yaml": GLOBAL + "hydra:\n  sweeper:\n    _target_: os.system\n"},
+        "hydra.sweeper._target_",
+    ),
+    "sweeper-setting": (
+        {"experiment/shared.yaml": GLOBAL + "hydra:\n  sweeper:\n    max_batch_size: 1\n"},
+        "hydra.sweeper.max_batch_size",
+    ),
+    "sweeper-group": (
+        {
+            "experiment/shared.yaml": GLOBAL + "defaults:\n  - override /hydra/sweeper: evil\n",
+            "hydra/sweeper/evil.yaml": "_target_: os.system\ncommand: touch {canary}.ran\n",
+        },
+        "hydra/sweeper",
+    ),
+    "hydra-logging-file-handler": (
+        {
+            "experiment/shared.yaml": GLOBAL + "hydra:\n  hydra_logging:\n    handlers:\n      file:\n"
+            "        class: logging.FileHandler\n        filename: {tmp}/outside.log\n"
+        },
+        "hydra.hydra_logging.handlers.file.class",
+    ),
+    "callbacks-node": (
+        {
+            "experiment/shared.yaml": GLOBAL + "hydra:\n  callbacks:\n    evil:\n      _target_: os.system\n"
+            "      _args_: ['touch {canary}.ran']\n"
+        },
+        "hydra.callbacks.evil._target_",
+    ),
+    "hydra-mode": ({"experiment/shared.yaml": GLOBAL + "hydra:\n  mode: RUN\n"}, "hydra.mode"),
+    "hydra-job-name": ({"experiment/shared.yaml": GLOBAL + "hydra:\n  job:\n    name: x\n"}, "hydra.job.name"),
     "dask-cluster": (
         {
             "experiment/shared.yaml": GLOBAL + "defaults:\n  - override /executor: dask\n"
@@ -121,6 +161,24 @@ REFUSED = {
     "function": ({"experiment/shared.yaml": GLOBAL + "workload:\n  function: os:system\n"}, "workload.function"),
     "env-resolver": (
         {"experiment/shared.yaml": GLOBAL + "expect:\n  - claim: ${{oc.env:HOME}}\n    check: 'True'\n"},
+        "expect[0].claim",
+    ),
+    # oc.decode reads a string as config: an oc.env assembled inside it (\${oc.${...}:HOME}) is a
+    # resolver no reading of the file finds, and it resolves to your environment all the same
+    "decode-resolver": (
+        {
+            "experiment/shared.yaml": GLOBAL + "expect:\n"
+            "  - claim: ${{oc.decode:'\\${{oc.${{expect[1].claim}}:HOME}}'}}\n    check: 'True'\n"
+            "  - claim: env\n    check: 'True'\n"
+        },
+        "expect[0].claim",
+    ),
+    "hydra-resolver": (
+        {"experiment/shared.yaml": GLOBAL + "expect:\n  - claim: ${{hydra:runtime.cwd}}\n    check: 'True'\n"},
+        "expect[0].claim",
+    ),
+    "unknown-resolver": (
+        {"experiment/shared.yaml": GLOBAL + "expect:\n  - claim: ${{evil:x}}\n    check: 'True'\n"},
         "expect[0].claim",
     ),
     "swept-interpreter": (
@@ -160,11 +218,15 @@ def run_cli(argv: list[str], cwd: Path, in_process: bool) -> subprocess.Complete
 
     here, err = Path.cwd(), io.StringIO()
     os.chdir(cwd)
-    try:
-        with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as stop:
-            cli.main(argv)
-    finally:
-        os.chdir(here)
+    # main sets HYDRA_FULL_ERROR for Hydra; left set, the next call would take it for the user's
+    # and re-raise Hydra's errors instead of printing one line
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HYDRA_FULL_ERROR", "")
+        try:
+            with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as stop:
+                cli.main(argv)
+        finally:
+            os.chdir(here)
     return subprocess.CompletedProcess(argv, int(stop.value.code or 0), "", err.getvalue())
 
 
@@ -180,6 +242,68 @@ def test_a_shared_file_cannot_reach_outside(tmp_path: Path, attack: str) -> None
     assert "a shared file may not" in line
     assert not marker.exists()
     assert snapshot(tmp_path) == before  # no sweep directory, no log, nothing elsewhere
+
+
+# Code named where the lab's schema and registries have no such key or name: refused from anywhere,
+# as an unknown key or name (there is no command line that would run it). (YAML text, key in the error, words.)
+NAMES_NO_CODE = {
+    "target-in-a-lab-key": (
+        "workload:\n  _target_: os.system\n  _args_: ['touch {canary}.ran']\n",
+        "workload._target_",
+        ("'_target_' not in 'WorkloadConf'",),
+    ),
+    "import-path-as-workload": ("workload:\n  name: os:system\n", "workload.name", ("unknown workload 'os:system'",)),
+    "import-path-as-executor": ("executor:\n  name: os:system\n", "executor.name", ("unknown executor 'os:system'",)),
+    "import-path-as-a-swept-workload": (
+        "hydra:\n  sweeper:\n    params:\n      workload.name: cpu,os:system\n",
+        "workload.name",
+        ("unknown workload 'os:system'",),
+    ),
+}
+
+
+@pytest.mark.parametrize("attack", list(NAMES_NO_CODE))
+def test_code_named_in_the_lab_s_keys_is_refused(tmp_path: Path, attack: str) -> None:
+    text, key, words = NAMES_NO_CODE[attack]
+    script, marker = canary(tmp_path / "bin")
+    folder = shared_dir(tmp_path, {"experiment/shared.yaml": GLOBAL + text.format(canary=script)})
+    before = snapshot(tmp_path)
+    proc = run_cli(["-m", "--config-dir", str(folder), "+experiment=shared"], tmp_path, in_process=True)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith(f"error: {key}: ") and all(w in proc.stderr for w in words), proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not marker.exists()
+    assert snapshot(tmp_path) == before
+
+
+# Files that Hydra's safe loader cannot read: refused before any key is read, in one line that names
+# the file (YAML bytes after the package line, what the line says).
+UNREADABLE = {
+    "python-object-apply-tag": (
+        b"workers: !!python/object/apply:os.system ['touch {canary}.ran']\n",
+        "could not determine a constructor for the tag",
+    ),
+    "python-name-tag": (b"workers: !!python/name:os.system\n", "could not determine a constructor for the tag"),
+    "not-utf8": (b"workers: 2\n# caf\xe9 au lait\n", "not UTF-8 text"),
+}
+
+
+@pytest.mark.parametrize("attack", list(UNREADABLE))
+def test_a_file_the_safe_loader_cannot_read_is_one_line(tmp_path: Path, attack: str) -> None:
+    data, words = UNREADABLE[attack]
+    script, marker = canary(tmp_path / "bin")
+    shared = tmp_path / "received" / "experiment" / "shared.yaml"
+    shared.parent.mkdir(parents=True)
+    shared.write_bytes(GLOBAL.encode() + data.replace(b"{canary}", bytes(script)))
+    before = snapshot(tmp_path)
+    proc = run_cli(["-m", "--config-dir", str(shared.parents[1]), "+experiment=shared"], tmp_path, in_process=True)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stderr.startswith(f"error: {shared}") and words in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert not marker.exists()
+    assert snapshot(tmp_path) == before
 
 
 def test_a_typed_group_choice_leaves_the_file_s_keys_to_the_rules(tmp_path: Path) -> None:
