@@ -117,6 +117,9 @@ def test_a_sweep_of_the_serial_baseline_alone_says_so() -> None:
     said = headline.lines(summary(), 2, [])
     assert said[0] == "**cpu**: nothing measured beyond the serial baseline."
     assert len(said) == 2 and said[1].startswith("verdicts: ")
+    wrong = [cell("cpu", "thread", w, 2.4 * w, 1.9, impossible=True) for w in (2, 4)]
+    said = headline.lines(summary(*wrong), 2, [])
+    assert said[0] == "**cpu**: no speedup to quote: 2 of 2 cells' speedups are impossible (see Warnings)."
 
 
 def test_values_left_unset_against_set_ones_tell_cells_apart() -> None:

@@ -186,15 +186,24 @@ def care_line(summary: pd.DataFrame) -> str | None:
     return f"read with care: {', '.join(parts)} of {len(summary)} cells (see Warnings)"
 
 
+def _nothing_to_quote(pools: pd.DataFrame) -> str:
+    """Why a workload config has no speedup to quote: no pool measured, or none possible."""
+    impossible = int(flags(pools, "impossible").sum())
+    if impossible:
+        return f"no speedup to quote: {impossible} of {len(pools)} cells' speedups are impossible (see Warnings)"
+    return "nothing measured beyond the serial baseline"
+
+
 def lines(summary: pd.DataFrame, cores: int, found: Sequence[Verdict]) -> list[str]:
     """The headline: a line per workload config, then the verdicts and what to doubt."""
     out = []
     panels = table_order(with_panels(summary))  # kib=64 before kib=1024, as in the tables
     computed = measured(panels[panels["executor"] != "serial"])
     for panel, part in panels.groupby(PANEL, sort=False):
-        cells = measured(part[part["executor"] != "serial"])
+        pools = part[part["executor"] != "serial"]
+        cells = measured(pools)
         if cells.empty:
-            out.append(f"**{panel}**: nothing measured beyond the serial baseline.")
+            out.append(f"**{panel}**: {_nothing_to_quote(pools)}.")
             continue
         said = [fastest(cells), flattening(cells, cores), threads(cells, cores)]
         out.append(f"**{panel}**: " + "; ".join(s for s in said if s) + ".")
