@@ -37,9 +37,12 @@ TINY_WORKLOADS: dict[str, dict[str, Any]] = {
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The docs' commands first (pyproject.toml keeps this order for xdist): the longest files, and
-    one of them a single test; started last, it would run alone at the end."""
-    items.sort(key=lambda item: not item.path.name.startswith("test_docs"))
+    """Files in the order xdist hands them out (pyproject.toml keeps it): the docs' commands first,
+    the longest files, one of them a single test that would run by itself at the end if started
+    last; the files with a test marked ``alone`` last, so that none waits for the lock while the
+    docs' chain holds it for minutes."""
+    alone = {item.path for item in items if item.get_closest_marker("alone")}
+    items.sort(key=lambda item: 0 if item.path.name.startswith("test_docs") else 1 + (item.path in alone))
 
 
 @pytest.hookimpl(wrapper=True)

@@ -83,7 +83,6 @@ def test_scaling_runs_end_to_end(tmp_path: Path) -> None:
     assert workers == [int(w) for w in config.doubling().split(",")]
 
 
-@pytest.mark.alone
 @pytest.mark.slow
 def test_the_gil_experiment_shows_the_gil(tmp_path: Path) -> None:
     """+experiment=gil as shared, made smaller: flat threads for cpu, rising for gil_release and sleep."""

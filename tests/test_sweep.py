@@ -144,7 +144,6 @@ def test_report_redraws_from_files_alone(small_sweep: tuple[Path, str], tmp_path
     assert (copy / "plots" / "speedup.png").stat().st_size > 0
 
 
-@pytest.mark.alone
 def test_the_readme_sweep_shows_the_physics(tmp_path: Path) -> None:
     """The README's first command, its grid and workload sizes, with two repetitions and no warm-up
     (a third of its time): the GIL, processes and sleeping threads."""
