@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from runner.paths import PROJECT_ROOT
 from runner.sweep import config, trust
@@ -391,6 +393,40 @@ def test_replay_with_trust_goes_through(typed_run: tuple[Path, Path, Path]) -> N
     proc = replay(str(out), "--trust", "--dry-run", cwd=out.parent)
     assert proc.returncode == 0 and not proc.stderr, proc.stderr
     assert f"python={script}" in proc.stdout
+
+
+@pytest.fixture(scope="module")
+def received_sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real sweep, as a sender who edits its recorded overrides would send it."""
+    tmp = tmp_path_factory.mktemp("received")
+    out = tmp / "sweep"
+    args = ["workload=tiny", "executor=serial", "repeats=1", "warmup=0", "workload.tasks=1", "report=false"]
+    proc = lab("-m", *args, f"hydra.sweep.dir={out}", cwd=tmp)
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.mark.parametrize(
+    ("recorded", "key"),
+    [
+        ("hydra/launcher=submitit_slurm", "hydra/launcher"),
+        ("++hydra.launcher.partition=gpu", "hydra.launcher.partition"),
+        ("++hydra.job.env_set.LD_PRELOAD={tmp}/evil.so", "hydra.job.env_set.LD_PRELOAD"),
+    ],
+)
+def test_replay_of_recorded_overrides_that_send_or_change_cells_refuses(
+    received_sweep: Path, tmp_path: Path, recorded: str, key: str
+) -> None:
+    sweep = tmp_path / "sweep"
+    shutil.copytree(received_sweep, sweep)
+    multirun = sweep / "multirun.yaml"
+    config = yaml.safe_load(multirun.read_text())
+    config["hydra"]["overrides"]["task"].append(recorded.format(tmp=tmp_path))
+    multirun.write_text(yaml.safe_dump(config))
+    before = snapshot(tmp_path)
+    proc = replay(str(sweep), cwd=tmp_path)
+    assert_refused(proc, key, str(multirun), "--trust")
+    assert snapshot(tmp_path) == before  # no replay directory, nothing run
 
 
 def test_replay_refuses_a_recorded_environment(tmp_path: Path) -> None:
