@@ -10,11 +10,13 @@ input error as one line: ``error: <key>: <problem>``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -227,14 +229,32 @@ def not_utf8(argv: list[str], exc: UnicodeDecodeError) -> str:
     return f"a config file is not UTF-8 text ({exc.reason}); allowed: YAML files in UTF-8"
 
 
+@contextlib.contextmanager
+def hydra_reraises() -> Iterator[bool]:
+    """Hydra re-raises instead of printing while ``HYDRA_FULL_ERROR`` is set, so that the lab
+    prints one line; yields whether the user had set it (for a traceback), and puts their value
+    back on the way out, so that a second call in one process (tests, a notebook) sees it."""
+    users = os.environ.get("HYDRA_FULL_ERROR")
+    os.environ["HYDRA_FULL_ERROR"] = "1"
+    try:
+        yield bool(users)
+    finally:
+        if users is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = users
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the Hydra app; input errors become one line and exit code 2."""
+    argv = sys.argv[1:] if argv is None else argv
+    with hydra_reraises() as user_wants_traceback:
+        _run_app(argv, user_wants_traceback)
+
+
+def _run_app(argv: list[str], user_wants_traceback: bool) -> None:
     from runner.sweep import app, app_help, callbacks
 
-    argv = sys.argv[1:] if argv is None else argv
-    user_wants_traceback = bool(os.environ.get("HYDRA_FULL_ERROR"))
-    # Hydra re-raises instead of printing when this is set: the lab prints one line.
-    os.environ["HYDRA_FULL_ERROR"] = "1"
     try:
         preflight(argv)
         sys.argv = [sys.argv[0], *argv]

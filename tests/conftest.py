@@ -8,11 +8,14 @@ from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
+from runner.core.native import usable_cpus
 from runner.paths import CONF_DIR, PROJECT_ROOT
+from runner.results.aggregate import others_share
 from runner.sweep import config
 
 # Small enough that a cell takes a fraction of a second on a shared 2-core machine.
@@ -99,17 +102,12 @@ def busy_of_free(root: Path, workload: str, executor: str) -> float:
     hypervisor took meanwhile, by the lab's own probes); the median per worker count above one,
     the best of those. A neighbour that takes a CPU of a shared machine moves parallelism, not this.
     """
-    import pandas as pd
-
-    from runner.core.native import usable_cpus
-    from runner.results.aggregate import others_share
-
     results = pd.read_csv(root / "results.csv")
     rows = results[(results["workload"] == workload) & (results["executor"] == executor) & (results["workers"] > 1)]
     assert len(rows), (workload, executor)
     cores = usable_cpus()
-    free = (cores * (1 - others_share(rows, cores) - rows["steal"].fillna(0))).clip(lower=0.5)
-    share = rows["parallelism"] / free.where(free < rows["workers"], rows["workers"])
+    free = (cores * (1 - others_share(rows, cores) - rows["steal"].fillna(0))).clip(lower=0.5, upper=rows["workers"])
+    share = rows["parallelism"] / free
     return float(share.groupby(rows["workers"]).median().max())
 
 

@@ -45,8 +45,7 @@ def commands() -> list[str]:
 
 
 def test_the_docs_have_commands_to_check() -> None:
-    runnable = [c for c in commands() if "runner" in c]
-    assert len(runnable) >= 15
+    assert len([c for c in commands() if "runner" in c]) >= 15
 
 
 def run(command: str, tmp: Path, sweeps: list[Path], name: str = "") -> subprocess.CompletedProcess[str]:

@@ -220,15 +220,11 @@ def run_cli(argv: list[str], cwd: Path, in_process: bool) -> subprocess.Complete
 
     here, err = Path.cwd(), io.StringIO()
     os.chdir(cwd)
-    # main sets HYDRA_FULL_ERROR for Hydra; left set, the next call would take it for the user's
-    # and re-raise Hydra's errors instead of printing one line
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("HYDRA_FULL_ERROR", "")
-        try:
-            with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as stop:
-                cli.main(argv)
-        finally:
-            os.chdir(here)
+    try:
+        with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as stop:
+            cli.main(argv)
+    finally:
+        os.chdir(here)
     return subprocess.CompletedProcess(argv, int(stop.value.code or 0), "", err.getvalue())
 
 

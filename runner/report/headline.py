@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from runner.claims.verdicts import Verdict
-from runner.results.labels import PANEL, flags, native_setting, table_order, with_panels
+from runner.results.labels import PANEL, flags, table_order, with_panels
 
 GAIN = 1.10  # less than 10% faster is not "faster": within the noise of a shared machine
 PARALLEL = 1.5  # CPUs busy at once: above this the pool ran in parallel
@@ -100,11 +100,16 @@ def threads(cells: pd.DataFrame, cores: int) -> str | None:
     return f"threads ran partly in parallel: up to {busy:.2f} of {cores} CPUs busy at once"
 
 
+def _same_executor(cells: pd.DataFrame, row: pd.Series) -> pd.Series:
+    """Which of ``cells`` ran ``row``'s executor with its start method."""
+    method = row["start_method"] if isinstance(row["start_method"], str) else ""
+    same: pd.Series = (cells["executor"] == row["executor"]) & (cells["start_method"].fillna("") == method)
+    return same
+
+
 def flattening(cells: pd.DataFrame, cores: int) -> str | None:
     best = _top(cells, "speedup_median")
-    same = (cells["executor"] == best["executor"]) & (
-        cells["start_method"].fillna("") == (best["start_method"] if isinstance(best["start_method"], str) else "")
-    )
+    same = _same_executor(cells, best)
     curve = cells[same].groupby("workers")["speedup_median"].median().sort_index()
     if len(curve) < 2 or best["speedup_median"] < GAIN:
         return None
@@ -134,18 +139,6 @@ def _why(curve: pd.DataFrame, flat_from: int, cores: int) -> str:
     return ""
 
 
-def _same_pool(cells: pd.DataFrame, row: pd.Series) -> pd.Series:
-    """Which of ``cells`` ran ``row``'s executor, start method and workers (any native setting)."""
-    method = row["start_method"] if isinstance(row["start_method"], str) else ""
-    same: pd.Series = (
-        (cells["workload"] == row["workload"])
-        & (cells["executor"] == row["executor"])
-        & (cells["start_method"].fillna("") == method)
-        & (cells["workers"] == row["workers"])
-    )
-    return same
-
-
 def oversubscription(cells: pd.DataFrame) -> list[str]:
     """Per workload, the slowest cell whose native threads oversubscribed the CPUs, and the same
     pool's best speed where its native threads fitted: the cause, and the cure, in numbers."""
@@ -158,11 +151,11 @@ def oversubscription(cells: pd.DataFrame) -> list[str]:
             f"**{worst[PANEL]}**: {_executor(worst)} with {_workers(worst['workers'])} oversubscribed the CPUs, "
             f"{worst['oversubscription']}{more}, and ran at {worst['speedup_median']:.2f}x"
         )
-        fitted = cells[_same_pool(cells, worst) & ~flags(cells, "oversubscribed")]
+        pool = _same_executor(cells, worst) & (cells["workload"] == worst["workload"])
+        fitted = cells[pool & (cells["workers"] == worst["workers"]) & ~flags(cells, "oversubscribed")]
         if not fitted.empty:
-            best = _top(fitted, "speedup_median")
-            setting = native_setting(best["native_threads"]) if "native_threads" in best else ""
-            text += f"; with native_threads={setting or 'default'}, {best['speedup_median']:.2f}x"
+            best = _top(fitted, "speedup_median")  # with_panels wrote its native_threads as text
+            text += f"; with native_threads={best.get('native_threads', 'default')}, {best['speedup_median']:.2f}x"
         out.append(text + ".")
     return out
 
