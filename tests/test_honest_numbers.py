@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from runner import compare
-from runner.core import pairing
+from runner.core import native, pairing
 from runner.core.cell import measure, median_ci
 from runner.paths import PROJECT_ROOT
 from runner.results import aggregate
@@ -60,16 +60,38 @@ def test_the_reference_is_the_machines_usual_speed_over_the_sweep_not_the_baseli
     assert pairing.drift(cell[0]["probe"], usual) == pytest.approx(1.0)
 
 
+def probe_spec(pair_s: float, workers: int = 2, native_threads: object = None) -> dict[str, object]:
+    return {"pair_s": pair_s, "workers": workers, "native_threads": native_threads, "workload": {"tasks": 20}}
+
+
 def test_the_probe_samples_tasks_across_the_indices_and_none_for_waiting_work() -> None:
-    computing = {"result": {"status": "ok", "reps": [serial_rep()] * 3}, "spec": {"workload": {"tasks": 20}}}
-    assert pairing.probe_tasks(computing, 0.05) == [0, 4, 8, 12, 16]  # 5 tasks of 10 ms, spread out
-    assert pairing.probe_tasks(computing, 10.0) == [0, 4, 8, 12, 16]  # at most a quarter of the tasks
-    assert pairing.probe_tasks(computing, 0.0) == []
+    base_spec = probe_spec(0.0, workers=1)
+    computing = {"result": {"status": "ok", "reps": [serial_rep()] * 3}, "spec": base_spec}
+    assert pairing.probe_tasks(computing, probe_spec(0.05)) == [0, 4, 8, 12, 16]  # 5 tasks of 10 ms, spread out
+    assert pairing.probe_tasks(computing, probe_spec(10.0)) == [0, 4, 8, 12, 16]  # at most a quarter of the tasks
+    assert pairing.probe_tasks(computing, probe_spec(0.0)) == []
     waiting = serial_rep()
     waiting["tasks"] = [[i, 1, 1, i * 0.01, (i + 1) * 0.01, 0.00001, True, ""] for i in range(20)]
-    sleeping = {"result": {"status": "ok", "reps": [waiting] * 3}, "spec": {"workload": {"tasks": 20}}}
-    assert pairing.probe_tasks(sleeping, 0.05) == []
+    sleeping = {"result": {"status": "ok", "reps": [waiting] * 3}, "spec": base_spec}
+    assert pairing.probe_tasks(sleeping, probe_spec(0.05)) == []
     assert pairing.baseline_samples([serial_rep()], [0, 4]) == pytest.approx([TASK_CPU])
+
+
+def test_a_cell_whose_native_pools_differ_from_the_baselines_is_not_probed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(native, "usable_cpus", lambda: 2)
+    baseline = {"result": {"status": "ok", "reps": [serial_rep()] * 3}, "spec": probe_spec(0.0, 1, "auto")}
+    # auto: the serial run's pool has both CPUs, a worker of two in flight has one
+    assert pairing.probe_tasks(baseline, probe_spec(0.05, 2, "auto")) == []
+    assert pairing.probe_tasks(baseline, probe_spec(0.05, 1, "auto")) == [0, 4, 8, 12, 16]
+    fixed = {**baseline, "spec": probe_spec(0.0, 1, 1)}
+    assert pairing.probe_tasks(fixed, probe_spec(0.05, 4, 1)) == [0, 4, 8, 12, 16]
+    # a sweep recorded before the rule: its probes under other pool sizes stay out of the reference
+    cells = {"b": (1, None), "one": (1, cell_rep(1.0, 5)), "two": (2, cell_rep(1.0, 5, slow=1.8))}
+    records = [
+        {"cell": c, "baseline": "b", "spec": probe_spec(0.05, w, "auto"), "result": {"reps": [rep or cell_rep(1.0)]}}
+        for c, (w, rep) in cells.items()
+    ]
+    assert aggregate.probe_pools(records, {"b": []}) == {"b": [pytest.approx(TASK_CPU)]}
 
 
 def results_for(speedup: float, workers: int, executor: str = "process", busy: float = 1.0) -> pd.DataFrame:
@@ -116,6 +138,27 @@ def test_speedups_the_cells_accounting_rules_out_are_flagged_with_their_cause(
         why = table.loc["c", "impossible_why"]
         assert f"speedup {speedup:.2f} >" in why and "2 CPUs" in why
     assert not table.loc["b", "impossible"]
+
+
+def test_a_cell_whose_tasks_ran_cheaper_is_flagged_with_that_cause() -> None:
+    # a thread pool's matrix products took 0.84x the serial loop's CPU each (glibc's main
+    # arena faults its memory back in, a worker thread's arena keeps it): not concurrency
+    table = aggregate.summary(results_for(1.19, 1), cores=2).set_index("cell")
+    assert "took 0.84x the CPU time per task the serial reference assumes" in table.loc["c", "impossible_why"]
+
+
+def test_a_serial_run_whose_native_pools_keep_cpus_busy_bounds_no_cell_by_capacity() -> None:
+    # serial matmul with two BLAS threads keeps 2 CPUs busy, much of it spinning; one worker
+    # with one BLAS thread does the same products 1.4x as fast: real, not impossible
+    rows = results_for(1.4, 1)
+    base = rows["cell"] == "b"
+    rows.loc[base, "parallelism"] = 2.0
+    rows["outside_cpu_share"] = np.where(base, 0.5, 0.0)
+    assert not aggregate.summary(rows, cores=2).set_index("cell").loc["c", "impossible"]
+    # the same speedup where the serial run's CPU is all its task thread's: one worker cannot
+    rows.loc[base, "parallelism"] = 1.0
+    rows["outside_cpu_share"] = 0.0
+    assert aggregate.summary(rows, cores=2).set_index("cell").loc["c", "impossible"]
 
 
 def test_a_noisy_cell_names_what_the_probes_saw() -> None:

@@ -110,13 +110,8 @@ def bind(spec: dict[str, Any], served: Mapping[str, Any] | None = None) -> task.
     arguments = workloads.companion(ref, "arguments")
     extra = arguments(**workload["params"]) if arguments is not None else {}
     params = {**workload["params"], **extra, **(served or {})}
-    return task.Task(ref, params, spec["seed"], workload["fail_rate"], spec.get("switch_interval"), native_limit(spec))
-
-
-def native_limit(spec: dict[str, Any]) -> int | None:
-    """The native pool size each worker gets (``native_threads``), None to leave the libraries' default."""
-    in_flight = min(spec["workers"], spec["workload"]["tasks"])
-    return native.resolve(native.parse(spec.get("native_threads")), in_flight)
+    threads = native.for_cell(spec)
+    return task.Task(ref, params, spec["seed"], workload["fail_rate"], spec.get("switch_interval"), threads)
 
 
 def serving(spec: dict[str, Any]) -> AbstractContextManager[Mapping[str, Any]]:
@@ -130,7 +125,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Warm-up repetitions, then counted ones; each starts and closes its own pool."""
     if spec.get("switch_interval") is not None:
         sys.setswitchinterval(spec["switch_interval"])
-    threads = native_limit(spec)
+    threads = native.for_cell(spec)
     if threads is not None:  # before any pool loads: fork, forkserver and spawn inherit it
         os.environ.update(native.environment(threads))
     result: dict[str, Any] = {

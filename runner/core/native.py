@@ -74,6 +74,13 @@ def resolve(setting: int | str | None, in_flight: int) -> int | None:
     return None if setting is None else int(setting)
 
 
+def for_cell(spec: dict[str, Any]) -> int | None:
+    """The native pool size each worker of a cell spec gets (``native_threads``), None to leave
+    the libraries' default."""
+    in_flight = min(spec["workers"], spec["workload"]["tasks"])
+    return resolve(parse(spec.get("native_threads")), in_flight)
+
+
 def environment(limit: int) -> dict[str, str]:
     """The environment that sizes every native pool of an interpreter started afresh."""
     return dict.fromkeys(ENV_VARS, str(limit))

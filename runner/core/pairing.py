@@ -29,9 +29,13 @@ task CPU (what the work waits by design, which the machine's speed leaves alone)
 
 A probe right before each repetition, used for that repetition alone, measured a speed
 that had changed again by the time the pool ran, and moved speedups more than no probe at
-all (benchmarks/aa.py; docs/architecture.md has the figures). Work that barely computes
-(task CPU under 5% of the clean serial time: sleep, IO) needs no probe: its reference is
-the baseline's clean time. Standard library only: the sweep chooses the probe, the
+all (benchmarks/aa.py; docs/architecture.md has the figures).
+
+A probe measures the task thread's CPU time, so it is taken only where that is the work's
+cost, measured as the baseline measured it. Work that barely computes (task CPU under 5%
+of the clean serial time: sleep, IO), work whose native pools burn CPU outside the task
+thread, and a cell whose native pools are sized otherwise than the baseline's get none:
+their reference is the baseline's clean time. Standard library only: the sweep chooses the probe, the
 aggregation divides by it.
 """
 
@@ -41,12 +45,16 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from runner.core import native
 from runner.core.task import stored
 
 # The probe runs at most this share of a cell's tasks: it is overhead, not measurement.
 MOST_OF_TASKS = 0.25
 # Below this share of CPU in the clean serial time, the machine's speed cannot move the reference.
 COMPUTES_LITTLE = 0.05
+# Above this share of the serial run's CPU burnt outside its task thread (native pools), the
+# task thread's CPU time is not the work's cost, and a probe cannot measure it.
+OUTSIDE = 0.10
 
 
 def sample(tasks: int, m: int) -> list[int]:
@@ -84,16 +92,45 @@ def reference(baseline_reps: Sequence[dict[str, Any]]) -> tuple[float, float]:
     return cpu, max(float(statistics.median(clean(r) for r in baseline_reps)) - cpu, 0.0)
 
 
-def probe_tasks(baseline: dict[str, Any], pair_s: float) -> list[int]:
+def outside_share(reps: Sequence[dict[str, Any]]) -> float:
+    """The median share of a repetition's CPU burnt outside its task threads (native pools,
+    spinning); 0 for records from before the process's CPU was read."""
+    shares = [1 - task_cpu(r) / r["process_cpu_s"] for r in reps if r.get("process_cpu_s")]
+    return max(float(statistics.median(shares)), 0.0) if shares else 0.0
+
+
+def comparable(cell_spec: dict[str, Any], baseline_spec: dict[str, Any]) -> bool:
+    """Whether a probe in this cell measures what the baseline's tasks cost: only where its
+    native pools are the baseline's size.
+
+    A probe runs in the cell's interpreter, whose BLAS or OpenMP pools have the cell's size
+    (``native_threads=auto`` gives a serial run every CPU, a worker of two in flight half).
+    A task's CPU time is its own thread's, which does the pool's share of the work when
+    the pool is one thread and less when it has helpers: with auto on 2 CPUs, a matrix
+    product took 18 ms of its thread's CPU in a thread cell of 2 workers and about 10 ms in
+    the serial run, and a reference built from the first read every speedup 1.4 times too
+    high (docs/architecture.md).
+    """
+    return native.for_cell(cell_spec) == native.for_cell(baseline_spec)
+
+
+def probe_tasks(baseline: dict[str, Any], cell_spec: dict[str, Any]) -> list[int]:
     """The task indices the probe runs: the fewest, spread over the tasks, whose CPU time in
-    the baseline's repetitions (median) reaches ``pair_s``, at most a quarter of the tasks;
-    none without a measured baseline, with ``pair_s=0``, or for work that barely computes."""
+    the baseline's repetitions (median) reaches the cell's ``pair_s``, at most a quarter of
+    the tasks; none without a measured baseline, with ``pair_s=0``, for work that barely
+    computes, for work whose native pools burn CPU outside the task thread (the serial matrix
+    product with two BLAS threads: its thread's CPU varies with how the helper was scheduled,
+    not with the machine's speed), or where the cell's native pools differ from the
+    baseline's."""
     reps = [r for r in baseline["result"].get("reps", []) if not r["warmup"]]
     tasks = baseline["spec"]["workload"]["tasks"]
+    pair_s = cell_spec["pair_s"]
     if pair_s <= 0 or not reps or baseline["result"]["status"] != "ok" or tasks < 2:
         return []
+    if not comparable(cell_spec, baseline["spec"]):
+        return []
     cpu, waited = reference(reps)
-    if cpu <= COMPUTES_LITTLE * (cpu + waited):
+    if cpu <= COMPUTES_LITTLE * (cpu + waited) or outside_share(reps) > OUTSIDE:
         return []
     most = max(1, int(tasks * MOST_OF_TASKS))
     per_task = cpu / tasks

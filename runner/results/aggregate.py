@@ -31,7 +31,7 @@ RESULT_COLUMNS = [
     "python", "implementation", "free_threaded", "gil", "switch_interval", "native_threads", "tasks", "fail_rate",
     "rep", "wall_s", "startup_s", "cpu_s", "process_cpu_s", "outside_cpu_share", "parallelism", "speedup",
     "efficiency", "throughput", "peak_rss_mb", "errors", "load_1m", "status", "message",
-    "speedup_unpaired", "probe_s", "probe_tasks", "probe_cpu_s", "drift", "steal", "others_cpu_s", "runqueue_s",
+    "speedup_unpaired", "probe_s", "probe_tasks", "probe_cpu_s", "drift", "reference_task_cpu_s", "steal", "others_cpu_s", "runqueue_s",
     "involuntary_switches", "task_cpu_share",
 ]  # fmt: skip
 # The cause of a cell's noise that the probes saw (runner/core/probes.py), and when each counts.
@@ -76,7 +76,12 @@ def probe_pools(records: list[dict[str, Any]], base_reps: dict[str, list[dict[st
     and of the same tasks in the baseline's own repetitions (runner/core/pairing.py)."""
     pools: dict[str, list[float]] = {}
     indices: dict[str, list[int]] = {}
+    specs = {record["cell"]: record["spec"] for record in records}
     for record in records:
+        base_spec = specs.get(record["baseline"])
+        # sweeps from before the rule probed every cell: leave out the probes of other pool sizes
+        if base_spec is not None and not pairing.comparable(record["spec"], base_spec):
+            continue
         for rep in record["result"]["reps"]:
             found = pairing.per_task(rep.get("probe"))
             if found is not None:
@@ -131,6 +136,8 @@ def _rows(
     results: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
     unpaired = float(np.median([r["wall_s"] for r in base_reps])) if base_reps else np.nan
+    # the CPU per task the reference assumes: the sweep's probes' median, else the baseline's own
+    reference_task_cpu = float(np.median(pool)) if pool else np.nan
     speedups = pairing.speedups(counted, base_reps, pool)
     for rep, speedup in zip(counted, speedups, strict=True):
         cpu = sum(t.cpu_s for t in map(stored, rep["tasks"]))
@@ -148,6 +155,7 @@ def _rows(
                 "parallelism": (process_cpu if process_cpu is not None else cpu) / rep["wall_s"],
                 "speedup": np.nan if speedup is None else speedup,
                 "speedup_unpaired": unpaired / rep["wall_s"],
+                "reference_task_cpu_s": reference_task_cpu,
                 "task_parallelism": cpu / rep["wall_s"],
                 "native_pools": rep.get("native_pools"),
                 "native_threads_seen": rep.get("native_threads_seen"),
@@ -293,11 +301,13 @@ def _medians(frame: pd.DataFrame, column: str) -> float:
 
 
 def impossible(row: dict[str, Any], ok: pd.DataFrame, base: pd.DataFrame, cores: int) -> list[str]:
-    """Why a cell's speedup is more than its own accounting permits: a measurement error, not a result.
+    """Why a cell's speedup is more than its own accounting permits: a measurement error, or
+    a gain that is not concurrency, never a plain result.
 
     Two bounds, for work that only computes (the serial baseline's median task is on a CPU
-    at least ``COMPUTES`` of its time): the capacity, min(workers, tasks, CPUs), divided
-    by the CPUs the serial run already kept busy; and the accounting, the cell's
+    at least ``COMPUTES`` of its time): the capacity, min(workers, tasks, CPUs), where the
+    serial run's CPU is all its task thread's (native pools may keep CPUs busy without
+    work to show for it, so a cell can beat them by more); and the accounting, the cell's
     parallelism times the serial-to-cell CPU time per task (the speedup if the serial
     reference had its CPU all the time).
     """
@@ -306,18 +316,28 @@ def impossible(row: dict[str, Any], ok: pd.DataFrame, base: pd.DataFrame, cores:
     if pd.isna(speedup) or pd.isna(busy) or busy < COMPUTES:
         return []
     found = []
-    base_parallelism = max(_medians(base, "parallelism"), 1.0)
+    reference = _medians(ok, "reference_task_cpu_s")
+    if pd.isna(reference):  # no probe, or records from before the column
+        reference = _medians(base, "cpu_s") / row["tasks"]
+    per_task_ref = pd.Series(reference, index=ok.index)
+    cheaper = float(np.nanmedian(ok["cpu_s"] / row["tasks"] / per_task_ref))
     in_flight = min(row["workers"], row["tasks"])
-    cap = min(in_flight, cores / base_parallelism)
+    cap = min(in_flight, cores)
     low = row.get("speedup_ci_low", np.nan)
-    if speedup > cap * (1 + CAPACITY_SLACK) or (pd.notna(low) and low > cap * (1 + CAPACITY_SLACK / 2)):
+    native = _medians(base, "outside_cpu_share") > pairing.OUTSIDE
+    if not native and (
+        speedup > cap * (1 + CAPACITY_SLACK) or (pd.notna(low) and low > cap * (1 + CAPACITY_SLACK / 2))
+    ):
         found.append(
             f"speedup {speedup:.2f} > {cap:.3g}, the most that {in_flight} task(s) in flight on {cores} CPUs permit"
-            + (f" when the serial run keeps {base_parallelism:.2g} busy" if base_parallelism > 1 else "")
+            + (
+                f": its tasks took {cheaper:.2f}x the CPU time per task the serial reference assumes, a gain of "
+                "where or when they ran (another thread's memory allocator, a faster interpreter or moment of the "
+                "machine), not of running at once"
+                if cheaper < 1 / (1 + CAPACITY_SLACK)
+                else ""
+            )
         )
-    per_task_ref = ok["probe_cpu_s"] / ok["probe_tasks"] if "probe_cpu_s" in ok else None
-    if per_task_ref is None or per_task_ref.isna().all():
-        per_task_ref = pd.Series(_medians(base, "cpu_s") / row["tasks"], index=ok.index)
     accounted = float(np.nanmedian(ok["parallelism"] * per_task_ref / (ok["cpu_s"] / row["tasks"])))
     if np.isfinite(accounted) and speedup > accounted * (1 + ACCOUNTING_SLACK):
         found.append(

@@ -68,7 +68,7 @@ def measure_job(cfg: DictConfig) -> None:
         line = progress.summary_line(f"[{job.label}] baseline serial {cell_spec['workload']['name']}", base, base, True)
         progress.cell_line(line, done=False)
     # the serial probe before each repetition samples the machine's speed (runner/core/pairing.py)
-    cell_spec["probe_tasks"] = pairing.probe_tasks(base, cell_spec["pair_s"])
+    cell_spec["probe_tasks"] = pairing.probe_tasks(base, cell_spec)
     record, fresh = measure_or_reuse(store, cell_spec, round_, job, failure)
     job_record = {"cell": record["cell"], "round": round_, "overrides": overrides}
     write_json(Path(hc.runtime.output_dir) / "job.json", job_record)
