@@ -221,6 +221,22 @@ def test_an_unknown_client_is_one_line_before_any_cell(tmp_path: Path) -> None:
     assert "allowed: requests, session, httpx" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_a_missing_web_extra_is_one_line_before_any_cell(tmp_path: Path) -> None:
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    # as if aiohttp were not installed: find_spec answers None for a name mapped to None
+    (hidden / "sitecustomize.py").write_text("import sys\nsys.modules['aiohttp'] = None\n")
+    root = tmp_path / "sweep"
+    proc = lab("-m", "+experiment=web_client", f"hydra.sweep.dir={root}", cwd=tmp_path, path=(hidden,))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(
+        "error: workload.params.async_client: 'aiohttp' needs aiohttp, which is not installed; "
+        "allowed: pip install 'concurrency-lab[web]'"
+    )
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (root / "cells").exists()
+
+
 @pytest.mark.slow
 def test_the_web_server_experiment_sweeps_both_servers_and_judges_its_claims(tmp_path: Path) -> None:
     root, proc = sweep(

@@ -102,7 +102,7 @@ def load(ref: str) -> Callable[..., Any]:
 def companion(ref: str, name: str) -> Callable[..., Any] | None:
     """An optional function beside the task function in its module, or None.
 
-    The lab looks for five: ``<function>_async`` (the coroutine form, for the asyncio
+    The lab looks for six: ``<function>_async`` (the coroutine form, for the asyncio
     executor), ``serve(**params)`` (a context manager the cell enters around all its
     repetitions, such as a server; the keyword arguments it yields travel with every
     task), ``setup(**params)`` (called in the cell before each repetition's pool
@@ -110,7 +110,9 @@ def companion(ref: str, name: str) -> Callable[..., Any] | None:
     each repetition with the tasks' return values, None for a failed task; returns
     the workload's own figures, which become columns of results.csv) and
     ``arguments(**params)`` (called once in the cell; the keyword arguments it returns
-    travel with every task, so executors that copy arguments pay for them).
+    travel with every task, so executors that copy arguments pay for them) and
+    ``missing(**params)`` (what the cell would need that is not installed, as one line,
+    or None; the sweep asks before its first cell).
     """
     module, _, attr = ref.partition(":")
     fn: Callable[..., Any] | None = getattr(importlib.import_module(module), name.format(function=attr), None)

@@ -85,9 +85,25 @@ class Served:
 _served: Served | None = None
 
 
-def _missing(*modules: str) -> str | None:
-    absent = [m for m in modules if importlib.util.find_spec(m) is None]
-    return ", ".join(absent) or None
+def missing(
+    *, server: Server = "uvicorn", client: Client = "session", async_client: AsyncClient = "httpx", **_: Any
+) -> str | None:
+    """What a cell of these parameters needs that this interpreter lacks, as one line naming
+    the parameter; None when nothing is missing. The sweep asks before its first cell
+    (runner/sweep/spec.py), so a missing extra stops it there rather than failing every cell."""
+    wanted = {
+        "server": (server, SERVER_MODULES[server]),
+        "client": (client, (CLIENT_MODULES[client],)),
+        "async_client": (async_client, (CLIENT_MODULES[async_client],)),
+    }
+    for key, (value, modules) in wanted.items():
+        absent = [m for m in modules if importlib.util.find_spec(m) is None]
+        if absent:
+            return (
+                f"workload.params.{key}: {value!r} needs {', '.join(absent)}, which is not installed; "
+                "allowed: pip install 'concurrency-lab[web]'"
+            )
+    return None
 
 
 @contextmanager
@@ -103,9 +119,9 @@ def serve(
 ) -> Iterator[dict[str, Any]]:
     """Run the cell's server for all its repetitions; yield the ``url`` every task gets."""
     global _served  # noqa: PLW0603 - one server per cell process, for setup and summarize
-    absent = _missing(*SERVER_MODULES[server], CLIENT_MODULES[client], CLIENT_MODULES[async_client])
-    if absent is not None:
-        raise RuntimeError(f"the http workload needs {absent}: pip install 'concurrency-lab[web]'")
+    problem = missing(server=server, client=client, async_client=async_client)
+    if problem is not None:  # a cell run under another interpreter, which the sweep did not check
+        raise RuntimeError(problem)
     process = subprocess.Popen(
         [sys.executable, str(SERVER_SCRIPT), server, str(server_threads), str(latency_ms), str(response_kib)],
         stdout=subprocess.PIPE,

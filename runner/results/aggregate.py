@@ -31,8 +31,8 @@ RESULT_COLUMNS = [
     "python", "implementation", "free_threaded", "gil", "switch_interval", "native_threads", "tasks", "fail_rate",
     "rep", "wall_s", "startup_s", "cpu_s", "process_cpu_s", "outside_cpu_share", "parallelism", "speedup",
     "efficiency", "throughput", "peak_rss_mb", "errors", "load_1m", "status", "message",
-    "speedup_unpaired", "probe_s", "probe_tasks", "probe_cpu_s", "drift", "reference_task_cpu_s", "steal", "others_cpu_s", "runqueue_s",
-    "involuntary_switches", "task_cpu_share",
+    "speedup_unpaired", "probe_s", "probe_tasks", "probe_cpu_s", "drift", "reference_task_cpu_s", "steal",
+    "others_cpu_s", "runqueue_s", "involuntary_switches", "task_cpu_share",
 ]  # fmt: skip
 # The cause of a cell's noise that the probes saw (runner/core/probes.py), and when each counts.
 STEAL = 0.02  # of the machine's CPU time

@@ -236,12 +236,19 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
     if precision is not None:
         in_range("precision", precision)
     pair_s = in_range("pair_s", cfg.get("pair_s", 0.0))
+    params = _check_params(name, ref, dict(workload["params"]))
+    missing = workloads.companion(ref, "missing")
+    # another interpreter has packages of its own: its cell says what it lacks
+    if missing is not None and python == interpreters.resolve(""):
+        problem = missing(**params)
+        if problem is not None:
+            raise SpecError(problem)
     return {
         "schema": files.SPEC_SCHEMA,
         "workload": {
             "name": name,
             "tasks": _check_int("workload.tasks", workload["tasks"]),
-            "params": _check_params(name, ref, dict(workload["params"])),
+            "params": params,
             "fail_rate": fail_rate,
         },
         "executor": {"name": executor_name, "options": {k: v for k, v in cfg["executor"].items() if k != "name"}},
