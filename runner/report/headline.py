@@ -9,7 +9,8 @@ are possible (an impossible speedup is never quoted):
   the serial baseline at all (by more than ``GAIN``);
 - *threads*: whether a thread pool ran Python in parallel, judged by its parallelism (CPUs busy
   per wall second): at least ``PARALLEL`` is parallel, at most ``SERIAL`` is one CPU at a
-  time, and a speedup with almost no CPU busy is waiting that overlapped;
+  time, and a speedup with almost no CPU busy, or well above the CPUs busy, is waiting that
+  overlapped;
 - *flattening*: the fewest workers from which the fastest executor's curve gains less than
   ``GAIN`` more, said with the machine's CPU count, and why where the cells show it (every
   task already in flight; more native threads than CPUs; ``BUSY`` of the CPUs busy);
@@ -33,6 +34,7 @@ GAIN = 1.10  # less than 10% faster is not "faster": within the noise of a share
 PARALLEL = 1.5  # CPUs busy at once: above this the pool ran in parallel
 SERIAL = 1.2  # and at most this, one CPU at a time
 WAITING = 0.5  # a speedup with fewer CPUs busy than this overlapped waiting, not computing
+OVERLAPPED = 2.0  # a speedup this many times the CPUs busy came from waits in flight at once
 BUSY = 0.8  # of the machine's CPUs busy: the CPUs, not the executor, set the limit
 
 
@@ -90,6 +92,13 @@ def threads(cells: pd.DataFrame, cores: int) -> str | None:
         )
     if busy < WAITING:  # waiting work that gained nothing: not the GIL's doing
         return f"threads gained nothing (best {speedup:.2f}x) and the work mostly waited: at most {busy:.2f} CPUs busy"
+    if busy <= SERIAL and speedup > OVERLAPPED * busy:
+        # many waits in flight at once, and the Python between them one CPU at a time
+        return (
+            f"threads overlapped waiting: {speedup:.2f}x with {_workers(quickest['workers'])}, while at most "
+            f"{busy:.2f} CPUs were busy: one at a time, as under the GIL, which limits how many waits they keep "
+            "in flight"
+        )
     if busy >= PARALLEL:
         return f"threads ran in parallel: up to {busy:.2f} of {cores} CPUs busy at once"
     if busy <= SERIAL:
