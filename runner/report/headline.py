@@ -85,20 +85,19 @@ def threads(cells: pd.DataFrame, cores: int) -> str | None:
     busiest = _top(pool, "parallelism_median")
     quickest = _top(pool, "speedup_median")
     busy, speedup = busiest["parallelism_median"], quickest["speedup_median"]
-    if busy < WAITING and speedup >= GAIN:
+    # many waits in flight at once; where a CPU was busy, the Python between the waits ran one at a time
+    if speedup >= GAIN and (busy < WAITING or (busy <= SERIAL and speedup > OVERLAPPED * busy)):
         return (
             f"threads overlapped waiting: {speedup:.2f}x with {_workers(quickest['workers'])} while at most "
-            f"{busy:.2f} CPUs were busy (the work waits; it does not compute)"
+            f"{busy:.2f} CPUs were busy"
+            + (
+                " (the work waits; it does not compute)"
+                if busy < WAITING
+                else ", one at a time as under the GIL, which limits how many waits they keep in flight"
+            )
         )
     if busy < WAITING:  # waiting work that gained nothing: not the GIL's doing
         return f"threads gained nothing (best {speedup:.2f}x) and the work mostly waited: at most {busy:.2f} CPUs busy"
-    if busy <= SERIAL and speedup > OVERLAPPED * busy:
-        # many waits in flight at once, and the Python between them one CPU at a time
-        return (
-            f"threads overlapped waiting: {speedup:.2f}x with {_workers(quickest['workers'])}, while at most "
-            f"{busy:.2f} CPUs were busy: one at a time, as under the GIL, which limits how many waits they keep "
-            "in flight"
-        )
     if busy >= PARALLEL:
         return f"threads ran in parallel: up to {busy:.2f} of {cores} CPUs busy at once"
     if busy <= SERIAL:
