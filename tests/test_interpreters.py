@@ -125,3 +125,19 @@ def test_compare_two_interpreters(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert f"differs: python {interpreters.probe(interpreters.resolve(first))['version']}" in proc.stdout
     assert (roots[1] / "compare" / "compare.md").exists()
+
+
+def test_an_executor_is_refused_for_what_the_cells_interpreter_lacks_not_the_sweeps(tmp_path: Path) -> None:
+    # another interpreter: this one behind a wrapper whose site hides dask.distributed
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / "sitecustomize.py").write_text("import sys\nsys.modules['distributed'] = None\n")
+    other = tmp_path / "python"
+    other.write_text(f'#!/bin/sh\nPYTHONPATH="{hidden}:$PYTHONPATH" exec "{sys.executable}" "$@"\n')
+    other.chmod(0o755)
+    assert interpreters.refusal(sys.executable, "dask", "sleep") is None
+    said = interpreters.refusal(str(other), "dask", "sleep")
+    assert said == "dask needs dask.distributed, an optional extra; allowed: pip install 'concurrency-lab[dask]'"
+    # a workload refusal is the same wherever it is asked
+    here = interpreters.refusal(sys.executable, "asyncio", "counter")  # no coroutine form
+    assert here is not None and interpreters.refusal(str(other), "asyncio", "counter") == here

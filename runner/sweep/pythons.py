@@ -18,6 +18,12 @@ from pathlib import Path
 from typing import Any
 
 OLDEST = (3, 10)  # the measuring core's own syntax and stdlib needs
+# An executor's refusal, asked of the interpreter that will run the cell (the measuring core is
+# standard library only, so any interpreter the lab runs can import the registry)
+REFUSAL = (
+    "import json, sys; from runner.core.executors import EXECUTORS; "
+    "print(json.dumps(EXECUTORS[sys.argv[1]].refuses(sys.argv[2])))"
+)
 PROBE = (
     "import json, platform, sys, sysconfig; g = getattr(sys, '_is_gil_enabled', None); "
     "print(json.dumps({'version': platform.python_version(), 'implementation': platform.python_implementation(), "
@@ -109,3 +115,30 @@ def check_gil(path: str, gil: int | None) -> None:
             f"gil: Python {info['version']} at {path} is not a free-threaded build and always has the GIL; "
             "allowed: gil unset, or python= a free-threaded build (e.g. python=3.13t)"
         )
+
+
+@cache
+def refusal(path: str, executor: str, workload: str) -> str | None:
+    """Why the interpreter at ``path`` cannot run ``workload`` on ``executor`` (what it lacks:
+    the interpreter executor's pool, dask.distributed), in its own words; None if it can.
+
+    Asked of that interpreter: packages and the standard library differ from one to the next,
+    and a sweep on Python 3.11 can measure the interpreter executor on 3.13 with its backport.
+    """
+    if path == sys.executable:
+        from runner.core.executors import EXECUTORS
+
+        return EXECUTORS[executor].refuses(workload)
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    try:
+        out = subprocess.run(
+            [path, "-c", REFUSAL, executor, workload], capture_output=True, text=True, timeout=60, check=True, env=env
+        )
+        said: str | None = json.loads(out.stdout)
+    except subprocess.CalledProcessError as exc:
+        last = (exc.stderr.strip().splitlines() or ["no output"])[-1]
+        return f"{executor} with workload {workload!r} does not load under {path} ({last}); allowed: another python"
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        raise InterpreterError(f"python: {path} does not run as a Python interpreter ({exc})") from None
+    return said

@@ -205,9 +205,6 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
     executor = EXECUTORS[executor_name]
     name = workload_name(workload)
     ref = workloads.target(name)
-    refusal = executor.refuses(name)
-    if refusal is not None:
-        raise SpecError(f"executor: {refusal}")
     start_method = cfg["start_method"]
     methods = multiprocessing.get_all_start_methods()
     if start_method not in methods:
@@ -218,8 +215,11 @@ def build(cfg: dict[str, Any]) -> dict[str, Any]:
     try:
         python = interpreters.resolve(cfg.get("python") or "")
         interpreters.check_gil(python, cfg.get("gil"))
+        refusal = interpreters.refusal(python, executor_name, name)
     except interpreters.InterpreterError as exc:
         raise SpecError(str(exc)) from None
+    if refusal is not None:
+        raise SpecError(f"executor: {refusal}")
     switch_interval = cfg.get("switch_interval")
     if switch_interval is not None:
         switch_interval = float(in_range("switch_interval", switch_interval))
