@@ -81,7 +81,8 @@ def test_threads_that_wait_overlap_and_threads_that_compute_run_in_parallel() ->
     # 256 HTTP calls in flight: the waits overlap, and the client's Python keeps one CPU busy
     http = [cell("http", "thread", w, min(w, 24.0), min(0.02 * w, 0.98)) for w in (1, 8, 64, 256)]
     said = headline.lines(summary(*http), 2, [])[1]
-    assert "threads overlapped waiting: 24.00x with 256 workers while at most 0.98 CPUs were busy, one at" in said
+    assert "threads overlapped waiting: 24.00x with 256 workers (within 10% of that from 64 workers on)" in said
+    assert "while at most 0.98 CPUs were busy, one at a time as under the GIL" in said
     assert "did not run in parallel" not in said
     hashing = [cell("hash", "thread", w, 0.95 * min(w, 2), 0.97 * min(w, 2)) for w in (1, 2, 4)]
     assert "threads ran in parallel: up to 1.94 of 2 CPUs busy at once" in headline.lines(summary(*hashing), 2, [])[1]

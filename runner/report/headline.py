@@ -87,9 +87,11 @@ def threads(cells: pd.DataFrame, cores: int) -> str | None:
     busy, speedup = busiest["parallelism_median"], quickest["speedup_median"]
     # many waits in flight at once; where a CPU was busy, the Python between the waits ran one at a time
     if speedup >= GAIN and (busy < WAITING or (busy <= SERIAL and speedup > OVERLAPPED * busy)):
+        knee = _flat_from(pool)
         return (
-            f"threads overlapped waiting: {speedup:.2f}x with {_workers(quickest['workers'])} while at most "
-            f"{busy:.2f} CPUs were busy"
+            f"threads overlapped waiting: {speedup:.2f}x with {_workers(quickest['workers'])}"
+            + (f" (within 10% of that from {_workers(knee[0])} on)" if knee and knee[0] < knee[1] else "")
+            + f" while at most {busy:.2f} CPUs were busy"
             + (
                 " (the work waits; it does not compute)"
                 if busy < WAITING
@@ -115,15 +117,23 @@ def _same_executor(cells: pd.DataFrame, row: pd.Series) -> pd.Series:
     return same
 
 
+def _flat_from(cells: pd.DataFrame) -> tuple[int, int] | None:
+    """(the fewest workers from which no later count is ``GAIN`` faster, the most measured) of
+    one executor's cells; None for fewer than two worker counts."""
+    curve = cells.groupby("workers")["speedup_median"].median().sort_index()
+    if len(curve) < 2:
+        return None
+    flat_from = next(int(w) for w in curve.index if (curve[curve.index > w] < curve[w] * GAIN).all())
+    return flat_from, int(curve.index.max())
+
+
 def flattening(cells: pd.DataFrame, cores: int) -> str | None:
     best = _top(cells, "speedup_median")
     same = _same_executor(cells, best)
-    curve = cells[same].groupby("workers")["speedup_median"].median().sort_index()
-    if len(curve) < 2 or best["speedup_median"] < GAIN:
+    found = _flat_from(cells[same])
+    if found is None or best["speedup_median"] < GAIN:
         return None
-    widest = int(curve.index.max())
-    # the fewest workers from which no later count is GAIN faster
-    flat_from = next(int(w) for w in curve.index if (curve[curve.index > w] < curve[w] * GAIN).all())
+    flat_from, widest = found
     if flat_from == widest:
         return f"it still gained at {_workers(widest)}, the most measured"
     why = _why(cells[same], flat_from, cores)
