@@ -83,6 +83,15 @@ def test_threads_that_wait_overlap_and_threads_that_compute_run_in_parallel() ->
     said = headline.lines(summary(*http), 2, [])[1]
     assert "threads overlapped waiting: 24.00x with 256 workers (within 10% of that from 64 workers on)" in said
     assert "while at most 0.98 CPUs were busy, one at a time as under the GIL" in said
+    # a curve that falls past its best says where it stopped paying up to the best, nothing beyond
+    falling = [cell("http", "thread", w, s, 0.9) for w, s in ((1, 1.0), (8, 21.0), (64, 22.0), (256, 5.0))]
+    said = headline.lines(summary(*falling), 2, [])[1]
+    assert "threads overlapped waiting: 22.00x with 64 workers (within 10% of that from 8 workers on)" in said
+    # and a best reached by a climb says no knee and claims no limit
+    climbing = [cell("http", "thread", w, s, 0.9) for w, s in ((1, 1.0), (8, 7.0), (64, 30.0))]
+    said = headline.lines(summary(*climbing), 2, [])[1]
+    assert "threads overlapped waiting: 30.00x with 64 workers while" in said
+    assert "which limits" not in said
     assert "did not run in parallel" not in said
     hashing = [cell("hash", "thread", w, 0.95 * min(w, 2), 0.97 * min(w, 2)) for w in (1, 2, 4)]
     assert "threads ran in parallel: up to 1.94 of 2 CPUs busy at once" in headline.lines(summary(*hashing), 2, [])[1]

@@ -27,6 +27,7 @@ from runner.sweep import interleave
 from tests.conftest import cell_spec, workload_spec
 
 TASK_CPU = 0.01  # seconds of CPU per synthetic task
+CPU20 = {"name": "cpu", "tasks": 20, "params": {}, "fail_rate": 0.0}
 
 
 def serial_rep(tasks: int = 20, slow: float = 1.0, waited: float = 0.0) -> dict[str, object]:
@@ -92,6 +93,41 @@ def test_a_cell_whose_native_pools_differ_from_the_baselines_is_not_probed(monke
         for c, (w, rep) in cells.items()
     ]
     assert aggregate.probe_pools(records, {"b": []}) == {"b": [pytest.approx(TASK_CPU)]}
+    # as the cells recorded it: auto resolved on the machine that measured, not here
+    records[2]["result"]["native_limit"] = records[0]["result"]["native_limit"] = 2
+    assert sorted(aggregate.probe_pools(records, {"b": []})["b"]) == [pytest.approx(TASK_CPU), pytest.approx(0.018)]
+
+
+def test_work_whose_serial_run_burns_cpu_outside_its_task_thread_is_not_probed() -> None:
+    # two BLAS threads: the process burnt twice the task thread's CPU
+    native_reps = [{**serial_rep(), "process_cpu_s": 2 * 20 * TASK_CPU} for _ in range(3)]
+    baseline = {"result": {"status": "ok", "reps": native_reps}, "spec": probe_spec(0.0, 1)}
+    assert pairing.outside_share(native_reps) == pytest.approx(0.5)
+    assert pairing.probe_tasks(baseline, probe_spec(0.05, 2)) == []
+    plain = {**baseline, "result": {"status": "ok", "reps": [serial_rep()] * 3}}  # records without the column
+    assert pairing.probe_tasks(plain, probe_spec(0.05, 2)) == [0, 4, 8, 12, 16]
+    # and a sweep recorded before the rule keeps its probes out of the reference
+    records = [
+        {"cell": "b", "baseline": "b", "spec": probe_spec(0.0, 1), "result": {"reps": native_reps}},
+        {"cell": "c", "baseline": "b", "spec": probe_spec(0.05, 2), "result": {"reps": [cell_rep(1.0, 5, 1.8)]}},
+    ]
+    assert aggregate.probe_pools(records, {"b": native_reps}) == {}
+
+
+def test_each_row_says_the_cpu_per_task_its_reference_assumed() -> None:
+    def record(cell: str, executor: str, reps: list[dict[str, object]]) -> dict[str, object]:
+        spec = cell_spec(executor={"name": executor, "options": {}}, workload={**CPU20, "params": {"n": 1}})
+        extra = {"rep": 1, "startup_s": 0.0, "peak_rss_mb": None, "warmup": False}
+        result = {"status": "ok", "message": "", "reps": [{**r, **extra} for r in reps]}
+        return {"cell": cell, "baseline": "b", "round": 0, "spec": spec, "result": result}
+
+    serial = record("b", "serial", [serial_rep()])
+    probed = record("c", "thread", [{**cell_rep(0.1, 5, slow=1.2), "tasks": serial_rep()["tasks"]}])
+    results, _ = aggregate.frames([serial, probed], "test")
+    # the probes' median (one probe at 12 ms a task, the baseline's own sample at 10 ms)
+    assert results["reference_task_cpu_s"].tolist() == [pytest.approx(0.011)] * 2
+    results, _ = aggregate.frames([serial], "test")  # no probe: the baseline's own CPU per task
+    assert results["reference_task_cpu_s"].tolist() == [pytest.approx(TASK_CPU)]
 
 
 def results_for(speedup: float, workers: int, executor: str = "process", busy: float = 1.0) -> pd.DataFrame:

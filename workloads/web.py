@@ -100,7 +100,8 @@ def missing(
         absent = [m for m in modules if importlib.util.find_spec(m) is None]
         if absent:
             return (
-                f"workload.params.{key}: {value!r} needs {', '.join(absent)}, which is not installed; "
+                f"workload.params.{key}: {value!r} needs {', '.join(absent)}, "
+                f"{'which is' if len(absent) == 1 else 'which are'} not installed; "
                 "allowed: pip install 'concurrency-lab[web]'"
             )
     return None

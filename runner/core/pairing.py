@@ -35,7 +35,8 @@ A probe measures the task thread's CPU time, so it is taken only where that is t
 cost, measured as the baseline measured it. Work that barely computes (task CPU under 5%
 of the clean serial time: sleep, IO), work whose native pools burn CPU outside the task
 thread, and a cell whose native pools are sized otherwise than the baseline's get none:
-their reference is the baseline's clean time. Standard library only: the sweep chooses the probe, the
+such a cell divides by the median of its workload's other probes, and where there are none
+(every probe of native work), by the baseline's clean time. Standard library only: the sweep chooses the probe, the
 aggregation divides by it.
 """
 
@@ -99,9 +100,9 @@ def outside_share(reps: Sequence[dict[str, Any]]) -> float:
     return max(float(statistics.median(shares)), 0.0) if shares else 0.0
 
 
-def comparable(cell_spec: dict[str, Any], baseline_spec: dict[str, Any]) -> bool:
-    """Whether a probe in this cell measures what the baseline's tasks cost: only where its
-    native pools are the baseline's size.
+def comparable(cell_limit: int | None, baseline_limit: int | None) -> bool:
+    """Whether a probe in a cell measures what the baseline's tasks cost: only where its native
+    pools (``native_limit``, None for the libraries' default) are the baseline's size.
 
     A probe runs in the cell's interpreter, whose BLAS or OpenMP pools have the cell's size
     (``native_threads=auto`` gives a serial run every CPU, a worker of two in flight half).
@@ -111,7 +112,7 @@ def comparable(cell_spec: dict[str, Any], baseline_spec: dict[str, Any]) -> bool
     the serial run, and a reference built from the first read every speedup 1.4 times too
     high (docs/architecture.md).
     """
-    return native.for_cell(cell_spec) == native.for_cell(baseline_spec)
+    return cell_limit == baseline_limit
 
 
 def probe_tasks(baseline: dict[str, Any], cell_spec: dict[str, Any]) -> list[int]:
@@ -127,7 +128,7 @@ def probe_tasks(baseline: dict[str, Any], cell_spec: dict[str, Any]) -> list[int
     pair_s = cell_spec["pair_s"]
     if pair_s <= 0 or not reps or baseline["result"]["status"] != "ok" or tasks < 2:
         return []
-    if not comparable(cell_spec, baseline["spec"]):
+    if not comparable(native.for_cell(cell_spec), native.for_cell(baseline["spec"])):
         return []
     cpu, waited = reference(reps)
     if cpu <= COMPUTES_LITTLE * (cpu + waited) or outside_share(reps) > OUTSIDE:

@@ -9,8 +9,8 @@ are possible (an impossible speedup is never quoted):
   the serial baseline at all (by more than ``GAIN``);
 - *threads*: whether a thread pool ran Python in parallel, judged by its parallelism (CPUs busy
   per wall second): at least ``PARALLEL`` is parallel, at most ``SERIAL`` is one CPU at a
-  time, and a speedup with almost no CPU busy, or well above the CPUs busy, is waiting that
-  overlapped;
+  time, and a speedup with almost no CPU busy, or with one CPU busy and past twice that, is
+  waiting that overlapped (with the count from which more threads stopped paying);
 - *flattening*: the fewest workers from which the fastest executor's curve gains less than
   ``GAIN`` more, said with the machine's CPU count, and why where the cells show it (every
   task already in flight; more native threads than CPUs; ``BUSY`` of the CPUs busy);
@@ -78,6 +78,20 @@ def fastest(cells: pd.DataFrame) -> str:
     )
 
 
+def _overlapped(pool: pd.DataFrame, quickest: pd.Series, busy: float) -> str:
+    """Threads whose waits overlapped, from which count more stopped paying, and, where a CPU
+    was busy, that the Python between the waits ran one at a time."""
+    knee = _within_reach(pool, quickest)
+    said = f"threads overlapped waiting: {quickest['speedup_median']:.2f}x with {_workers(quickest['workers'])}"
+    if knee is not None:
+        said += f" (within 10% of that from {_workers(knee)} on)"
+    if busy < WAITING:
+        return f"{said} while at most {busy:.2f} CPUs were busy (the work waits; it does not compute)"
+    return f"{said} while at most {busy:.2f} CPUs were busy, one at a time as under the GIL" + (
+        ", which limits how many waits they keep in flight" if knee is not None else ""
+    )
+
+
 def threads(cells: pd.DataFrame, cores: int) -> str | None:
     pool = cells[(cells["executor"] == "thread") & cells["parallelism_median"].notna()]
     if pool.empty or pool["workers"].max() < 2:
@@ -87,17 +101,7 @@ def threads(cells: pd.DataFrame, cores: int) -> str | None:
     busy, speedup = busiest["parallelism_median"], quickest["speedup_median"]
     # many waits in flight at once; where a CPU was busy, the Python between the waits ran one at a time
     if speedup >= GAIN and (busy < WAITING or (busy <= SERIAL and speedup > OVERLAPPED * busy)):
-        knee = _flat_from(pool)
-        return (
-            f"threads overlapped waiting: {speedup:.2f}x with {_workers(quickest['workers'])}"
-            + (f" (within 10% of that from {_workers(knee[0])} on)" if knee and knee[0] < knee[1] else "")
-            + f" while at most {busy:.2f} CPUs were busy"
-            + (
-                " (the work waits; it does not compute)"
-                if busy < WAITING
-                else ", one at a time as under the GIL, which limits how many waits they keep in flight"
-            )
-        )
+        return _overlapped(pool, quickest, busy)
     if busy < WAITING:  # waiting work that gained nothing: not the GIL's doing
         return f"threads gained nothing (best {speedup:.2f}x) and the work mostly waited: at most {busy:.2f} CPUs busy"
     if busy >= PARALLEL:
@@ -125,6 +129,18 @@ def _flat_from(cells: pd.DataFrame) -> tuple[int, int] | None:
         return None
     flat_from = next(int(w) for w in curve.index if (curve[curve.index > w] < curve[w] * GAIN).all())
     return flat_from, int(curve.index.max())
+
+
+def _within_reach(cells: pd.DataFrame, best: pd.Series) -> int | None:
+    """The fewest workers from which every count up to ``best``'s ran within ``GAIN`` of it,
+    where that is fewer than ``best``'s: where more workers stopped paying."""
+    curve = cells.groupby("workers")["speedup_median"].median().sort_index()
+    curve = curve[curve.index <= best["workers"]]
+    close = curve * GAIN >= best["speedup_median"]
+    # the last count that fell short; the knee is the one after it
+    short = [int(w) for w in curve.index[~close]]
+    knee = int(curve.index[curve.index > max(short)].min()) if short else int(curve.index.min())
+    return knee if knee < int(best["workers"]) else None
 
 
 def flattening(cells: pd.DataFrame, cores: int) -> str | None:

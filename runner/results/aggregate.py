@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from runner import files
-from runner.core import pairing
+from runner.core import native, pairing
 from runner.core.task import stored
 from runner.files import TIDY_SCHEMA, write_json
 from runner.results import noise
@@ -76,11 +76,14 @@ def probe_pools(records: list[dict[str, Any]], base_reps: dict[str, list[dict[st
     and of the same tasks in the baseline's own repetitions (runner/core/pairing.py)."""
     pools: dict[str, list[float]] = {}
     indices: dict[str, list[int]] = {}
-    specs = {record["cell"]: record["spec"] for record in records}
+    by_cell = {record["cell"]: record for record in records}
     for record in records:
-        base_spec = specs.get(record["baseline"])
-        # sweeps from before the rule probed every cell: leave out the probes of other pool sizes
-        if base_spec is not None and not pairing.comparable(record["spec"], base_spec):
+        # sweeps from before the rule probed every cell: leave out what a probe cannot measure
+        baseline = by_cell.get(record["baseline"])
+        if baseline is not None and not (
+            pairing.comparable(_native_limit(record), _native_limit(baseline))
+            and pairing.outside_share(base_reps.get(record["baseline"], [])) <= pairing.OUTSIDE
+        ):
             continue
         for rep in record["result"]["reps"]:
             found = pairing.per_task(rep.get("probe"))
@@ -90,6 +93,13 @@ def probe_pools(records: list[dict[str, Any]], base_reps: dict[str, list[dict[st
     for base, tasks in indices.items():
         pools[base] += pairing.baseline_samples(base_reps.get(base, []), tasks)
     return pools
+
+
+def _native_limit(record: dict[str, Any]) -> int | None:
+    """The native pool size a cell ran with: as recorded where it was (``auto`` resolved on the
+    machine that measured), else as its spec resolves here."""
+    result = record["result"]
+    return result["native_limit"] if "native_limit" in result else native.for_cell(record["spec"])
 
 
 def _others(rep: dict[str, Any], cpu: float) -> float | None:
@@ -137,7 +147,11 @@ def _rows(
     tasks: list[dict[str, Any]] = []
     unpaired = float(np.median([r["wall_s"] for r in base_reps])) if base_reps else np.nan
     # the CPU per task the reference assumes: the sweep's probes' median, else the baseline's own
-    reference_task_cpu = float(np.median(pool)) if pool else np.nan
+    reference_task_cpu = (
+        (float(np.median(pool)) if pool else pairing.reference(base_reps)[0] / len(base_reps[0]["tasks"]))
+        if base_reps
+        else np.nan
+    )
     speedups = pairing.speedups(counted, base_reps, pool)
     for rep, speedup in zip(counted, speedups, strict=True):
         cpu = sum(t.cpu_s for t in map(stored, rep["tasks"]))

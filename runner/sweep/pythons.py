@@ -17,6 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from runner.paths import PROJECT_ROOT
+
 OLDEST = (3, 10)  # the measuring core's own syntax and stdlib needs
 # An executor's refusal, asked of the interpreter that will run the cell (the measuring core is
 # standard library only, so any interpreter the lab runs can import the registry)
@@ -117,7 +119,6 @@ def check_gil(path: str, gil: int | None) -> None:
         )
 
 
-@cache
 def refusal(path: str, executor: str, workload: str) -> str | None:
     """Why the interpreter at ``path`` cannot run ``workload`` on ``executor`` (what it lacks:
     the interpreter executor's pool, dask.distributed), in its own words; None if it can.
@@ -129,13 +130,18 @@ def refusal(path: str, executor: str, workload: str) -> str | None:
         from runner.core.executors import EXECUTORS
 
         return EXECUTORS[executor].refuses(workload)
-    root = str(Path(__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    return _asked(path, executor, workload)
+
+
+@cache  # one run of the other interpreter per executor and workload, however many cells share them
+def _asked(path: str, executor: str, workload: str) -> str | None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
     try:
         out = subprocess.run(
             [path, "-c", REFUSAL, executor, workload], capture_output=True, text=True, timeout=60, check=True, env=env
         )
-        said: str | None = json.loads(out.stdout)
+        # the last line: a workload module may print as it is imported
+        said: str | None = json.loads((out.stdout.strip().splitlines() or [""])[-1])
     except subprocess.CalledProcessError as exc:
         last = (exc.stderr.strip().splitlines() or ["no output"])[-1]
         return f"{executor} with workload {workload!r} does not load under {path} ({last}); allowed: another python"
