@@ -322,8 +322,8 @@ def impossible(row: dict[str, Any], ok: pd.DataFrame, base: pd.DataFrame, cores:
     at least ``COMPUTES`` of its time): the capacity, min(workers, tasks, CPUs), where the
     serial run's CPU is all its task thread's (native pools may keep CPUs busy without
     work to show for it, so a cell can beat them by more); and the accounting, the cell's
-    parallelism times the serial-to-cell CPU time per task (the speedup if the serial
-    reference had its CPU all the time).
+    parallelism times the CPU time per task of its own probes (else the baseline's) over its
+    tasks' (the speedup if the reference had run at the speed of the moment).
     """
     speedup = row.get("speedup_median", np.nan)
     busy = _medians(base, "task_cpu_share")
@@ -331,10 +331,9 @@ def impossible(row: dict[str, Any], ok: pd.DataFrame, base: pd.DataFrame, cores:
         return []
     found = []
     reference = _medians(ok, "reference_task_cpu_s")
-    if pd.isna(reference):  # no probe, or records from before the column
+    if pd.isna(reference):  # records from before the column
         reference = _medians(base, "cpu_s") / row["tasks"]
-    per_task_ref = pd.Series(reference, index=ok.index)
-    cheaper = float(np.nanmedian(ok["cpu_s"] / row["tasks"] / per_task_ref))
+    cheaper = float(np.nanmedian(ok["cpu_s"] / row["tasks"] / reference))
     in_flight = min(row["workers"], row["tasks"])
     cap = min(in_flight, cores)
     low = row.get("speedup_ci_low", np.nan)
@@ -352,6 +351,11 @@ def impossible(row: dict[str, Any], ok: pd.DataFrame, base: pd.DataFrame, cores:
                 else ""
             )
         )
+    # the machine's speed just before each repetition, from its own probe: a cell that ran in a
+    # fast stretch cannot claim that stretch as speedup (the sweep's reference is its usual speed)
+    per_task_ref = ok["probe_cpu_s"] / ok["probe_tasks"] if "probe_cpu_s" in ok else None
+    if per_task_ref is None or per_task_ref.isna().all():
+        per_task_ref = pd.Series(_medians(base, "cpu_s") / row["tasks"], index=ok.index)
     accounted = float(np.nanmedian(ok["parallelism"] * per_task_ref / (ok["cpu_s"] / row["tasks"])))
     if np.isfinite(accounted) and speedup > accounted * (1 + ACCOUNTING_SLACK):
         found.append(
