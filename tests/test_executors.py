@@ -13,6 +13,7 @@ import workloads
 from runner.core.cell import bind, measure
 from runner.core.executors import EXECUTORS
 from runner.core.executors.aio import with_coroutine_form
+from runner.sweep import pythons as interpreters
 from runner.sweep import spec
 from runner.sweep.validate import plain
 from tests.conftest import TINY_WORKLOADS, lab, workload_spec
@@ -173,17 +174,24 @@ def test_the_interpreter_executor_says_what_it_needs(compose_cfg) -> None:
 
 
 def subinterpreter_python() -> str | None:
-    """A Python with a subinterpreter pool: this one, or the one LAB_SUBINTERPRETER_PYTHON names."""
-    if EXECUTORS["interpreter"].refuses("cpu") is None:
-        import sys
-
-        return sys.executable
-    return os.environ.get("LAB_SUBINTERPRETER_PYTHON")
+    """A Python with a subinterpreter pool: the one LAB_SUBINTERPRETER_PYTHON names, this one, or
+    one found here (pyenv, PATH) that has it, as the validation asks it."""
+    named = os.environ.get("LAB_SUBINTERPRETER_PYTHON")
+    if named:
+        return named
+    for version in ["", *reversed(interpreters.found_here())]:
+        try:
+            path = interpreters.resolve(version)
+        except interpreters.InterpreterError:
+            continue
+        if interpreters.refusal(path, "interpreter", "cpu") is None:
+            return path
+    return None
 
 
 @pytest.mark.skipif(
     subinterpreter_python() is None,
-    reason="needs Python 3.14, or LAB_SUBINTERPRETER_PYTHON naming a 3.12/3.13 with interpreters-pep-734",
+    reason="needs Python 3.14, or a 3.12/3.13 with interpreters-pep-734 (here, or named by LAB_SUBINTERPRETER_PYTHON)",
 )
 def test_the_interpreter_executor_runs(tmp_path: Path) -> None:
     from runner.sweep.launch import run_cell
@@ -197,13 +205,16 @@ def test_the_interpreter_executor_runs(tmp_path: Path) -> None:
             params=params or TINY_WORKLOADS[name],
             executor={"name": "interpreter", "options": {}},
             workers=2,
+            python=python,
         )
-        result = run_cell(cell, tmp_path / name, python=python)
+        result = run_cell(cell, tmp_path / name)
         assert result["status"] == "ok", result.get("traceback", result["message"])
         for rep in result["reps"]:
             assert len({t[1] for t in rep["tasks"]}) == 1  # one process
             if name == "sleep":  # two worker interpreters, each on its own thread, both at work
                 assert len({t[2] for t in rep["tasks"]}) == 2
             assert sum(not t[6] for t in rep["tasks"]) == (1 if name == "fault" else 0)
+            # the process's CPU, every interpreter's thread included, covers the tasks' own (issue 11)
+            assert rep["process_cpu_s"] >= 0.95 * sum(t[5] for t in rep["tasks"]) - 0.005
             if name == "counter":  # each interpreter has its own modules: the cell's counter never moves
                 assert rep["metrics"]["observed_count"] == 0 < rep["metrics"]["expected_count"]
