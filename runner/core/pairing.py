@@ -34,10 +34,10 @@ all (benchmarks/aa.py; docs/architecture.md has the figures).
 A probe measures the task thread's CPU time, so it is taken only where that is the work's
 cost, measured as the baseline measured it. Work that barely computes (task CPU under 5%
 of the clean serial time: sleep, IO), work whose native pools burn CPU outside the task
-thread, and a cell whose native pools are sized otherwise than the baseline's get none:
-such a cell divides by the median of its workload's other probes, and where there are none
-(every probe of native work), by the baseline's clean time. Standard library only: the sweep chooses the probe, the
-aggregation divides by it.
+thread, and a cell whose native pools are sized otherwise than the baseline's get none
+(``measurable``): such a cell divides by the median of its workload's other probes, and
+where there are none (every cell of native work), by the baseline's clean time. Standard
+library only: the sweep chooses the probe, the aggregation divides by it.
 """
 
 from __future__ import annotations
@@ -100,19 +100,19 @@ def outside_share(reps: Sequence[dict[str, Any]]) -> float:
     return max(float(statistics.median(shares)), 0.0) if shares else 0.0
 
 
-def comparable(cell_limit: int | None, baseline_limit: int | None) -> bool:
-    """Whether a probe in a cell measures what the baseline's tasks cost: only where its native
-    pools (``native_limit``, None for the libraries' default) are the baseline's size.
+def measurable(cell_limit: int | None, baseline_limit: int | None, baseline_reps: Sequence[dict[str, Any]]) -> bool:
+    """Whether a probe in a cell measures what the baseline's tasks cost: only where the cell's
+    native pools (``native_limit``, None for the libraries' default) are the baseline's size,
+    and the baseline burns at most ``OUTSIDE`` of its CPU outside its task thread.
 
     A probe runs in the cell's interpreter, whose BLAS or OpenMP pools have the cell's size
-    (``native_threads=auto`` gives a serial run every CPU, a worker of two in flight half).
-    A task's CPU time is its own thread's, which does the pool's share of the work when
-    the pool is one thread and less when it has helpers: with auto on 2 CPUs, a matrix
-    product took 18 ms of its thread's CPU in a thread cell of 2 workers and about 10 ms in
-    the serial run, and a reference built from the first read every speedup 1.4 times too
-    high (docs/architecture.md).
+    (``native_threads=auto`` gives a serial run every CPU, a worker of two in flight half),
+    and reads its task thread's CPU time, which is the work's cost only where no pool helps:
+    with auto on 2 CPUs, a matrix product took 18 ms of its thread's CPU in a thread cell of 2
+    workers and about 10 ms in the serial run, whose helper thread did the rest, and a
+    reference built from the first read every speedup 1.4 times too high (docs/architecture.md).
     """
-    return cell_limit == baseline_limit
+    return cell_limit == baseline_limit and outside_share(baseline_reps) <= OUTSIDE
 
 
 def probe_tasks(baseline: dict[str, Any], cell_spec: dict[str, Any]) -> list[int]:
@@ -128,10 +128,10 @@ def probe_tasks(baseline: dict[str, Any], cell_spec: dict[str, Any]) -> list[int
     pair_s = cell_spec["pair_s"]
     if pair_s <= 0 or not reps or baseline["result"]["status"] != "ok" or tasks < 2:
         return []
-    if not comparable(native.for_cell(cell_spec), native.for_cell(baseline["spec"])):
+    if not measurable(native.for_cell(cell_spec), native.for_cell(baseline["spec"]), reps):
         return []
     cpu, waited = reference(reps)
-    if cpu <= COMPUTES_LITTLE * (cpu + waited) or outside_share(reps) > OUTSIDE:
+    if cpu <= COMPUTES_LITTLE * (cpu + waited):
         return []
     most = max(1, int(tasks * MOST_OF_TASKS))
     per_task = cpu / tasks

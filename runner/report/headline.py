@@ -124,17 +124,23 @@ def _same_executor(cells: pd.DataFrame, row: pd.Series) -> pd.Series:
 def _flat_from(cells: pd.DataFrame) -> tuple[int, int] | None:
     """(the fewest workers from which no later count is ``GAIN`` faster, the most measured) of
     one executor's cells; None for fewer than two worker counts."""
-    curve = cells.groupby("workers")["speedup_median"].median().sort_index()
+    curve = _curve(cells)
     if len(curve) < 2:
         return None
     flat_from = next(int(w) for w in curve.index if (curve[curve.index > w] < curve[w] * GAIN).all())
     return flat_from, int(curve.index.max())
 
 
+def _curve(cells: pd.DataFrame) -> pd.Series:
+    """One executor's median speedup by worker count."""
+    curve: pd.Series = cells.groupby("workers")["speedup_median"].median().sort_index()
+    return curve
+
+
 def _within_reach(cells: pd.DataFrame, best: pd.Series) -> int | None:
     """The fewest workers from which every count up to ``best``'s ran within ``GAIN`` of it,
     where that is fewer than ``best``'s: where more workers stopped paying."""
-    curve = cells.groupby("workers")["speedup_median"].median().sort_index()
+    curve = _curve(cells)
     curve = curve[curve.index <= best["workers"]]
     close = curve * GAIN >= best["speedup_median"]
     # the last count that fell short; the knee is the one after it

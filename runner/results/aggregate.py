@@ -80,10 +80,8 @@ def probe_pools(records: list[dict[str, Any]], base_reps: dict[str, list[dict[st
     for record in records:
         # sweeps from before the rule probed every cell: leave out what a probe cannot measure
         baseline = by_cell.get(record["baseline"])
-        if baseline is not None and not (
-            pairing.comparable(_native_limit(record), _native_limit(baseline))
-            and pairing.outside_share(base_reps.get(record["baseline"], [])) <= pairing.OUTSIDE
-        ):
+        limits = (_native_limit(record), _native_limit(baseline)) if baseline is not None else (None, None)
+        if not pairing.measurable(*limits, base_reps.get(record["baseline"], [])):
             continue
         for rep in record["result"]["reps"]:
             found = pairing.per_task(rep.get("probe"))
@@ -147,11 +145,11 @@ def _rows(
     tasks: list[dict[str, Any]] = []
     unpaired = float(np.median([r["wall_s"] for r in base_reps])) if base_reps else np.nan
     # the CPU per task the reference assumes: the sweep's probes' median, else the baseline's own
-    reference_task_cpu = (
-        (float(np.median(pool)) if pool else pairing.reference(base_reps)[0] / len(base_reps[0]["tasks"]))
-        if base_reps
-        else np.nan
-    )
+    reference_task_cpu = np.nan
+    if pool:
+        reference_task_cpu = float(np.median(pool))
+    elif base_reps:
+        reference_task_cpu = pairing.reference(base_reps)[0] / len(base_reps[0]["tasks"])
     speedups = pairing.speedups(counted, base_reps, pool)
     for rep, speedup in zip(counted, speedups, strict=True):
         cpu = sum(t.cpu_s for t in map(stored, rep["tasks"]))
@@ -330,9 +328,10 @@ def impossible(row: dict[str, Any], ok: pd.DataFrame, base: pd.DataFrame, cores:
     if pd.isna(speedup) or pd.isna(busy) or busy < COMPUTES:
         return []
     found = []
+    base_per_task = _medians(base, "cpu_s") / row["tasks"]
     reference = _medians(ok, "reference_task_cpu_s")
     if pd.isna(reference):  # records from before the column
-        reference = _medians(base, "cpu_s") / row["tasks"]
+        reference = base_per_task
     cheaper = float(np.nanmedian(ok["cpu_s"] / row["tasks"] / reference))
     in_flight = min(row["workers"], row["tasks"])
     cap = min(in_flight, cores)
@@ -355,7 +354,7 @@ def impossible(row: dict[str, Any], ok: pd.DataFrame, base: pd.DataFrame, cores:
     # fast stretch cannot claim that stretch as speedup (the sweep's reference is its usual speed)
     per_task_ref = ok["probe_cpu_s"] / ok["probe_tasks"] if "probe_cpu_s" in ok else None
     if per_task_ref is None or per_task_ref.isna().all():
-        per_task_ref = pd.Series(_medians(base, "cpu_s") / row["tasks"], index=ok.index)
+        per_task_ref = pd.Series(base_per_task, index=ok.index)
     accounted = float(np.nanmedian(ok["parallelism"] * per_task_ref / (ok["cpu_s"] / row["tasks"])))
     if np.isfinite(accounted) and speedup > accounted * (1 + ACCOUNTING_SLACK):
         found.append(
