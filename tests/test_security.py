@@ -242,6 +242,20 @@ def test_a_shared_file_cannot_reach_outside(tmp_path: Path, attack: str) -> None
     assert snapshot(tmp_path) == before  # no sweep directory, no log, nothing elsewhere
 
 
+@pytest.mark.parametrize("flag", ["--help", "--hydra-help"])
+def test_a_help_calls_no_code_a_shared_file_names(tmp_path: Path, flag: str) -> None:
+    """Hydra's helps configure logging from the composed config before printing; the lab's do not,
+    so a logging factory in a received --config-dir is never called (the preflight does not
+    compose for a help)."""
+    marker = tmp_path / "factory.ran"
+    logging_yaml = f"version: 1\nformatters:\n  x:\n    (): builtins.open\n    file: {marker}\n    mode: w\n"
+    folder = shared_dir(tmp_path, {"hydra/hydra_logging/shared.yaml": logging_yaml})
+    proc = lab(flag, "--config-dir", str(folder), "hydra/hydra_logging=shared", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Configuration groups" in proc.stdout or "Hydra" in proc.stdout
+    assert not marker.exists()
+
+
 # Code named where the lab's schema and registries have no such key or name: refused from anywhere,
 # as an unknown key or name (there is no command line that would run it). (YAML text, key in the error, words.)
 NAMES_NO_CODE = {

@@ -1,22 +1,29 @@
-"""``--help``: Hydra's own help text, with its config groups listed from one config repository.
+"""``--help`` and ``--hydra-help``: Hydra's own help texts, composed without configuring logging,
+with the config groups listed from one config repository.
 
-Hydra's ``app_help`` lists every config group and its options twice (the application's groups
-and Hydra's), each time through a fresh copy of the config repository, which holds every
-registered schema: about 140 copies, most of what ``--help`` cost. This builds Hydra as
-``hydra.main`` does and has it print its help through a loader that lists from one copy.
+Hydra's ``app_help`` and ``hydra_help`` configure logging from the composed config before they
+print: a logging ``()`` factory in a shared ``--config-dir`` would be called, and the preflight
+that refuses such files (runner/cli.py) does not compose for a help. A help needs no logging, so
+none is configured. They also list every config group and its options twice, each time through
+a fresh copy of the config repository, which holds every registered schema: about 140 copies,
+most of what ``--help`` cost. This builds Hydra as ``hydra.main`` does and prints Hydra's help
+templates through a loader that lists from one copy.
 """
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any, cast
 
 from hydra.core.config_loader import ConfigLoader
 from hydra.core.config_search_path import SearchPathQuery
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.core.object_type import ObjectType
+from hydra.core.utils import validate_config_path
 from hydra.errors import SearchPathException
-from hydra.types import TaskFunction
+from hydra.types import RunMode, TaskFunction
 
 from runner.paths import CONF_DIR
 from runner.sweep.hydra_internals import (
@@ -56,17 +63,19 @@ class GroupsFromOneRepository:
 
 
 def answered(argv: list[str], task_function: TaskFunction) -> bool:
-    """Print ``--help`` as ``hydra.main`` running ``task_function`` would; False where ``argv``
-    asks for something else, or names a primary config folder of its own (``--config-path``)."""
+    """Print ``--help`` or ``--hydra-help`` as ``hydra.main`` running ``task_function`` would, but
+    for logging; False where ``argv`` asks for something else."""
     parser = get_args_parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit:
         return False  # Hydra's own parse reports it
-    if not args.help or args.config_path is not None:
+    if not (args.help or args.hydra_help):
         return False
+    config_path = args.config_path if args.config_path is not None else str(CONF_DIR)
+    validate_config_path(config_path)
     caller = detect_calling_file_or_module_from_task_function(task_function)
-    search_path = create_automatic_config_search_path(*caller, str(CONF_DIR))
+    search_path = create_automatic_config_search_path(*caller, config_path)
     if args.config_dir is not None:
         config_dir = os.path.abspath(args.config_dir)
         if not os.path.isdir(config_dir):
@@ -78,7 +87,15 @@ def answered(argv: list[str], task_function: TaskFunction) -> bool:
     try:
         # it passes on every call but the listing it answers
         hydra.config_loader = cast(ConfigLoader, GroupsFromOneRepository(hydra.config_loader))
-        hydra.app_help(config_name=args.config_name or "config", args_parser=parser, args=args)
+        # Hydra's app_help and hydra_help, less their compose_config(with_log_configuration=True)
+        if args.help:
+            cfg = hydra.compose_config(args.config_name or "config", args.overrides, run_mode=RunMode.RUN)
+            HydraConfig.instance().set_config(cfg)
+            shown = hydra.get_sanitized_cfg(copy.deepcopy(cfg), "job")
+            print(hydra.get_help(cfg.hydra.help, shown, parser, resolve=args.resolve))
+        else:
+            cfg = hydra.compose_config(None, args.overrides, run_mode=RunMode.RUN)
+            print(hydra.get_help(cfg.hydra.hydra_help, hydra.get_sanitized_hydra_cfg(cfg), parser, resolve=False))
     finally:
         GlobalHydra.instance().clear()
     return True

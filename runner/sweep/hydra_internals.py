@@ -16,8 +16,9 @@ from __future__ import annotations
 #   loader, its search path and a job's defaults list as hydra.main does, to learn which file sets
 #   which key before anything is composed.
 # - Hydra, create_automatic_config_search_path, detect_calling_file_or_module_from_task_function,
-#   detect_task_name (app_help.py): build Hydra as hydra.main does, to print --help through a config
-#   loader that lists the config groups from one repository.
+#   detect_task_name (app_help.py): build Hydra as hydra.main does, to print --help and --hydra-help
+#   without configuring logging, through a config loader that lists the config groups from one
+#   repository.
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra._internal.defaults_list import create_defaults_list

@@ -11,9 +11,6 @@ import os
 import statistics
 from typing import Any, ClassVar
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
 from runner.core import pairing
 from runner.core.task import stored
 
@@ -24,6 +21,17 @@ class SweepProgress:
     current: ClassVar[SweepProgress | None] = None
 
     def __init__(self, total: int) -> None:
+        # rich is imported where a bar is drawn: --help and one-line errors import this module too
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
         self._progress = Progress(
             TextColumn("[bold]cells"),
             BarColumn(),
@@ -39,8 +47,9 @@ class SweepProgress:
 
     @classmethod
     def start(cls, total: int) -> None:
-        console = Console()
-        if console.is_terminal and not os.environ.get("CI") and total > 1:
+        from rich.console import Console
+
+        if Console().is_terminal and not os.environ.get("CI") and total > 1:
             cls.current = cls(total)
             cls.current._progress.start()
 
