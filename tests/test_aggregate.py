@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from runner.results.aggregate import aggregate
+from runner.results.aggregate import aggregate, median_with_ci
 from runner.results.cell_store import CellStore
 from runner.sweep import spec as specs
 from runner.sweep.reuse import Job
@@ -148,3 +149,20 @@ def test_without_cell_files_aggregation_keeps_the_csvs(sweep_root: Path, tmp_pat
     table = aggregate(copy)
     assert len(table) == 4
     assert {name: (copy / name).read_bytes() for name in before} == before
+
+
+def test_themedian_with_ci_is_scipys_percentile_bootstrap() -> None:
+    """numpy alone gives scipy.stats.bootstrap's interval, so leaving scipy out of the sweep changed no number."""
+    from scipy import stats
+
+    rng = np.random.default_rng(7)
+    for n in (2, 3, 5, 9, 30):
+        for _ in range(10):
+            values = rng.lognormal(0.0, 0.3, n)
+            median, low, high = median_with_ci(values)
+            theirs = stats.bootstrap(
+                (values,), np.median, confidence_level=0.95, n_resamples=999, method="percentile", random_state=0
+            ).confidence_interval
+            assert median == np.median(values)
+            assert (low, high) == pytest.approx((theirs.low, theirs.high), rel=1e-12)
+    assert median_with_ci(np.array([2.0, 2.0, np.nan])) == (2.0, 2.0, 2.0)

@@ -25,6 +25,7 @@ SWEPT = [
 # Not an axis but the count a complete cell has: the report marks cells with fewer rows.
 EXPECTED = "repeats"
 MEASURES = ["wall_s", "speedup", "parallelism"]
+RESAMPLES = 999  # bootstrap resamples of a median
 # The fixed columns of results.csv, in order; workload parameters and metrics follow.
 RESULT_COLUMNS = [
     "schema", "sweep", "cell", "baseline", "round", "workload", "executor", "start_method", "workers",
@@ -228,19 +229,22 @@ def frames(records: Iterable[dict[str, Any]], sweep: str) -> tuple[pd.DataFrame,
     return res, pd.DataFrame(tasks)
 
 
-def _median_ci(values: np.ndarray) -> tuple[float, float, float]:
+def median_with_ci(values: np.ndarray) -> tuple[float, float, float]:
+    """The median and its percentile-bootstrap 95% CI, 999 resamples from a fixed seed.
+
+    The same numbers as ``scipy.stats.bootstrap(..., np.median, method="percentile",
+    random_state=0)`` (tests/test_aggregate.py compares them), in numpy alone: importing
+    scipy.stats and tearing it down at exit cost 0.75 s, half a one-cell sweep (docs/overhead.md).
+    """
     values = values[~np.isnan(values)]
     if len(values) == 0:
         return (np.nan, np.nan, np.nan)
     median = float(np.median(values))
     if len(values) < 2 or np.ptp(values) == 0:
         return (median, median, median)
-    from scipy import stats  # here: scipy.stats takes longer to import than a report takes to load
-
-    ci = stats.bootstrap(
-        (values,), np.median, confidence_level=0.95, n_resamples=999, method="percentile", random_state=0
-    ).confidence_interval
-    return (median, float(ci.low), float(ci.high))
+    resamples = values[np.random.RandomState(0).randint(0, len(values), (RESAMPLES, len(values)))]
+    low, high = np.quantile(np.median(resamples, axis=-1), [0.025, 0.975])
+    return (median, float(low), float(high))
 
 
 def native_per_task(group: pd.DataFrame) -> float:
@@ -381,7 +385,7 @@ def summary(results: pd.DataFrame, cores: int, cells: Iterable[str] | None = Non
         row["errors"] = int(group["errors"].sum()) if "errors" in group else 0
         for measure in MEASURES:
             values = ok[measure].to_numpy(dtype=float) if measure in ok else np.array([])
-            row[f"{measure}_median"], row[f"{measure}_ci_low"], row[f"{measure}_ci_high"] = _median_ci(values)
+            row[f"{measure}_median"], row[f"{measure}_ci_low"], row[f"{measure}_ci_high"] = median_with_ci(values)
         wall = ok.sort_values(["round", "rep"])["wall_s"].to_numpy(dtype=float) if "wall_s" in ok else np.array([])
         row["cv"] = float(np.std(wall, ddof=1) / np.mean(wall)) if len(wall) > 1 else np.nan
         load = group["load_1m"].max() if "load_1m" in group else np.nan  # results.csv before load_1m had none
