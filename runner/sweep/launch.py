@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,18 +110,27 @@ def _tail(path: Path, lines: int = 3) -> str:
 
 
 def _wait(proc: subprocess.Popen[bytes], timeout_s: float, limits: Limits) -> int | dict[str, Any]:
-    """The exit code of the cell, or the failure that ended it (timeout, oom, nproc)."""
+    """The exit code of the cell, or the failure that ended it (timeout, oom, nproc).
+
+    A thread blocks in waitpid, so the sweep learns of the exit at once: ``Popen.wait`` with a
+    timeout polls, sleeping up to 50 ms, which every cell of a sweep paid (docs/overhead.md).
+    """
+    exited = threading.Event()
+
+    def reap() -> None:
+        proc.wait()
+        exited.set()
+
+    threading.Thread(target=reap, name="cell-waiter", daemon=True).start()
     deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return proc.wait(timeout=max(0.0, min(WATCH_S, deadline - time.monotonic())))
-        except subprocess.TimeoutExpired:
-            if time.monotonic() >= deadline:
-                return _failure("timeout", f"cell exceeded timeout_s={timeout_s:g} and was killed", proc.pid)
-            failure = over_limit(proc.pid, limits)
-            if failure is not None:
-                failure["message"] += " and was killed"
-                return failure
+    while not exited.wait(max(0.0, min(WATCH_S, deadline - time.monotonic()))):
+        if time.monotonic() >= deadline:
+            return _failure("timeout", f"cell exceeded timeout_s={timeout_s:g} and was killed", proc.pid)
+        failure = over_limit(proc.pid, limits)
+        if failure is not None:
+            failure["message"] += " and was killed"
+            return failure
+    return proc.returncode
 
 
 def run_cell(spec: dict[str, Any], workdir: Path, limits: Limits | None = None) -> dict[str, Any]:
