@@ -1,3 +1,5 @@
 from runner.cli import main
+from runner.exiting import without_final_collection
 
+without_final_collection()
 main()

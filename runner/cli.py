@@ -30,6 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
 
 import workloads
+from runner.exiting import without_final_collection
 from runner.paths import CONF_DIR
 from runner.sweep import config, spec, trust, validate
 from runner.sweep.errors import fail
@@ -296,6 +297,7 @@ SUBCOMMANDS = {"report": "runner.report.sections", "compare": "runner.compare.cl
 
 def console_script() -> None:
     """The ``concurrency-lab`` command: ``python -m runner``, plus the reading subcommands."""
+    without_final_collection()
     argv = sys.argv[1:]
     if argv and argv[0] in SUBCOMMANDS:
         module = importlib.import_module(SUBCOMMANDS[argv[0]])
