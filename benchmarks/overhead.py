@@ -7,7 +7,9 @@ the machine's drift hits both, and prints one markdown table of medians over ``-
 - overhead per cell of a sweep: (the sweep's wall time - the time its cells spent
   measuring) / cells measured. "Measuring" is, summed over every repetition (warm-up ones
   included) of every record in ``<sweep>/cells/*.json``, ``startup_s + wall_s +
-  shutdown_s``: starting the pool, running the tasks, closing the pool. "Cells measured" is
+  shutdown_s``: starting the pool, running the tasks, closing the pool, plus the serial probe
+  before a repetition (``probe.wall_s``, issue 10's paired reference: tasks the cell runs to
+  measure the machine, not the lab's bookkeeping; sweeps before the probes had none). "Cells measured" is
   the number of those records, serial baselines included (as benchmarks/fidelity.py counts).
   Everything else (interpreters, Hydra, composing configs, writing CSVs, the report) is
   overhead. Measured on the default sweep (``-m executor=thread,process workers=1,2,4,8``:
@@ -142,7 +144,8 @@ def _vmhwm_kib(pid: int) -> int | None:
 
 
 def measured(sweep_dir: Path) -> tuple[int, float]:
-    """(records, seconds their repetitions spent starting pools, running tasks and closing them)."""
+    """(records, seconds their repetitions spent starting pools, running tasks (probes included)
+    and closing them)."""
     records = 0
     seconds = 0.0
     for path in glob.glob(str(sweep_dir / "cells" / "*.json")):
@@ -150,7 +153,9 @@ def measured(sweep_dir: Path) -> tuple[int, float]:
             record = json.load(f)
         records += 1
         for rep in record["result"]["reps"]:
-            seconds += rep["startup_s"] + rep["wall_s"] + rep["shutdown_s"]
+            seconds += (
+                rep["startup_s"] + rep["wall_s"] + rep["shutdown_s"] + (rep.get("probe") or {}).get("wall_s", 0.0)
+            )
     return records, seconds
 
 
