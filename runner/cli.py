@@ -198,6 +198,12 @@ def preflight(argv: list[str]) -> None:
         args, _ = get_args_parser().parse_known_args(argv)
     except SystemExit:
         return  # Hydra's own parser reports it
+    if args.config_path is not None:
+        # the checks below read the lab's conf/ as the primary config; another would load unchecked
+        raise UnsafeConfig(
+            "--config-path: would replace the lab's primary config (conf/) with a directory's own, which "
+            "the lab does not check; allowed: --config-dir DIR (its files are checked before they load)"
+        )
     if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion:
         return
     overrides, config_name = list(args.overrides), args.config_name or "config"

@@ -256,6 +256,24 @@ def test_a_help_calls_no_code_a_shared_file_names(tmp_path: Path, flag: str) -> 
     assert not marker.exists()
 
 
+@pytest.mark.parametrize("flag", [[], ["--help"]])
+def test_a_received_primary_config_is_refused(tmp_path: Path, flag: list[str]) -> None:
+    """--config-path swaps the lab's conf/ for a directory's own, which the checks do not read."""
+    marker = tmp_path / "factory.ran"
+    logging_yaml = f"version: 1\nformatters:\n  x:\n    (): builtins.open\n    file: {marker}\n    mode: w\n"
+    folder = shared_dir(
+        tmp_path,
+        {
+            "hydra/hydra_logging/shared.yaml": logging_yaml,
+            "config.yaml": "defaults:\n  - override hydra/hydra_logging: shared\n",
+        },
+    )
+    before = snapshot(tmp_path)
+    assert_refused(lab(*flag, "--config-path", str(folder), cwd=tmp_path), "--config-path", "--config-dir")
+    assert not marker.exists()
+    assert snapshot(tmp_path) == before
+
+
 # Code named where the lab's schema and registries have no such key or name: refused from anywhere,
 # as an unknown key or name (there is no command line that would run it). (YAML text, key in the error, words.)
 NAMES_NO_CODE = {

@@ -21,7 +21,6 @@ from hydra.core.config_search_path import SearchPathQuery
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.core.object_type import ObjectType
-from hydra.core.utils import validate_config_path
 from hydra.errors import SearchPathException
 from hydra.types import RunMode, TaskFunction
 
@@ -64,7 +63,8 @@ class GroupsFromOneRepository:
 
 def answered(argv: list[str], task_function: TaskFunction) -> bool:
     """Print ``--help`` or ``--hydra-help`` as ``hydra.main`` running ``task_function`` would, but
-    for logging; False where ``argv`` asks for something else."""
+    for logging; False where ``argv`` asks for something else. ``--config-path`` never gets here:
+    the preflight refuses it (runner/cli.py)."""
     parser = get_args_parser()
     try:
         args = parser.parse_args(argv)
@@ -72,10 +72,8 @@ def answered(argv: list[str], task_function: TaskFunction) -> bool:
         return False  # Hydra's own parse reports it
     if not (args.help or args.hydra_help):
         return False
-    config_path = args.config_path if args.config_path is not None else str(CONF_DIR)
-    validate_config_path(config_path)
     caller = detect_calling_file_or_module_from_task_function(task_function)
-    search_path = create_automatic_config_search_path(*caller, config_path)
+    search_path = create_automatic_config_search_path(*caller, str(CONF_DIR))
     if args.config_dir is not None:
         config_dir = os.path.abspath(args.config_dir)
         if not os.path.isdir(config_dir):
