@@ -176,7 +176,8 @@ runpy.run_module("runner", run_name="__main__")
 
 
 def test_a_sweep_composes_each_job_once(tmp_path: Path) -> None:
-    """Validation composes every job before the first cell; the launcher reuses it (runner/sweep/composed.py)."""
+    """Validation composes every job before the first cell; the launcher reuses it, and a job that
+    chooses the files of an earlier one starts from its config (runner/sweep/composed.py)."""
     script = tmp_path / "count.py"
     script.write_text(COUNT_COMPOSITIONS)
     root = tmp_path / "sweep"
@@ -191,8 +192,54 @@ def test_a_sweep_composes_each_job_once(tmp_path: Path) -> None:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
-    assert "composed 4 4" in proc.stderr  # four jobs, each composed once
+    # four jobs composed once each, two of them by Hydra: workers=2 starts from workers=1's config
+    assert "composed 2 2" in proc.stderr
     assert len(pd.read_csv(root / "results.csv").query("executor != 'serial'")) == 4
+
+
+COMPARE_COMPOSITIONS = """\
+import atexit, runpy, sys
+from omegaconf import OmegaConf
+from runner.sweep import composed
+compose, checked, differ = composed.compose, [], []
+def checking(loader, master, overrides):
+    ours = OmegaConf.to_container(compose(loader, master, overrides), resolve=False)
+    hydras = OmegaConf.to_container(loader.load_sweep_config(master, list(overrides)), resolve=False)
+    checked.append(overrides)
+    if ours != hydras:
+        differ.append(overrides)
+    return composed._WAITING[tuple(overrides)]
+composed.compose = checking
+def tell():
+    print("checked", len(checked), "differ", differ, "templates", len(composed._TEMPLATES), file=sys.stderr)
+atexit.register(tell)
+sys.argv = ["runner", *sys.argv[1:]]
+runpy.run_module("runner", run_name="__main__")
+"""
+
+
+def test_jobs_that_choose_the_same_files_are_composed_as_hydra_composes_them(tmp_path: Path) -> None:
+    """A job's config made from another's that chose the same files equals Hydra's own composition,
+    values, records of the overrides and output directory name included (runner/sweep/composed.py)."""
+    script = tmp_path / "compare.py"
+    script.write_text(COMPARE_COMPOSITIONS)
+    root = tmp_path / "sweep"
+    args = [
+        "-m", "workload=tiny,sleep", "executor=thread,process", "workers=1,2", "++workload.tasks=2,3",
+        "workload.fail_rate=0.0", "repeats=1", "warmup=0", "report=false", "++hydra.job.env_set.LAB_MARK=x",
+    ]  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(script), *args, f"hydra.sweep.dir={root}"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    # 16 jobs, 4 sets of files (workload x executor): 12 made from a template, each equal to Hydra's
+    assert "checked 16 differ [] templates 4" in proc.stderr, proc.stderr[-2000:]
+    assert len(list((root / "cells").glob("*.json"))) > 0
 
 
 def test_report_false_writes_the_tables_and_leaves_the_report_to_later(tmp_path: Path) -> None:

@@ -15,11 +15,13 @@ from __future__ import annotations
 # - ConfigLoaderImpl, create_config_search_path, create_defaults_list (trust.py): build the config
 #   loader, its search path and a job's defaults list as hydra.main does, to learn which file sets
 #   which key before anything is composed.
+# - ConfigLoaderImpl._apply_overrides_to_config, get_overrides_dirname (composed.py): finish a job's
+#   config from another job's that chose the same config files, as Hydra finishes a composition.
 # - Hydra, create_automatic_config_search_path, detect_calling_file_or_module_from_task_function,
 #   detect_task_name (app_help.py): build Hydra as hydra.main does, to print --help and --hydra-help
 #   without configuring logging, through a config loader that lists the config groups from one
 #   repository.
-from hydra._internal.config_loader_impl import ConfigLoaderImpl
+from hydra._internal.config_loader_impl import ConfigLoaderImpl, get_overrides_dirname
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
 from hydra._internal.defaults_list import create_defaults_list
 from hydra._internal.hydra import Hydra
@@ -41,4 +43,5 @@ __all__ = [
     "detect_calling_file_or_module_from_task_function",
     "detect_task_name",
     "get_args_parser",
+    "get_overrides_dirname",
 ]
