@@ -204,6 +204,8 @@ def preflight(argv: list[str]) -> None:
             "--config-path: would replace the lab's primary config (conf/) with a directory's own, which "
             "the lab does not check; allowed: --config-dir DIR (its files are checked before they load)"
         )
+    if args.resolve and not (args.cfg or args.help):  # Hydra raises it as a traceback
+        fail("--resolve: resolves the config a --cfg or --help prints; allowed: with --cfg job or --help")
     if args.help or args.hydra_help or args.cfg or args.info or args.shell_completion:
         return
     overrides, config_name = list(args.overrides), args.config_name or "config"

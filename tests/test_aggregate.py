@@ -151,7 +151,7 @@ def test_without_cell_files_aggregation_keeps_the_csvs(sweep_root: Path, tmp_pat
     assert {name: (copy / name).read_bytes() for name in before} == before
 
 
-def test_themedian_with_ci_is_scipys_percentile_bootstrap() -> None:
+def test_the_median_with_ci_is_scipys_percentile_bootstrap() -> None:
     """numpy alone gives scipy.stats.bootstrap's interval, so leaving scipy out of the sweep changed no number."""
     from scipy import stats
 

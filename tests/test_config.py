@@ -103,7 +103,16 @@ def test_values_out_of_range_name_their_key(compose_cfg, overrides: list[str], k
 
 @pytest.mark.parametrize(
     "args",
-    [["workers=abc"], ["executor=nope"], ["worker=2"], ["+worker=2"], ["+executor.speed=2"], ["-m", "workers=1,0"]],
+    [
+        ["workers=abc"],
+        ["executor=nope"],
+        ["worker=2"],
+        ["+worker=2"],
+        ["+executor.speed=2"],
+        ["-m", "workers=1,0"],
+        ["--resolve"],
+        ["--hydra-help", "--resolve"],  # Hydra itself raises these as tracebacks
+    ],
 )
 def test_bad_command_line_is_one_clear_error_and_writes_nothing(tmp_path: Path, args: list[str]) -> None:
     out = tmp_path / "out"

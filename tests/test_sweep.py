@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from omegaconf import OmegaConf
 
 from runner.paths import PROJECT_ROOT
+from runner.sweep import composed
 from tests.conftest import busy_of_free, lab, sweep
 
 pytestmark = pytest.mark.slow
@@ -218,7 +220,16 @@ runpy.run_module("runner", run_name="__main__")
 """
 
 
-def test_jobs_that_choose_the_same_files_are_composed_as_hydra_composes_them(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("extra", "templates"),
+    [
+        (["hydra.job.chdir=false"], 4),  # 4 sets of files (workload x executor), 12 jobs made from them
+        (["++hydra.job.env_set.LAB_MARK=x"], 0),  # Hydra writes env_set itself: every job Hydra's own
+    ],
+)
+def test_jobs_that_choose_the_same_files_are_composed_as_hydra_composes_them(
+    tmp_path: Path, extra: list[str], templates: int
+) -> None:
     """A job's config made from another's that chose the same files equals Hydra's own composition,
     values, records of the overrides and output directory name included (runner/sweep/composed.py)."""
     script = tmp_path / "compare.py"
@@ -226,7 +237,7 @@ def test_jobs_that_choose_the_same_files_are_composed_as_hydra_composes_them(tmp
     root = tmp_path / "sweep"
     args = [
         "-m", "workload=tiny,sleep", "executor=thread,process", "workers=1,2", "++workload.tasks=2,3",
-        "workload.fail_rate=0.0", "repeats=1", "warmup=0", "report=false", "++hydra.job.env_set.LAB_MARK=x",
+        "workload.fail_rate=0.0", "repeats=1", "warmup=0", "report=false", *extra,
     ]  # fmt: skip
     proc = subprocess.run(
         [sys.executable, str(script), *args, f"hydra.sweep.dir={root}"],
@@ -237,9 +248,14 @@ def test_jobs_that_choose_the_same_files_are_composed_as_hydra_composes_them(tmp
         timeout=600,
     )
     assert proc.returncode == 0, proc.stderr
-    # 16 jobs, 4 sets of files (workload x executor): 12 made from a template, each equal to Hydra's
-    assert "checked 16 differ [] templates 4" in proc.stderr, proc.stderr[-2000:]
+    assert f"checked 16 differ [] templates {templates}" in proc.stderr, proc.stderr[-2000:]
     assert len(list((root / "cells").glob("*.json"))) > 0
+
+
+def test_a_primary_config_that_adds_to_the_search_path_leaves_every_job_to_hydra() -> None:
+    """Groups that a search path in conf/config.yaml adds are not in the repository composed.py asks."""
+    master = OmegaConf.create({"hydra": {"searchpath": ["file:///elsewhere"], "job": {"config_name": "config"}}})
+    assert composed._files_chosen(None, master, []) == (None, [])
 
 
 def test_report_false_writes_the_tables_and_leaves_the_report_to_later(tmp_path: Path) -> None:

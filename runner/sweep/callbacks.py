@@ -44,7 +44,6 @@ def validate(config: DictConfig, jobs: list[list[str]]) -> tuple[int, list[dict[
     loader = GlobalHydra.instance().config_loader()
     cells = set()
     choices: dict[str, dict[str, Any]] = {}  # by their JSON: a thousand jobs choose a few sets of files
-    composed.forget()
     for job in jobs:
         try:
             job_cfg = composed.compose(loader, config, job)
@@ -142,6 +141,7 @@ class LabCallback(Callback):
     current_root: Path | None = None
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        composed.forget()  # an earlier sweep in this process (tests, a notebook) composed other files
         root = LabCallback.current_root = Path(config.hydra.sweep.dir)
         jobs = planned_jobs(config) if config.hydra.sweeper.get("params") is not None else []
         cells, choices = validate(config, jobs) if jobs else (-1, [])

@@ -1,8 +1,9 @@
 """The only module that imports Hydra's private API (``hydra._internal``), and why each name.
 
-Hydra 1.3 has no public way to do these five things; pyproject.toml pins hydra-core below 1.4,
-and tests/test_security.py, tests/test_experiments.py and tests/test_config.py (``--help``)
-exercise each one, so a Hydra upgrade that moves them fails there, not in a user's sweep.
+Hydra 1.3 has no public way to do these things; pyproject.toml pins hydra-core below 1.4,
+and tests/test_security.py, tests/test_experiments.py, tests/test_config.py (``--help``) and
+tests/test_sweep.py (jobs composed from a template) exercise each one, so a Hydra upgrade that
+moves them fails there, not in a user's sweep.
 """
 
 from __future__ import annotations

@@ -118,8 +118,10 @@ def _wait(proc: subprocess.Popen[bytes], timeout_s: float, limits: Limits) -> in
     exited = threading.Event()
 
     def reap() -> None:
-        proc.wait()
-        exited.set()
+        try:
+            proc.wait()
+        finally:  # a wait that failed must not pass for a cell still running
+            exited.set()
 
     threading.Thread(target=reap, name="cell-waiter", daemon=True).start()
     deadline = time.monotonic() + timeout_s
@@ -130,6 +132,8 @@ def _wait(proc: subprocess.Popen[bytes], timeout_s: float, limits: Limits) -> in
         if failure is not None:
             failure["message"] += " and was killed"
             return failure
+    if proc.returncode is None:
+        return _failure("error", "the wait for the cell interpreter failed", proc.pid)
     return proc.returncode
 
 
