@@ -48,7 +48,7 @@ def compose(loader: Any, master: DictConfig, overrides: Sequence[str]) -> DictCo
     if template is None:
         config: DictConfig = loader.load_sweep_config(master, list(overrides))
         if files is not None:
-            _TEMPLATES[files] = Template(copy.deepcopy(config), parsed)
+            _TEMPLATES[files] = Template.of(config, parsed)
     else:
         config = _from_template(template, master, parsed, values)
     _WAITING[tuple(overrides)] = config
@@ -92,16 +92,19 @@ def _files_chosen(
 
 @dataclass(frozen=True)
 class Template:
-    """A job's config as Hydra composed it, and the overrides it was composed with."""
+    """A job's config as Hydra composed it, and what its files set in ``hydra.overrides``
+    before Hydra appended the job's own overrides there."""
 
     config: DictConfig
-    parsed: list[Override]
+    hydra_records: list[str]
+    task_records: list[str]
 
-    def records(self, key: str, hydra: bool) -> list[str]:
-        """What the files set in ``hydra.overrides.<key>``, before Hydra appended the job's overrides."""
-        appended = sum(o.is_hydra_override() == hydra for o in self.parsed)
-        kept = list(self.config.hydra.overrides[key])
-        return kept[: len(kept) - appended]
+    @classmethod
+    def of(cls, config: DictConfig, parsed: list[Override]) -> Template:
+        hydra, task = list(config.hydra.overrides.hydra), list(config.hydra.overrides.task)
+        appended = sum(o.is_hydra_override() for o in parsed)
+        # a copy: the launcher writes the job's number and id into the config it runs
+        return cls(copy.deepcopy(config), hydra[: len(hydra) - appended], task[: len(task) - (len(parsed) - appended)])
 
 
 def _from_template(
@@ -113,10 +116,10 @@ def _from_template(
         ConfigLoaderImpl._apply_overrides_to_config(values, config)
         app = [o for o in parsed if not o.is_hydra_override()]
         config.hydra.overrides.hydra = [
-            *template.records("hydra", True),
+            *template.hydra_records,
             *(o.input_line for o in parsed if o.is_hydra_override()),
         ]
-        config.hydra.overrides.task = [*template.records("task", False), *(o.input_line for o in app)]
+        config.hydra.overrides.task = [*template.task_records, *(o.input_line for o in app)]
         naming = config.hydra.job.config.override_dirname
         config.hydra.job.override_dirname = get_overrides_dirname(
             overrides=app, kv_sep=naming.kv_sep, item_sep=naming.item_sep, exclude_keys=naming.exclude_keys
