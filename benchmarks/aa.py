@@ -14,7 +14,9 @@ longer (``--change``), alternating, then prints:
 - impossible values: cells whose median speedup exceeds min(tasks in flight, CPUs) on
   work that only computes, and how many of those the lab left unflagged.
 
-    python benchmarks/aa.py --sweeps 3 [--figure docs/gallery/aa.png] [--keep DIR]
+    python benchmarks/aa.py --sweeps 3 [--figure docs/gallery/aa.png] [--keep DIR] [-- OVERRIDE ...]
+
+Overrides after ``--`` (``rounds=3 repeats=1``) apply to every sweep, to try a method.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import itertools
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -40,12 +43,13 @@ from runner.sweep import interleave
 SWEEP = ["-m", "executor=thread,process", "workers=1,2,4,8"]
 LONGER = {"cpu": ("n", 200_000), "sleep": ("seconds", 0.02)}
 CHANGED = {compare.FASTER, compare.SLOWER}
+METHOD: list[str] = []  # the overrides after ``--``, for every sweep
 
 
 def run(root: Path, options: tuple[str, ...] = (), overrides: tuple[str, ...] = ()) -> Sweep:
     """The default sweep into ``root``; ``options`` such as --config-dir go before ``-m``."""
     subprocess.run(
-        [sys.executable, "-m", "runner", *options, *SWEEP, *overrides, f"hydra.sweep.dir={root}"],
+        [sys.executable, "-m", "runner", *options, *SWEEP, *overrides, *METHOD, f"hydra.sweep.dir={root}"],
         check=True,
         cwd=PROJECT_ROOT,
         capture_output=True,
@@ -105,7 +109,7 @@ def interleaved_power(root: Path, factor: float) -> pd.Series:
     n = LONGER["cpu"][1]
     ab = f"workload.params.n={n},{int(n * factor)}"
     subprocess.run(
-        [sys.executable, "-m", "runner.compare", "--ab", ab, "workload=cpu", *SWEEP[1:], "--out", str(root)],
+        [sys.executable, "-m", "runner.compare", "--ab", ab, "workload=cpu", *SWEEP[1:], *METHOD, "--out", str(root)],
         check=True,
         cwd=PROJECT_ROOT,
         capture_output=True,
@@ -146,13 +150,18 @@ def main() -> None:
     parser.add_argument("--change", type=float, default=1.3, help="the known change: tasks this much longer")
     parser.add_argument("--figure", type=Path, help="write the paired-vs-unpaired figure here")
     parser.add_argument("--keep", type=Path, help="keep the sweeps in this directory")
+    parser.add_argument("method", nargs="*", help="overrides for every sweep, after --")
     args = parser.parse_args()
+    METHOD.extend(args.method)
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
         identical = []
         changed = None
+        took = []
         for i in range(args.sweeps):
+            started = time.perf_counter()
             identical.append(run(root / f"aa-{i}"))
+            took.append(time.perf_counter() - started)
             print(f"sweep {i + 1} of {args.sweeps} done", file=sys.stderr)
             if i == 0:  # between identical sweeps, so that slow drift favours neither side
                 changed = run(root / "changed", *longer_workloads(root / "conf", args.change))
@@ -171,7 +180,9 @@ def main() -> None:
         side_by_side = interleaved_power(root / "interleaved", args.change)
         if args.figure:
             figure(identical, args.figure)
-    print(f"{args.sweeps} identical default sweeps, and one with every task {args.change:g}x longer")
+    method = f" with {' '.join(METHOD)}" if METHOD else ""
+    print(f"{args.sweeps} identical default sweeps{method}, and one with every task {args.change:g}x longer")
+    print(f"each identical sweep took {', '.join(f'{t:.1f}' for t in took)} s")
     for measure, (called, total, counts) in rates.items():
         print(f"A/A ({measure}): {called} of {total} judged cells called changed ({called / total:.1%}); {counts}")
     print(

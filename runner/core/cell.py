@@ -1,6 +1,8 @@
 """The measuring core: one cell spec in, one result out, in a fresh interpreter.
 
-``python -m runner.core.cell SPEC.json RESULT.json``. Standard library only, so that
+``python -m runner.core.cell SPEC.json RESULT.json``; or ``python -m runner.core.cell --wait``,
+started ahead of its cell, which imports what it needs and then waits for one line on stdin that
+names the spec, the result and the files for its output (runner/sweep/launch.py). Standard library only, so that
 spawn and forkserver pay the start-up of a lean program, and so that a cell can run
 under another interpreter that has none of the runner's dependencies.
 """
@@ -209,8 +211,25 @@ def more_until_precise(spec: dict[str, Any], bound: Bound, reps: list[dict[str, 
     return {"target": target, "reached": reached, "met": stop == "reached", "stop": stop}
 
 
+def told() -> tuple[str, str] | None:
+    """``--wait``: the spec and result paths from stdin, once the sweep knows them, with stdout and
+    stderr sent to the cell's files from here on; None if the sweep ends without a cell for it."""
+    line = sys.stdin.readline()
+    if not line:
+        return None
+    paths = json.loads(line)
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        opened = os.open(paths[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.dup2(opened, fd)
+        os.close(opened)
+    return paths["spec"], paths["result"]
+
+
 def main(argv: list[str]) -> int:
-    spec_path, result_path = Path(argv[1]), Path(argv[2])
+    paths = told() if argv[1:] == ["--wait"] else (argv[1], argv[2])
+    if paths is None:
+        return 0
+    spec_path, result_path = Path(paths[0]), Path(paths[1])
     spec = json.loads(spec_path.read_text())
     files.write_json(result_path, measure(spec))
     return 0

@@ -35,9 +35,10 @@ def current_job(hc: Any) -> Job:
         root = Path(hc.sweep.dir)
         plan_path = root / "plan.json"
         plan = json.loads(plan_path.read_text()) if plan_path.exists() else {}
-        label = f"{hc.job.num + 1}/{plan.get('jobs', '?')}"
-        return Job(root, str(hc.job.num), label, plan.get("session", ""))
-    return Job(Path(hc.runtime.output_dir), "run", "1/1", uuid.uuid4().hex)
+        jobs = plan.get("jobs", "?")
+        last = not isinstance(jobs, int) or hc.job.num + 1 >= jobs
+        return Job(root, str(hc.job.num), f"{hc.job.num + 1}/{jobs}", plan.get("session", ""), last=last)
+    return Job(Path(hc.runtime.output_dir), "run", "1/1", uuid.uuid4().hex, last=True)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
@@ -63,13 +64,14 @@ def measure_job(cfg: DictConfig) -> None:
     described = " ".join(overrides) or "defaults"
     progress.cell_started(described)
     base_spec = spec.baseline(cell_spec)
-    base, base_fresh = measure_or_reuse(store, base_spec, round_, job, failure)
-    if spec.cell_id(base_spec) != spec.cell_id(cell_spec) and base_fresh:
+    own = spec.cell_id(base_spec) != spec.cell_id(cell_spec)  # a cell besides its baseline
+    base, base_fresh = measure_or_reuse(store, base_spec, round_, job, failure, followed=own or not job.last)
+    if own and base_fresh:
         line = progress.summary_line(f"[{job.label}] baseline serial {cell_spec['workload']['name']}", base, base, True)
         progress.cell_line(line, done=False)
     # the serial probe before each repetition samples the machine's speed (runner/core/pairing.py)
     cell_spec["probe_tasks"] = pairing.probe_tasks(base, cell_spec)
-    record, fresh = measure_or_reuse(store, cell_spec, round_, job, failure)
+    record, fresh = measure_or_reuse(store, cell_spec, round_, job, failure, followed=not job.last)
     job_record = {"cell": record["cell"], "round": round_, "overrides": overrides}
     write_json(Path(hc.runtime.output_dir) / "job.json", job_record)
     progress.cell_line(progress.summary_line(f"[{job.label}] {described}", record, base, fresh))

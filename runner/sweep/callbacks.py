@@ -23,7 +23,7 @@ from runner import files
 from runner.core.probes import load_average
 from runner.files import write_json
 from runner.results import environment
-from runner.sweep import carry, composed
+from runner.sweep import carry, composed, launch
 from runner.sweep.errors import fail, writing_output
 from runner.sweep.hydra_internals import BasicSweeper
 from runner.sweep.progress import SweepProgress
@@ -149,8 +149,11 @@ class LabCallback(Callback):
         plan = {"jobs": len(jobs) or "?", "cells": cells, "session": uuid.uuid4().hex, "overrides": jobs}
         write_json(root / "plan.json", plan)
         SweepProgress.start(len(jobs))
+        # the first cell's interpreter starts while Hydra sets up the first job
+        launch.start_next({"python": config.get("python"), "gil": config.get("gil")})
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        launch.discard()  # started for a cell that was reused, or guessed wrong
         SweepProgress.stop()
         finish(Path(config.hydra.sweep.dir), bool(config.get("report", True)))
 
@@ -159,4 +162,5 @@ class LabCallback(Callback):
         prepare(Path(config.hydra.run.dir), config, [carry.choices(config)])
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
+        launch.discard()
         finish(Path(config.hydra.run.dir), bool(config.get("report", True)))

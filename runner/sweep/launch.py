@@ -1,6 +1,10 @@
 """Run one cell spec in a fresh child interpreter and bring its result back.
 
-The child runs in its own session (process group) so that a timeout, or Ctrl-C in
+Between two cells the sweep starts the next cell's interpreter ahead (``start_next``): Python's
+start-up and the measuring core's imports overlap the sweep's bookkeeping, and the interpreter
+waits, measuring nothing, until ``run_cell`` tells it which spec to measure. It is still a fresh
+interpreter per cell; one started for an interpreter or environment the cell does not use is
+discarded. The child runs in its own session (process group) so that a timeout, or Ctrl-C in
 the sweep, ends it together with every process its pool started. While it runs, the
 sweep watches the session's memory and process count (Linux ``/proc``): a cell that
 allocates or forks without end is killed with status ``oom`` or ``nproc`` before it
@@ -137,6 +141,77 @@ def _wait(proc: subprocess.Popen[bytes], timeout_s: float, limits: Limits) -> in
     return proc.returncode
 
 
+def _started(spec: dict[str, Any]) -> tuple[str, dict[str, str], str]:
+    """How ``spec``'s interpreter is started: the program, its environment, the directory."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+    if spec.get("gil") is not None:
+        env["PYTHON_GIL"] = str(spec["gil"])
+    return spec.get("python") or sys.executable, env, os.getcwd()
+
+
+# The interpreter started ahead for the next cell, with how it was started; at most one.
+_ahead: list[tuple[tuple[str, dict[str, str], str], subprocess.Popen[bytes]]] = []
+
+
+def start_next(spec: dict[str, Any]) -> None:
+    """Start an interpreter for the next cell now, as ``spec``'s would be started (the next cell
+    usually runs under the same interpreter); call only while no cell is measuring."""
+    discard()
+    started = _started(spec)
+    python, env, _ = started
+    proc = subprocess.Popen(
+        [python, "-m", "runner.core.cell", "--wait"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # it writes nothing before it is told where: the cell's own files
+        env=env,
+        start_new_session=True,
+    )
+    _ahead.append((started, proc))
+
+
+def discard() -> None:
+    """End the interpreter started ahead, if any (the sweep is over, or the next cell needs another)."""
+    while _ahead:
+        _kill_group(_ahead.pop()[1])
+
+
+def _take(started: tuple[str, dict[str, str], str], told: dict[str, str]) -> subprocess.Popen[bytes] | None:
+    """The interpreter started ahead, told to measure, if it was started as this cell's would be."""
+    if not _ahead:
+        return None
+    how, proc = _ahead.pop()
+    if how != started or proc.poll() is not None or proc.stdin is None:
+        _kill_group(proc)
+        return None
+    try:
+        proc.stdin.write(json.dumps(told).encode() + b"\n")
+        proc.stdin.close()
+    except OSError:  # it died since
+        _kill_group(proc)
+        return None
+    return proc
+
+
+def _start(spec: dict[str, Any], told: dict[str, str]) -> tuple[subprocess.Popen[bytes], bool]:
+    """The cell's interpreter, measuring: the one started ahead where it fits, else a new one; and
+    whether it was started ahead."""
+    started = _started(spec)
+    proc = _take(started, told)
+    if proc is not None:
+        return proc, True
+    python, env, _ = started
+    with open(told["stdout"], "wb") as out, open(told["stderr"], "wb") as err:
+        fresh = subprocess.Popen(
+            [python, "-m", "runner.core.cell", told["spec"], told["result"]],
+            stdout=out,
+            stderr=err,
+            env=env,
+            start_new_session=True,
+        )
+    return fresh, False
+
+
 def run_cell(spec: dict[str, Any], workdir: Path, limits: Limits | None = None) -> dict[str, Any]:
     """Measure ``spec`` under its interpreter; the result's status says ok, error, timeout, oom or nproc."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -144,24 +219,17 @@ def run_cell(spec: dict[str, Any], workdir: Path, limits: Limits | None = None) 
     stderr_path = workdir / "stderr.txt"
     write_json(spec_path, spec)
     result_path.unlink(missing_ok=True)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
-    if spec.get("gil") is not None:
-        env["PYTHON_GIL"] = str(spec["gil"])
-    python = spec.get("python") or sys.executable
-    with open(workdir / "stdout.txt", "wb") as out, open(stderr_path, "wb") as err:
-        proc = subprocess.Popen(
-            [python, "-m", "runner.core.cell", str(spec_path), str(result_path)],
-            stdout=out,
-            stderr=err,
-            env=env,
-            start_new_session=True,
-        )
-        try:
-            code = _wait(proc, spec["timeout_s"], limits or Limits())
-        except BaseException:
-            _kill_group(proc)
-            raise
+    stderr_path.unlink(missing_ok=True)
+    told = {"spec": str(spec_path), "result": str(result_path), "stdout": str(workdir / "stdout.txt")}
+    proc, ahead = _start(spec, {**told, "stderr": str(stderr_path)})
+    try:
+        code = _wait(proc, spec["timeout_s"], limits or Limits())
+    except BaseException:
+        _kill_group(proc)
+        raise
     _kill_group(proc)  # whatever the cell started outlives it only by mistake
+    if ahead and not stderr_path.exists():  # it ended before it was told (a failed start): say why, afresh
+        return run_cell(spec, workdir, limits)
     if isinstance(code, dict):
         return code
     if code != 0 or not result_path.exists():

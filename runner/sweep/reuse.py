@@ -13,7 +13,7 @@ from typing import Any
 
 from runner.results.cell_store import CellStore
 from runner.sweep import spec
-from runner.sweep.launch import Limits, run_cell
+from runner.sweep.launch import Limits, run_cell, start_next
 
 
 @dataclass(frozen=True)
@@ -25,16 +25,24 @@ class Job:
     label: str  # "i/N"
     session: str  # one per invocation: a cell that failed in this session is not retried in it
     limits: Limits = field(default_factory=Limits)
+    last: bool = True  # no job of this sweep comes after it (none may need a cell's interpreter)
 
 
 def measure_or_reuse(
-    store: CellStore, cell_spec: dict[str, Any], round_: int, job: Job, failure: dict[str, Any] | None = None
+    store: CellStore,
+    cell_spec: dict[str, Any],
+    round_: int,
+    job: Job,
+    failure: dict[str, Any] | None = None,
+    followed: bool = False,
 ) -> tuple[dict[str, Any], bool]:
     """The stored record of a cell, measuring it first unless this directory has it.
 
     A cell that failed in an earlier session is measured again (resume); one that
     failed in this session is not, so a broken baseline costs its timeout once.
     ``failure`` records a result without measuring (a calibration that failed).
+    ``followed``: another cell may be measured after this one, so its interpreter is
+    started as soon as this cell ends, while its record is written and the next job set up.
     """
     cell = spec.cell_id(cell_spec)
     record = store.get(cell, round_)
@@ -44,6 +52,8 @@ def measure_or_reuse(
         store.retire(record)  # a failed attempt is kept, not overwritten
     started = datetime.now(UTC).isoformat(timespec="seconds")
     result = failure or run_cell(cell_spec, store.workdir(cell, round_), job.limits)
+    if followed:
+        start_next(cell_spec)
     record = {
         "cell": cell,
         "round": round_,
