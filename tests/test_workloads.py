@@ -133,6 +133,7 @@ def test_gil_release_processes_the_whole_buffer(algorithm: str) -> None:
     assert gil_release.run(0, kib=256, rounds=3, algorithm=algorithm) == 3 * 256 * 1024
 
 
+@pytest.mark.alone
 def test_threads_run_gil_releasing_code_in_parallel_and_python_code_not() -> None:
     """The GIL, on two cores: C code that lets it go runs in parallel, a Python loop does not."""
     sha = {"kib": 8192, "rounds": 2}

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from runner.results.cell_store import CellStore
-from runner.sweep import spec
-from runner.sweep.launch import Limits, run_cell, start_next
+from runner.sweep import launch, spec
+from runner.sweep.launch import Limits, run_cell
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ def measure_or_reuse(
     round_: int,
     job: Job,
     failure: dict[str, Any] | None = None,
+    *,
     followed: bool = False,
 ) -> tuple[dict[str, Any], bool]:
     """The stored record of a cell, measuring it first unless this directory has it.
@@ -53,7 +54,7 @@ def measure_or_reuse(
     started = datetime.now(UTC).isoformat(timespec="seconds")
     result = failure or run_cell(cell_spec, store.workdir(cell, round_), job.limits)
     if followed:
-        start_next(cell_spec)
+        launch.start_next(cell_spec)
     record = {
         "cell": cell,
         "round": round_,

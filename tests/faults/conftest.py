@@ -65,9 +65,21 @@ def session_members(sid: int) -> list[int]:
     return [pid for pid, _ppid, session, _cmd in processes() if session == sid]
 
 
+def _output(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/fd/1")
+    except OSError:
+        return ""
+
+
 def cell_interpreters(root: Path) -> list[int]:
-    """Pids of running ``python -m runner.core.cell`` children measuring into ``root``."""
-    return [pid for pid, _p, _s, cmd in processes() if "runner.core.cell" in cmd and str(root) in cmd]
+    """Pids of running ``python -m runner.core.cell`` children measuring into ``root``: their
+    output goes to a cell's files there (one started ahead and still waiting writes nowhere)."""
+    return [
+        pid
+        for pid, _p, _s, cmd in processes()
+        if "runner.core.cell" in cmd and _output(pid).startswith(str(root.resolve()))
+    ]
 
 
 def children(pid: int) -> list[int]:
