@@ -114,14 +114,16 @@ class Samples:
 
 
 def run_timed(cmd: list[str], cwd: Path, env: dict[str, str], watch_memory: bool = False) -> Run:
-    """Wall time of ``cmd`` (and its own VmHWM, polled: it is gone once the process is reaped)."""
+    """Wall time of ``cmd`` (and its own VmHWM plus its summary helper's, polled: they are gone once
+    the processes are reaped)."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=err)
         peak = None
         while proc.poll() is None:
             if watch_memory:
-                peak = _vmhwm_kib(proc.pid) or peak
+                own = _vmhwm_kib(proc.pid)
+                peak = own + sum(_vmhwm_kib(h) or 0 for h in _helpers(proc.pid)) if own else peak
             time.sleep(POLL_S)
         wall = time.perf_counter() - start
         if proc.returncode != 0:
@@ -129,6 +131,19 @@ def run_timed(cmd: list[str], cwd: Path, env: dict[str, str], watch_memory: bool
             tail = err.read().decode(errors="replace")[-1500:]
             raise RuntimeError(f"{' '.join(cmd)} (cwd {cwd}) exited {proc.returncode}:\n{tail}")
     return Run(wall, peak)
+
+
+def _helpers(pid: int) -> list[int]:
+    """The summary's helper among ``pid``'s children (runner/sweep/finishing.py): its memory is the sweep's."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            child = entry.name.isdigit() and (entry / "stat").read_text().rsplit(")", 1)[1].split()[1] == str(pid)
+            if child and b"runner.sweep.finishing" in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
 
 
 def _vmhwm_kib(pid: int) -> int | None:
@@ -251,7 +266,9 @@ class Bench:
         self.samples.add(f"{label}: cells measured", tree.name, records)
         self.samples.add(f"{label}: sweep wall time (s)", tree.name, run.wall_s)
         if run.peak_kib is not None:
-            self.samples.add(f"{label}: sweeping process peak RSS (MiB)", tree.name, run.peak_kib / 1024)
+            self.samples.add(
+                f"{label}: peak RSS, sweeping process + summary helper (MiB)", tree.name, run.peak_kib / 1024
+            )
         return (run.wall_s - busy) / records
 
     def anchor(self, jobs: int, round_dir: Path) -> None:

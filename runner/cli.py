@@ -262,8 +262,9 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run_app(argv: list[str], user_wants_traceback: bool) -> None:
-    from runner.sweep import app, app_help, callbacks
+    from runner.sweep import app, app_help, callbacks, finishing, launch
 
+    finishing.start(argv)  # imports what the summary needs while Hydra composes (runner/sweep/finishing.py)
     try:
         preflight(argv)
         sys.argv = [sys.argv[0], *argv]
@@ -293,9 +294,15 @@ def _run_app(argv: list[str], user_wants_traceback: bool) -> None:
         root = callbacks.LabCallback.current_root
         print("\ninterrupted: every finished cell is kept", file=sys.stderr)
         if root is not None:
-            again = " ".join([sys.argv[0] if not sys.argv[0].endswith("__main__.py") else "python -m runner", *argv])
+            given = [a for a in argv if not a.startswith("hydra.sweep.dir=")]
+            again = " ".join([sys.argv[0] if not sys.argv[0].endswith("__main__.py") else "python -m runner", *given])
             print(f"resume with: {again} hydra.sweep.dir={root}", file=sys.stderr)
         raise SystemExit(EXIT_INTERRUPTED) from None
+    finally:
+        # a command that stopped before its summary (bad input, Ctrl-C, a failed job) leaves no
+        # helper and no interpreter started ahead
+        finishing.discard()
+        launch.discard()
 
 
 # ``concurrency-lab NAME ...`` runs ``python -m runner.NAME ...`` (the module whose ``main`` that runs);

@@ -87,6 +87,14 @@ def test_one_that_ended_before_it_was_told_is_replaced(tmp_path: Path) -> None:
     assert result["pid"] != dies.pid
 
 
+def test_no_interpreter_to_start_ahead_is_no_error(tmp_path: Path) -> None:
+    """A ``python=`` the sweep resolves later, or no process to spare: the cell starts its own."""
+    launch.start_next(cell_spec(python=str(tmp_path / "no-such-python")))
+    assert launch._ahead == []
+    result = launch.run_cell(cell_spec(), tmp_path / "cell")
+    assert result["status"] == "ok", result["message"]
+
+
 def test_a_waiting_interpreter_ends_when_the_sweep_goes_away() -> None:
     waiting = subprocess.Popen(
         [sys.executable, "-m", "runner.core.cell", "--wait"],

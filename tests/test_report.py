@@ -319,7 +319,7 @@ def test_a_report_that_breaks_fails_the_sweep_loudly_and_keeps_the_data(
     synthetic: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Hydra turns an exception in on_multirun_end into a warning and exit 0; the lab must not."""
-    from runner.sweep import callbacks
+    from runner.sweep import finishing
 
     def broken(root: Path) -> None:
         raise RuntimeError("a figure library broke")
@@ -327,7 +327,7 @@ def test_a_report_that_breaks_fails_the_sweep_loudly_and_keeps_the_data(
     monkeypatch.setattr(report, "render", broken)
     before = (synthetic / "summary.csv").stat().st_size
     with pytest.raises(SystemExit) as stopped:
-        callbacks.summarize(synthetic)
+        finishing.summarize(synthetic)
     assert stopped.value.code == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: report: RuntimeError: a figure library broke")

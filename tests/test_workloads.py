@@ -137,12 +137,20 @@ def test_gil_release_processes_the_whole_buffer(algorithm: str) -> None:
 def test_threads_run_gil_releasing_code_in_parallel_and_python_code_not() -> None:
     """The GIL, on two cores: C code that lets it go runs in parallel, a Python loop does not."""
     sha = {"kib": 8192, "rounds": 2}
-    released = max(map(parallelism, run("gil_release", "thread", workers=2, tasks=16, params=sha)))
     held = max(map(parallelism, run("cpu", "thread", workers=2, tasks=16, params={"n": 300_000})))
-    # what two workers get from this machine now (another program may be using a core)
-    available = max(map(parallelism, run("gil_release", "process", workers=2, tasks=16, params=sha)))
     assert held <= 1.2
-    assert released >= min(1.3, 0.8 * available), (released, available)
+    # each time against what two workers got from this machine right after (another program may be
+    # using a core, for a moment or throughout); up to three pairs, so a moment's contention on one
+    # side of a pair is not taken for the GIL
+    pairs = []
+    for _ in range(3):
+        released = max(map(parallelism, run("gil_release", "thread", workers=2, tasks=16, params=sha)))
+        available = max(map(parallelism, run("gil_release", "process", workers=2, tasks=16, params=sha)))
+        pairs.append((released, available))
+        if released >= min(1.3, 0.8 * available):
+            break
+    else:
+        pytest.fail(f"threads running C code that releases the GIL were not parallel: {pairs}")
 
 
 @pytest.mark.parametrize("name", list(TINY_WORKLOADS))

@@ -219,7 +219,7 @@ def told() -> tuple[str, str] | None:
         return None
     paths = json.loads(line)
     for fd, name in ((1, "stdout"), (2, "stderr")):
-        opened = os.open(paths[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        opened = os.open(paths[name], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)  # the umask applies, as to open()
         os.dup2(opened, fd)
         os.close(opened)
     return paths["spec"], paths["result"]

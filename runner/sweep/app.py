@@ -21,8 +21,9 @@ from runner.core import pairing
 from runner.files import write_json
 from runner.paths import CONF_DIR
 from runner.results.cell_store import CellStore
-from runner.sweep import config, progress, spec
+from runner.sweep import config, finishing, progress, spec
 from runner.sweep.calibrate import CalibrationFailed, calibrated
+from runner.sweep.callbacks import here
 from runner.sweep.errors import writing_output
 from runner.sweep.reuse import Job, measure_or_reuse
 from runner.sweep.validate import build_spec, limits, plain
@@ -48,10 +49,12 @@ def main(cfg: DictConfig) -> None:
 
 
 def measure_job(cfg: DictConfig) -> None:
+    finishing.wait_until_ready()  # done already by the callbacks; a no-op in another launcher's process
     resolved = plain(cfg)
     cell_spec = build_spec(resolved)
     hc = HydraConfig.get()
     job = replace(current_job(hc), limits=limits(resolved))
+    ahead = here(hc) and not job.last  # another cell follows, in this process
     store = CellStore(job.root)
     round_ = resolved["round"]
     failure = None
@@ -65,13 +68,13 @@ def measure_job(cfg: DictConfig) -> None:
     progress.cell_started(described)
     base_spec = spec.baseline(cell_spec)
     own = spec.cell_id(base_spec) != spec.cell_id(cell_spec)  # a cell besides its baseline
-    base, base_fresh = measure_or_reuse(store, base_spec, round_, job, failure, followed=own or not job.last)
+    base, base_fresh = measure_or_reuse(store, base_spec, round_, job, failure, followed=(here(hc) and own) or ahead)
     if own and base_fresh:
         line = progress.summary_line(f"[{job.label}] baseline serial {cell_spec['workload']['name']}", base, base, True)
         progress.cell_line(line, done=False)
     # the serial probe before each repetition samples the machine's speed (runner/core/pairing.py)
     cell_spec["probe_tasks"] = pairing.probe_tasks(base, cell_spec)
-    record, fresh = measure_or_reuse(store, cell_spec, round_, job, failure, followed=not job.last)
+    record, fresh = measure_or_reuse(store, cell_spec, round_, job, failure, followed=ahead)
     job_record = {"cell": record["cell"], "round": round_, "overrides": overrides}
     write_json(Path(hc.runtime.output_dir) / "job.json", job_record)
     progress.cell_line(progress.summary_line(f"[{job.label}] {described}", record, base, fresh))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-import traceback
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,9 @@ from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from runner import files
-from runner.core.probes import load_average
 from runner.files import write_json
 from runner.results import environment
-from runner.sweep import carry, composed, launch
+from runner.sweep import carry, composed, finishing, launch
 from runner.sweep.errors import fail, writing_output
 from runner.sweep.hydra_internals import BasicSweeper
 from runner.sweep.progress import SweepProgress
@@ -54,6 +51,13 @@ def validate(config: DictConfig, jobs: list[list[str]]) -> tuple[int, list[dict[
         chosen = carry.choices(job_cfg)
         choices[json.dumps(chosen, sort_keys=True)] = chosen
     return len(cells), list(choices.values())
+
+
+def here(hydra: Any) -> bool:
+    """Whether the jobs run one after another in this process (Hydra's basic launcher, ``hydra``
+    the config's hydra node): only then may the next cell's interpreter start ahead, between two
+    cells (runner/sweep/launch.py)."""
+    return str(OmegaConf.select(hydra, "launcher._target_", default="")).endswith(".BasicLauncher")
 
 
 # Launchers that run several jobs at once on the machine that measures them.
@@ -92,50 +96,6 @@ def prepare(root: Path, config: DictConfig, choices: list[dict[str, Any]]) -> No
         write_json(root / "environment.json", env)
 
 
-def finish(root: Path, report: bool) -> None:
-    """Aggregate, write the report (unless ``report`` is false), and print the summary and verdicts;
-    the report reads only the files."""
-    with writing_output():
-        summarize(root, report)
-
-
-def summarize(root: Path, draw: bool = True) -> None:
-    from runner.report import terminal as console
-    from runner.results.aggregate import aggregate
-
-    env = environment.read_environment(root)
-    env["load_after"] = load_average()
-    if env.get("sessions"):
-        env["sessions"][-1]["load_after"] = env["load_after"]
-    write_json(root / "environment.json", env)
-    table = aggregate(root)
-    if not draw:  # report=false: the tables only; the report is one command away, any time
-        console.print_summary(table, root, [])
-        print(f"report: not drawn (report=false); draw it with: python -m runner.report {root}")
-        return
-    from runner.report import sections as report
-    from runner.results.load import DataError
-
-    try:
-        written = report.render(root)
-    except DataError as exc:  # nothing measured to report: the summary says why
-        console.print_summary(table, root, [])
-        print(f"report: not written ({exc})")
-        return
-    except Exception as exc:
-        console.print_summary(table, root, [])
-        # Hydra would turn this into a warning and exit 0: say it, keep the details, fail
-        files.write_text(root / "report-error.txt", traceback.format_exc())
-        fail(
-            f"report: {type(exc).__name__}: {exc}; the measurements are safe in {root} (details in "
-            "report-error.txt); redraw with: python -m runner.report DIR",
-            code=1,
-        )
-    console.print_summary(table, root, written.answer)
-    console.print_verdicts(written.verdicts)
-    print(f"report: {root / 'report.html'}")
-
-
 class LabCallback(Callback):
     # The sweep in progress, so that an interrupted one can say how to resume it.
     current_root: Path | None = None
@@ -149,18 +109,20 @@ class LabCallback(Callback):
         plan = {"jobs": len(jobs) or "?", "cells": cells, "session": uuid.uuid4().hex, "overrides": jobs}
         write_json(root / "plan.json", plan)
         SweepProgress.start(len(jobs))
-        # the first cell's interpreter starts while Hydra sets up the first job
-        launch.start_next({"python": config.get("python"), "gil": config.get("gil")})
+        finishing.wait_until_ready()  # no cell measures while the summary's helper imports
+        if here(config.hydra):  # the first cell's interpreter starts while Hydra sets up the first job
+            launch.start_next({"gil": config.get("gil")})
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         launch.discard()  # started for a cell that was reused, or guessed wrong
         SweepProgress.stop()
-        finish(Path(config.hydra.sweep.dir), bool(config.get("report", True)))
+        finishing.finish(Path(config.hydra.sweep.dir), bool(config.get("report", True)))
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         build_spec(plain(config))  # bad input fails before Hydra creates the run directory
         prepare(Path(config.hydra.run.dir), config, [carry.choices(config)])
+        finishing.wait_until_ready()
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
         launch.discard()
-        finish(Path(config.hydra.run.dir), bool(config.get("report", True)))
+        finishing.finish(Path(config.hydra.run.dir), bool(config.get("report", True)))

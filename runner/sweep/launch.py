@@ -14,6 +14,7 @@ malloc arenas) and break honest cells; RLIMIT_NPROC does not bind root.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -159,31 +160,41 @@ def start_next(spec: dict[str, Any]) -> None:
     discard()
     started = _started(spec)
     python, env, _ = started
-    proc = subprocess.Popen(
-        [python, "-m", "runner.core.cell", "--wait"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,  # it writes nothing before it is told where: the cell's own files
-        env=env,
-        start_new_session=True,
-    )
+    try:
+        proc = subprocess.Popen(
+            [python, "-m", "runner.core.cell", "--wait"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,  # it writes nothing before it is told where: the cell's own files
+            env=env,
+            start_new_session=True,
+        )
+    except OSError:  # no interpreter there, or no process to spare: the cell starts its own
+        return
     _ahead.append((started, proc))
 
 
 def discard() -> None:
     """End the interpreter started ahead, if any (the sweep is over, or the next cell needs another)."""
     while _ahead:
-        _kill_group(_ahead.pop()[1])
+        proc = _ahead.pop()[1]
+        _kill_group(proc)
+        if proc.stdin is not None:
+            proc.stdin.close()
+
+
+atexit.register(discard)  # a command that stopped early (a failed job, Ctrl-C) leaves none waiting
 
 
 def _take(started: tuple[str, dict[str, str], str], told: dict[str, str]) -> subprocess.Popen[bytes] | None:
     """The interpreter started ahead, told to measure, if it was started as this cell's would be."""
     if not _ahead:
         return None
-    how, proc = _ahead.pop()
+    how, proc = _ahead[-1]
     if how != started or proc.poll() is not None or proc.stdin is None:
-        _kill_group(proc)
+        discard()
         return None
+    _ahead.pop()
     try:
         proc.stdin.write(json.dumps(told).encode() + b"\n")
         proc.stdin.close()

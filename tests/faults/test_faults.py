@@ -133,6 +133,7 @@ def test_ctrl_c_stops_fast_keeps_finished_cells_and_says_how_to_resume(tmp_path:
     assert not list(root.rglob(".*.tmp"))
     command = re.search(r"resume with: (.*)", err)
     assert command and f"hydra.sweep.dir={root}" in command.group(1)
+    assert command.group(1).count("hydra.sweep.dir=") == 1
 
     resumed = lab(*args, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
