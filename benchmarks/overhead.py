@@ -123,7 +123,8 @@ def run_timed(cmd: list[str], cwd: Path, env: dict[str, str], watch_memory: bool
         while proc.poll() is None:
             if watch_memory:
                 own = _vmhwm_kib(proc.pid)
-                peak = own + sum(_vmhwm_kib(h) or 0 for h in _helpers(proc.pid)) if own else peak
+                if own:  # the helper is gone before the sweep: keep the largest sum seen
+                    peak = max(peak or 0, own + sum(_vmhwm_kib(h) or 0 for h in _helpers(proc.pid)))
             time.sleep(POLL_S)
         wall = time.perf_counter() - start
         if proc.returncode != 0:

@@ -122,8 +122,6 @@ def start(argv: list[str]) -> None:
     finally:
         os.close(told)
     _helper.append((proc, ready))
-    if len(_helper) == 1:
-        atexit.register(discard)
 
 
 def _end(proc: subprocess.Popen[bytes], ready: int) -> None:
@@ -141,6 +139,9 @@ def discard() -> None:
     """End the helper: the command stopped before its summary (bad input, an interrupt), or is done."""
     while _helper:
         _end(*_helper.pop())
+
+
+atexit.register(discard)
 
 
 def wait_until_ready() -> None:
