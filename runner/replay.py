@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from runner.paths import PROJECT_ROOT
+from runner.paths import PROJECT_ROOT, child_environment
 from runner.results.hydra_records import CONFIG_COPY, RecordError, read
 from runner.sweep import trust
 
@@ -95,8 +94,7 @@ def main(argv: list[str]) -> int:
     if note:
         print(note, flush=True)
     # the replay runs this checkout's runner, whatever is installed
-    path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
-    return subprocess.run(command, env={**os.environ, "PYTHONPATH": path}).returncode
+    return subprocess.run(command, env=child_environment()).returncode
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ def measure_job(cfg: DictConfig) -> None:
     cell_spec = build_spec(resolved)
     hc = HydraConfig.get()
     job = replace(current_job(hc), limits=limits(resolved))
-    ahead = here(hc) and not job.last  # another cell follows, in this process
+    in_turn = here(hc)  # the jobs run one after another in this process
     store = CellStore(job.root)
     round_ = resolved["round"]
     failure = None
@@ -68,13 +68,15 @@ def measure_job(cfg: DictConfig) -> None:
     progress.cell_started(described)
     base_spec = spec.baseline(cell_spec)
     own = spec.cell_id(base_spec) != spec.cell_id(cell_spec)  # a cell besides its baseline
-    base, base_fresh = measure_or_reuse(store, base_spec, round_, job, failure, followed=(here(hc) and own) or ahead)
+    # after the baseline comes the job's own cell, or the next job's
+    followed = in_turn and (own or not job.last)
+    base, base_fresh = measure_or_reuse(store, base_spec, round_, job, failure, followed=followed)
     if own and base_fresh:
         line = progress.summary_line(f"[{job.label}] baseline serial {cell_spec['workload']['name']}", base, base, True)
         progress.cell_line(line, done=False)
     # the serial probe before each repetition samples the machine's speed (runner/core/pairing.py)
     cell_spec["probe_tasks"] = pairing.probe_tasks(base, cell_spec)
-    record, fresh = measure_or_reuse(store, cell_spec, round_, job, failure, followed=ahead)
+    record, fresh = measure_or_reuse(store, cell_spec, round_, job, failure, followed=in_turn and not job.last)
     job_record = {"cell": record["cell"], "round": round_, "overrides": overrides}
     write_json(Path(hc.runtime.output_dir) / "job.json", job_record)
     progress.cell_line(progress.summary_line(f"[{job.label}] {described}", record, base, fresh))

@@ -25,7 +25,7 @@ from pathlib import Path
 from runner import files
 from runner.core.probes import load_average
 from runner.files import write_json
-from runner.paths import PROJECT_ROOT
+from runner.paths import child_environment
 from runner.results import environment
 from runner.sweep.errors import fail, writing_output
 
@@ -97,7 +97,8 @@ def _terminal_output() -> bool:
         return False
 
 
-# Flags after which Hydra prints something and runs no job.
+# Flags after which Hydra prints something and runs no job: what cli.preflight reads from Hydra's
+# own parser, named here because the helper starts before Hydra is imported.
 NO_JOB = {"--help", "-h", "--hydra-help", "--cfg", "-c", "--info", "-i", "--shell-completion", "-sc", "--version"}
 
 
@@ -107,13 +108,12 @@ def start(argv: list[str]) -> None:
     if _helper or NO_JOB & set(argv) or not _terminal_output():
         return
     ready, told = os.pipe()
-    path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", "runner.sweep.finishing", str(told)],
             stdin=subprocess.PIPE,
             pass_fds=(told,),
-            env={**os.environ, "PYTHONPATH": path},
+            env=child_environment(),
             start_new_session=True,  # Ctrl-C is the sweep's to handle; the helper ends with its stdin
         )
     except OSError:  # no process to spare (EAGAIN, ENOMEM): the sweep summarizes itself

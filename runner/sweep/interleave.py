@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from runner.paths import PROJECT_ROOT
+from runner.paths import child_environment
 from runner.results.load import DataError, Sweep, load
 
 
@@ -36,8 +35,7 @@ def run_side_by_side(ab: str, overrides: list[str], out: Path) -> int:
     """Sweep ``overrides`` with KEY=A,B innermost into ``out``; the lab's exit code."""
     key, a, b = parse(ab)
     command = [sys.executable, "-m", "runner", "-m", *overrides, f"{key}={a},{b}", f"hydra.sweep.dir={out}"]
-    path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
-    return subprocess.run(command, env={**os.environ, "PYTHONPATH": path}).returncode
+    return subprocess.run(command, env=child_environment()).returncode
 
 
 def split(root: Path, ab: str) -> tuple[Sweep, Sweep]:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.files import write_json
-from runner.paths import PROJECT_ROOT
+from runner.paths import child_environment
 
 
 def _failure(status: str, message: str, pid: int) -> dict[str, Any]:
@@ -144,7 +144,7 @@ def _wait(proc: subprocess.Popen[bytes], timeout_s: float, limits: Limits) -> in
 
 def _started(spec: dict[str, Any]) -> tuple[str, dict[str, str], str]:
     """How ``spec``'s interpreter is started: the program, its environment, the directory."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+    env = child_environment()
     if spec.get("gil") is not None:
         env["PYTHON_GIL"] = str(spec["gil"])
     return spec.get("python") or sys.executable, env, os.getcwd()

@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from runner.paths import PROJECT_ROOT
+from runner.paths import child_environment
 
 OLDEST = (3, 10)  # the measuring core's own syntax and stdlib needs
 # An executor's refusal, asked of the interpreter that will run the cell (the measuring core is
@@ -135,7 +135,7 @@ def refusal(path: str, executor: str, workload: str) -> str | None:
 
 @cache  # one run of the other interpreter per executor and workload, however many cells share them
 def _asked(path: str, executor: str, workload: str) -> str | None:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
+    env = child_environment()
     try:
         out = subprocess.run(
             [path, "-c", REFUSAL, executor, workload], capture_output=True, text=True, timeout=60, check=True, env=env
