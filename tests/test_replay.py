@@ -101,8 +101,17 @@ def test_the_sweep_reports_every_figure_fit_and_verdict(swept: tuple[Path, Path,
     }
     assert len(fits) >= 2  # the curves are fitted, bar those a busy machine left short
     text = (root / "report.md").read_text()
-    assert "| threads do not speed up pure-Python CPU work | holds |" in text
+    # parallelism is the cells' own measure: judged whatever the serial reference did
     assert "| threads on CPU work are concurrency without parallelism | holds |" in text
+    # a speedup is judged where it is possible; on this VM a tiny cell's worker thread can land on
+    # a virtual CPU 1.6x faster than the reference's for all its repetitions, which is flagged
+    threads = summary[(summary["workload"] == "cpu") & (summary["executor"] == "thread")]
+    assert len(threads) == 3
+    if threads["impossible"].astype(bool).all():
+        assert "| threads do not speed up pure-Python CPU work | not measured |" in text
+        assert "3 cell(s) with an impossible value not judged" in text
+    else:
+        assert "| threads do not speed up pure-Python CPU work | holds |" in text
     assert "| GIL-releasing C code scales on threads | not measured |" in text
     assert (root / "report.html").stat().st_size > 50_000
 
@@ -131,12 +140,13 @@ def test_a_sweep_sent_elsewhere_replays_from_the_config_files_it_carries(swept: 
     kept = sorted(str(p.relative_to(root / "config")) for p in (root / "config").rglob("*.yaml"))
     assert kept == ["experiment/gil_standin.yaml", "workload/cpu_tiny.yaml", "workload/sleep_tiny.yaml"]
     assert (root / "config" / "experiment" / "gil_standin.yaml").read_text() == EXPERIMENT
-    # the same claims judged the same way; a claim whose cells a busy machine left all
+    # the same claims judged the same way; a claim on speedup whose cells a busy machine left all
     # impossible on one side is "not measured" there (seen in CI), which is no disagreement
     first, again = verdicts(root), verdicts(replay)
     assert len(first) == 4 and again.keys() == first.keys()
     judged = [claim for claim in first if "not measured" not in (first[claim], again[claim])]
-    assert len(judged) >= 2 and all(first[claim] == again[claim] for claim in judged), (first, again)
+    assert {"threads on CPU work are concurrency without parallelism", "sleeping threads overlap"} <= set(judged)
+    assert all(first[claim] == again[claim] for claim in judged), (first, again)
     report = (root / "report.md").read_text()
     assert "python -m runner -m --config-dir sweep/config +experiment=gil_standin" in report
     assert str(conf) not in report

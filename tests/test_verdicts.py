@@ -160,3 +160,34 @@ def test_a_job_accepts_parameters_that_only_other_jobs_workloads_have(compose_cf
 
     cfg = compose_cfg(["workload=cpu", "expect=[{claim: a, where: 'param_seconds > 0', check: 'speedup < 9'}]"])
     assert build_spec(plain(cfg))["workload"]["name"] == "cpu"
+
+
+def test_an_impossible_speedup_is_left_out_of_claims_on_speedup_but_its_parallelism_is_judged() -> None:
+    summary = pd.DataFrame(
+        {
+            "cell": ["a", "b"],
+            "workload": ["cpu", "cpu"],
+            "executor": ["thread", "thread"],
+            "start_method": ["", ""],
+            "workers": [1, 2],
+            "status": ["ok", "ok"],
+            "n": [3, 3],
+            "speedup_median": [1.6, 0.9],
+            "efficiency_median": [1.6, 0.45],
+            "parallelism_median": [0.99, 1.4],
+            "impossible": [True, False],
+        }
+    )
+    allowed = expect.names()
+
+    def verdict(check: str) -> verdicts.Verdict:
+        return verdicts.judge(summary, {"claim": "c", "check": check}, 0, allowed, cores=2)
+
+    on_speedup = verdict("speedup < 1.5")
+    assert (on_speedup.verdict, on_speedup.cells) == (verdicts.HOLDS, 1)
+    assert "1 cell(s) with an impossible value not judged" in on_speedup.numbers
+    assert verdict("efficiency < 0.5").cells == 1
+    # the impossible cell's parallelism is its own measurement: judged, and here it breaks the claim
+    on_parallelism = verdict("parallelism > 1.2")
+    assert (on_parallelism.verdict, on_parallelism.cells) == (verdicts.FAILS, 2)
+    assert "not judged" not in on_parallelism.numbers

@@ -54,7 +54,7 @@ NAMES: dict[str, str] = {
     "n": "repetitions measured",
     "cv": "coefficient of variation of wall_s",
     "noisy": "True where the cell was flagged noisy",
-    "impossible": "True where the speedup is one the cell's own accounting rules out (never judged)",
+    "impossible": "True where the speedup is one the cell's own accounting rules out (its speedup is never judged)",
     "errors": "failed tasks over all repetitions",
     "complete": "True where every repetition is in results.csv",
 }

@@ -21,6 +21,11 @@ from runner.results.load import Sweep
 
 HOLDS, FAILS, NOT_MEASURED, REFUSED = "holds", "fails", "not measured", "refused"
 SHOWN_FAILURES = 3
+# The names whose value divides by the serial reference: where a cell's speedup is impossible,
+# these are what is wrong with it. Its parallelism, wall time and CPU are its own, and judged.
+FROM_SPEEDUP = frozenset(
+    {"speedup", "speedup_median", "speedup_ci_low", "speedup_ci_high", "efficiency", "efficiency_median"}
+)
 
 
 @dataclass(frozen=True)
@@ -126,8 +131,10 @@ def judge(
     for name in parsed.check.names:  # a cell lacking a number the check reads cannot be judged by it
         if isinstance(bound[name], pd.Series):
             measured &= bound[name].notna().to_numpy()
-    # a speedup its own accounting rules out is a measurement error, not evidence either way
-    impossible = measured & flags(summary, "impossible").to_numpy()
+    # a speedup its own accounting rules out is a measurement error, not evidence either way,
+    # for a claim that reads it; the cell's own measures are sound and judged
+    reads_speedup = bool((parsed.where.names | parsed.check.names) & FROM_SPEEDUP)
+    impossible = measured & flags(summary, "impossible").to_numpy() & reads_speedup
     measured &= ~impossible
     selected = summary[measured]
     left_out = f"; {int(impossible.sum())} cell(s) with an impossible value not judged" if impossible.any() else ""
