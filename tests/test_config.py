@@ -125,7 +125,13 @@ def test_bad_command_line_is_one_clear_error_and_writes_nothing(tmp_path: Path, 
 
 @pytest.mark.parametrize(
     ("args", "expect"),
-    [(["--help"], "== Configuration groups =="), (["--cfg", "job"], "workers: 4"), (["--info"], "Config search path")],
+    [
+        (["--help"], "== Configuration groups =="),
+        (["--cfg", "job"], "workers: 4"),
+        (["--info"], "Config search path"),
+        # with the lab's own overrides on the line, as a user adds the flag to the command they run
+        (["--hydra-help", "workers=2"], "== Flags =="),
+    ],
 )
 def test_hydra_flags_behave_as_in_any_hydra_app(tmp_path: Path, args: list[str], expect: str) -> None:
     proc = lab(*args, cwd=tmp_path)

@@ -85,14 +85,15 @@ def answered(argv: list[str], task_function: TaskFunction) -> bool:
     try:
         # it passes on every call but the listing it answers
         hydra.config_loader = cast(ConfigLoader, GroupsFromOneRepository(hydra.config_loader))
-        # Hydra's app_help and hydra_help, less their compose_config(with_log_configuration=True)
+        # Hydra's app_help and hydra_help, less their compose_config(with_log_configuration=True).
+        # Hydra composes its help without the primary config, so `--hydra-help workers=2` fails
+        # on a key the lab has; with it, the Hydra node shown is the one this command would run.
+        cfg = hydra.compose_config(args.config_name or "config", args.overrides, run_mode=RunMode.RUN)
         if args.help:
-            cfg = hydra.compose_config(args.config_name or "config", args.overrides, run_mode=RunMode.RUN)
             HydraConfig.instance().set_config(cfg)
             shown = hydra.get_sanitized_cfg(copy.deepcopy(cfg), "job")
             print(hydra.get_help(cfg.hydra.help, shown, parser, resolve=args.resolve))
         else:
-            cfg = hydra.compose_config(None, args.overrides, run_mode=RunMode.RUN)
             print(hydra.get_help(cfg.hydra.hydra_help, hydra.get_sanitized_hydra_cfg(cfg), parser, resolve=False))
     finally:
         GlobalHydra.instance().clear()
