@@ -33,7 +33,7 @@ import workloads
 from runner.exiting import without_final_collection
 from runner.paths import CONF_DIR
 from runner.sweep import config, spec, trust, validate
-from runner.sweep.errors import fail
+from runner.sweep.errors import Uncomposable, fail
 from runner.sweep.hydra_internals import get_args_parser
 from runner.sweep.progress import SweepProgress
 
@@ -285,6 +285,10 @@ def _run_app(argv: list[str], user_wants_traceback: bool) -> None:
         if user_wants_traceback:
             raise
         fail(one_line(exc, argv))
+    except Uncomposable as stopped:
+        if user_wants_traceback:
+            raise stopped.error from None
+        fail(one_line(stopped.error, argv))
     except BrokenPipeError:
         # the reader went away (`| head`): stop quietly, as any command-line tool does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

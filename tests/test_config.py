@@ -110,6 +110,9 @@ def test_values_out_of_range_name_their_key(compose_cfg, overrides: list[str], k
         ["+worker=2"],
         ["+executor.speed=2"],
         ["-m", "workers=1,0"],
+        # found by composing every job before the sweep writes anything: its directory is not made
+        ["-m", "workers=1,x"],
+        ["-m", "workload=cpu,nope"],
         ["--resolve"],
         ["--hydra-help", "--resolve"],  # Hydra itself raises these as tracebacks
     ],

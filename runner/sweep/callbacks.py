@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 from runner.files import write_json
 from runner.results import environment
 from runner.sweep import carry, composed, finishing, launch
-from runner.sweep.errors import fail, writing_output
+from runner.sweep.errors import Uncomposable, fail, writing_output
 from runner.sweep.hydra_internals import BasicSweeper
 from runner.sweep.progress import SweepProgress
 from runner.sweep.validate import build_spec, plain
@@ -37,15 +37,16 @@ def planned_jobs(config: DictConfig) -> list[list[str]]:
 
 def validate(config: DictConfig, jobs: list[list[str]]) -> tuple[int, list[dict[str, Any]]]:
     """Compose every job (once: the launcher reuses it) and validate its spec; return the
-    number of distinct cells and the jobs' config group choices (the files they load)."""
+    number of distinct cells and the jobs' config group choices (the files they load).
+    A job that cannot be composed stops the sweep here, before its directory exists."""
     loader = GlobalHydra.instance().config_loader()
     cells = set()
     choices: dict[str, dict[str, Any]] = {}  # by their JSON: a thousand jobs choose a few sets of files
     for job in jobs:
         try:
             job_cfg = composed.compose(loader, config, job)
-        except HydraException:
-            return -1, []  # the sweeper reports composition errors in Hydra's own words
+        except HydraException as exc:
+            raise Uncomposable(exc) from exc
         cell_spec = build_spec(plain(job_cfg))
         cells.add((json.dumps(cell_spec, sort_keys=True), job_cfg.round))
         chosen = carry.choices(job_cfg)

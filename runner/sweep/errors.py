@@ -17,6 +17,19 @@ EXIT_WRITE_FAILED = 1
 WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT}
 
 
+class Uncomposable(BaseException):
+    """A job of the sweep that Hydra cannot compose, found before the sweep writes anything.
+
+    A BaseException, as SystemExit is, because Hydra turns an Exception raised in a callback
+    into a warning and goes on: its sweeper would then create the sweep directory before it
+    met the same error. The command line (runner/cli.py) says it in one line.
+    """
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     """Bad input: one line on stderr, a non-zero exit, no traceback.
 
