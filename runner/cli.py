@@ -281,14 +281,11 @@ def _run_app(argv: list[str], user_wants_traceback: bool) -> None:
         mark = exc.problem_mark
         where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else "a config file"
         fail(f"{where}: YAML syntax error: {exc.problem or exc}")
-    except (HydraException, OmegaConfBaseException) as exc:
+    except (HydraException, OmegaConfBaseException, Uncomposable) as exc:
+        error = exc.error if isinstance(exc, Uncomposable) else exc
         if user_wants_traceback:
-            raise
-        fail(one_line(exc, argv))
-    except Uncomposable as stopped:
-        if user_wants_traceback:
-            raise stopped.error from None
-        fail(one_line(stopped.error, argv))
+            raise error from error.__cause__  # Hydra's own, with what caused it
+        fail(one_line(error, argv))
     except BrokenPipeError:
         # the reader went away (`| head`): stop quietly, as any command-line tool does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
