@@ -1,12 +1,5 @@
 import sys
 
-from runner.sweep import finishing
+from runner.console import sweep
 
-# before Hydra is imported: the summary's helper imports on the other CPU meanwhile
-finishing.start(sys.argv[1:])
-
-from runner.cli import main  # noqa: E402
-from runner.exiting import without_final_collection  # noqa: E402
-
-without_final_collection()
-main()
+sweep(sys.argv[1:])

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import importlib
 import os
 import re
 import sys
@@ -30,7 +29,6 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
 
 import workloads
-from runner.exiting import without_final_collection
 from runner.paths import CONF_DIR
 from runner.sweep import config, spec, trust, validate
 from runner.sweep.errors import Uncomposable, fail
@@ -304,18 +302,3 @@ def _run_app(argv: list[str], user_wants_traceback: bool) -> None:
         # helper and no interpreter started ahead
         finishing.discard()
         launch.discard()
-
-
-# ``concurrency-lab NAME ...`` runs ``python -m runner.NAME ...`` (the module whose ``main`` that runs);
-# anything else is the Hydra app.
-SUBCOMMANDS = {"report": "runner.report.sections", "compare": "runner.compare.cli", "replay": "runner.replay"}
-
-
-def console_script() -> None:
-    """The ``concurrency-lab`` command: ``python -m runner``, plus the reading subcommands."""
-    without_final_collection()
-    argv = sys.argv[1:]
-    if argv and argv[0] in SUBCOMMANDS:
-        module = importlib.import_module(SUBCOMMANDS[argv[0]])
-        sys.exit(module.main([f"concurrency-lab {argv[0]}", *argv[1:]]))
-    main(argv)

@@ -2,7 +2,7 @@
 
 runner/core runs in the cell (stdlib only, tests/test_core.py), runner/results turns files into
 tables, runner/claims judges them, runner/report shows them, runner/sweep drives Hydra; the
-modules at the top (cli, compare, replay) may use any of them.
+modules at the top (console, cli, compare, replay) may use any of them.
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ FORBIDDEN = {
         "runner.compare",
         "runner.replay",
         "runner.cli",
+        "runner.console",
         "runner.paths",
     ),
     "runner.results": (
@@ -92,10 +93,18 @@ FORBIDDEN = {
         "runner.compare",
         "runner.replay",
         "runner.cli",
+        "runner.console",
     ),
-    "runner.claims": ("runner.sweep", "runner.report", "runner.compare", "runner.replay", "runner.cli"),
-    "runner.report": ("runner.sweep", "runner.compare", "runner.replay", "runner.cli"),
-    "runner.sweep": ("runner.compare", "runner.replay", "runner.cli"),
+    "runner.claims": (
+        "runner.sweep",
+        "runner.report",
+        "runner.compare",
+        "runner.replay",
+        "runner.cli",
+        "runner.console",
+    ),
+    "runner.report": ("runner.sweep", "runner.compare", "runner.replay", "runner.cli", "runner.console"),
+    "runner.sweep": ("runner.compare", "runner.replay", "runner.cli", "runner.console"),
     "runner.files": ("runner.",),
     "runner.paths": ("runner.",),
 }

@@ -16,6 +16,18 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(SCRIPT), *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
+def test_the_commands_import_nothing_heavy_before_the_summary_helper_starts() -> None:
+    # runner/console.py starts the helper, then imports Hydra: both commands go through it
+    code = (
+        "import sys, runner.console; "
+        "print(sorted(m for m in ('hydra', 'omegaconf', 'pandas', 'matplotlib') if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+    assert SCRIPT.read_text().count("from runner.console import script") == 1
+
+
 def test_help_lists_the_subcommands(tmp_path: Path) -> None:
     proc = run("--help", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
