@@ -1,5 +1,5 @@
-"""``python -m runner`` and ``concurrency-lab``: Hydra's command line, with one-line
-errors and a safety check, and the ``report``, ``compare`` and ``replay`` subcommands.
+"""The Hydra app that ``python -m runner`` and ``concurrency-lab`` run (runner/console.py):
+Hydra's command line, with one-line errors and a safety check.
 
 Hydra prints composition errors over several lines and, for shared YAML, would
 instantiate whatever ``hydra.callbacks`` or a logging ``()`` factory names before any
@@ -17,7 +17,7 @@ import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from hydra import compose, initialize_config_dir
@@ -259,6 +259,17 @@ def main(argv: list[str] | None = None) -> None:
         _run_app(argv, user_wants_traceback)
 
 
+def _not_composed(exc: BaseException, argv: list[str], user_wants_traceback: bool) -> NoReturn:
+    """Hydra's or OmegaConf's error as one line; with ``HYDRA_FULL_ERROR`` set, raised as Hydra
+    raised it (out of the ``Uncomposable`` that carried it past Hydra's callbacks)."""
+    error = exc.error if isinstance(exc, Uncomposable) else exc
+    if not user_wants_traceback:
+        fail(one_line(error, argv))
+    if error is exc:
+        raise exc
+    raise error from error.__cause__
+
+
 def _run_app(argv: list[str], user_wants_traceback: bool) -> None:
     from runner.sweep import app, app_help, callbacks, finishing, launch
 
@@ -280,10 +291,7 @@ def _run_app(argv: list[str], user_wants_traceback: bool) -> None:
         where = f"{mark.name}, line {mark.line + 1}, column {mark.column + 1}" if mark else "a config file"
         fail(f"{where}: YAML syntax error: {exc.problem or exc}")
     except (HydraException, OmegaConfBaseException, Uncomposable) as exc:
-        error = exc.error if isinstance(exc, Uncomposable) else exc
-        if user_wants_traceback:
-            raise error from error.__cause__  # Hydra's own, with what caused it
-        fail(one_line(error, argv))
+        _not_composed(exc, argv, user_wants_traceback)
     except BrokenPipeError:
         # the reader went away (`| head`): stop quietly, as any command-line tool does
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
+
+from runner.paths import PROJECT_ROOT
 
 SCRIPT = Path(sys.executable).parent / "concurrency-lab"
 
@@ -16,16 +19,23 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(SCRIPT), *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
-def test_the_commands_import_nothing_heavy_before_the_summary_helper_starts() -> None:
-    # runner/console.py starts the helper, then imports Hydra: both commands go through it
+def test_both_commands_start_the_summary_helper_before_hydra_is_imported() -> None:
+    # what was imported when the helper was started, through each command's own entry
     code = (
-        "import sys, runner.console; "
-        "print(sorted(m for m in ('hydra', 'omegaconf', 'pandas', 'matplotlib') if m in sys.modules))"
+        "import sys; from runner.sweep import finishing\n"
+        "finishing.start = lambda argv: print(sorted(m for m in ('hydra', 'omegaconf', 'pandas', 'matplotlib') "
+        "if m in sys.modules), flush=True) or sys.exit(0)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "[]"
-    assert SCRIPT.read_text().count("from runner.console import script") == 1
+    script = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["scripts"]["concurrency-lab"]
+    module, function = script.split(":")
+    entries = {"python -m runner": "import runpy; runpy.run_module('runner', run_name='__main__')"}
+    entries["concurrency-lab"] = f"import {module}; sys.argv = ['concurrency-lab', '-m']; {module}.{function}()"
+    for name, entry in entries.items():
+        proc = subprocess.run(
+            [sys.executable, "-c", code + entry, "-m"], capture_output=True, text=True, timeout=60, cwd=PROJECT_ROOT
+        )
+        assert proc.returncode == 0, (name, proc.stderr)
+        assert proc.stdout.strip() == "[]", name
 
 
 def test_help_lists_the_subcommands(tmp_path: Path) -> None:

@@ -134,6 +134,8 @@ def test_bad_command_line_is_one_clear_error_and_writes_nothing(tmp_path: Path, 
         (["--info"], "Config search path"),
         # with the lab's own overrides on the line, as a user adds the flag to the command they run
         (["--hydra-help", "workers=2"], "== Flags =="),
+        (["--hydra-help", "-m", "workers=1,2"], "== Flags =="),
+        (["--help", "-m", "workers=1,2"], "== Configuration groups =="),
     ],
 )
 def test_hydra_flags_behave_as_in_any_hydra_app(tmp_path: Path, args: list[str], expect: str) -> None:

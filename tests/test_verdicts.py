@@ -191,3 +191,14 @@ def test_an_impossible_speedup_is_left_out_of_claims_on_speedup_but_its_parallel
     on_parallelism = verdict("parallelism > 1.2")
     assert (on_parallelism.verdict, on_parallelism.cells) == (verdicts.FAILS, 2)
     assert "not judged" not in on_parallelism.numbers
+    # cells chosen by their speedup: the impossible one cannot be chosen by it
+    chosen = verdicts.judge(
+        summary, {"claim": "c", "where": "speedup > 0.5", "check": "parallelism > 1"}, 0, allowed, 2
+    )
+    assert (chosen.verdict, chosen.cells) == (verdicts.HOLDS, 1)
+
+
+def test_every_name_that_divides_by_the_reference_is_known_as_one() -> None:
+    # speedup and efficiency (speedup / workers), bare or as a median or a CI end: what an impossible cell lacks
+    derived = {n for n in expect.names() if n.startswith(("speedup", "efficiency"))}
+    assert derived == verdicts.FROM_SPEEDUP

@@ -54,7 +54,7 @@ NAMES: dict[str, str] = {
     "n": "repetitions measured",
     "cv": "coefficient of variation of wall_s",
     "noisy": "True where the cell was flagged noisy",
-    "impossible": "True where the speedup is one the cell's own accounting rules out (its speedup is never judged)",
+    "impossible": "True where the cell's own accounting rules its speedup out (not judged on speedup, efficiency)",
     "errors": "failed tasks over all repetitions",
     "complete": "True where every repetition is in results.csv",
 }

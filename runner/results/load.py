@@ -242,7 +242,8 @@ def doubts(sweep: Sweep, fitted: pd.DataFrame) -> list[str]:
     for _, cell in summary[flags(summary, "impossible")].iterrows():
         found.append(
             f"impossible value in {label(cell)}: {cell['impossible_why']}. It is not a measurement: it is "
-            "left out of the verdicts and marked in the figures; measure again on a quieter machine"
+            "left out of the verdicts that read speedup or efficiency and marked in the figures; measure again on a "
+            "quieter machine"
         )
     noisy = summary[flags(summary, "noisy")]
     if len(noisy):

@@ -88,7 +88,8 @@ def answered(argv: list[str], task_function: TaskFunction) -> bool:
         # Hydra's app_help and hydra_help, less their compose_config(with_log_configuration=True).
         # Hydra composes its help without the primary config, so `--hydra-help workers=2` fails
         # on a key the lab has; with it, the Hydra node shown is the one this command would run.
-        cfg = hydra.compose_config(args.config_name or "config", args.overrides, run_mode=RunMode.RUN)
+        mode = RunMode.MULTIRUN if args.multirun else RunMode.RUN  # a sweep's values compose only in a sweep
+        cfg = hydra.compose_config(args.config_name or "config", args.overrides, run_mode=mode)
         if args.help:
             HydraConfig.instance().set_config(cfg)
             shown = hydra.get_sanitized_cfg(copy.deepcopy(cfg), "job")

@@ -17,6 +17,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
 from runner.files import write_json
 from runner.results import environment
@@ -28,7 +29,8 @@ from runner.sweep.validate import build_spec, plain
 
 
 def planned_jobs(config: DictConfig) -> list[list[str]]:
-    """Each job's overrides, in launch order, as the basic sweeper will compute them."""
+    """Each job's overrides, in launch order, as the basic sweeper will compute them (one job, with
+    no overrides, where nothing is swept)."""
     params = [f"{k}={v}" for k, v in (config.hydra.sweeper.get("params") or {}).items()]
     parser = OverridesParser.create(config_loader=GlobalHydra.instance().config_loader())
     overrides = parser.parse_overrides([*params, *config.hydra.overrides.task])
@@ -45,7 +47,7 @@ def validate(config: DictConfig, jobs: list[list[str]]) -> tuple[int, list[dict[
     for job in jobs:
         try:
             job_cfg = composed.compose(loader, config, job)
-        except HydraException as exc:
+        except (HydraException, OmegaConfBaseException, ValueError) as exc:
             raise Uncomposable(exc) from exc
         cell_spec = build_spec(plain(job_cfg))
         cells.add((json.dumps(cell_spec, sort_keys=True), job_cfg.round))
@@ -104,10 +106,13 @@ class LabCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         composed.forget()  # an earlier sweep in this process (tests, a notebook) composed other files
         root = LabCallback.current_root = Path(config.hydra.sweep.dir)
-        jobs = planned_jobs(config) if config.hydra.sweeper.get("params") is not None else []
-        cells, choices = validate(config, jobs) if jobs else (-1, [])
-        prepare(root, config, choices or [carry.choices(config)])
-        plan = {"jobs": len(jobs) or "?", "cells": cells, "session": uuid.uuid4().hex, "overrides": jobs}
+        try:
+            jobs = planned_jobs(config)
+        except (HydraException, OmegaConfBaseException, ValueError) as exc:
+            raise Uncomposable(exc) from exc
+        cells, choices = validate(config, jobs)
+        prepare(root, config, choices)
+        plan = {"jobs": len(jobs), "cells": cells, "session": uuid.uuid4().hex, "overrides": jobs}
         write_json(root / "plan.json", plan)
         SweepProgress.start(len(jobs))
         finishing.wait_until_ready()  # no cell measures while the summary's helper imports
