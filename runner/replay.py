@@ -43,7 +43,7 @@ def _revision_note(root: Path) -> str | None:
 
 def main(argv: list[str]) -> int:
     """``argv`` as in ``sys.argv``: the program's name, then its arguments."""
-    parser = argparse.ArgumentParser(prog="python -m runner.replay", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=argv[0], description=__doc__.splitlines()[0])
     parser.add_argument("dir", type=Path, help="a run or sweep directory")
     parser.add_argument("--out", type=Path, help="where the replay lands (default: DIR-replay)")
     parser.add_argument(
@@ -98,4 +98,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main(["python -m runner.replay", *sys.argv[1:]]))

@@ -16,7 +16,7 @@ from runner.results.load import DataError, Sweep, load
 def main(argv: list[str]) -> int:
     """``argv`` as in ``sys.argv``: the program's name, then its arguments."""
     parser = argparse.ArgumentParser(
-        prog="python -m runner.compare",
+        prog=argv[0],
         description=(runner.compare.__doc__ or "").splitlines()[0],
         epilog="With --ab KEY=A,B the arguments are a sweep's overrides instead of two directories: A and B are "
         "measured in one sweep, interleaved cell by cell, then compared (runner/sweep/interleave.py).",

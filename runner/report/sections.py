@@ -374,7 +374,7 @@ def render(root: Path, timeline: str | None = None) -> Report:
 
 def main(argv: list[str]) -> int:
     """``argv`` as in ``sys.argv``: the program's name, then its arguments."""
-    parser = argparse.ArgumentParser(prog="python -m runner.report", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog=argv[0], description=__doc__.splitlines()[0])
     parser.add_argument("dir", type=Path, help="a run or sweep directory")
     parser.add_argument(
         "--timeline",
