@@ -80,6 +80,8 @@ def test_only_process_based_executors_keep_the_start_method(compose_cfg, name: s
         assert built["start_method"] == (method if process_based else "")
 
 
+# a timing: a test on the other xdist worker made a new thread take 1.6 ms to start (a full run, 2026-12-06)
+@pytest.mark.alone
 def test_a_new_thread_per_task_starts_far_faster_than_a_new_process() -> None:
     startup = {}
     for executor in ("thread_per_task", "process_per_task"):
