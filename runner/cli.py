@@ -271,9 +271,9 @@ def _not_composed(exc: BaseException, argv: list[str], user_wants_traceback: boo
 
 
 def _run_app(argv: list[str], user_wants_traceback: bool) -> None:
+    # the summary's helper was started before Hydra was imported (runner/console.py)
     from runner.sweep import app, app_help, callbacks, finishing, launch
 
-    finishing.start(argv)  # imports what the summary needs while Hydra composes (runner/sweep/finishing.py)
     try:
         preflight(argv)
         sys.argv = [sys.argv[0], *argv]

@@ -39,16 +39,12 @@ def planned_jobs(config: DictConfig) -> list[list[str]]:
 
 def validate(config: DictConfig, jobs: list[list[str]]) -> tuple[int, list[dict[str, Any]]]:
     """Compose every job (once: the launcher reuses it) and validate its spec; return the
-    number of distinct cells and the jobs' config group choices (the files they load).
-    A job that cannot be composed stops the sweep here, before its directory exists."""
+    number of distinct cells and the jobs' config group choices (the files they load)."""
     loader = GlobalHydra.instance().config_loader()
     cells = set()
     choices: dict[str, dict[str, Any]] = {}  # by their JSON: a thousand jobs choose a few sets of files
     for job in jobs:
-        try:
-            job_cfg = composed.compose(loader, config, job)
-        except (HydraException, OmegaConfBaseException, ValueError) as exc:
-            raise Uncomposable(exc) from exc
+        job_cfg = composed.compose(loader, config, job)
         cell_spec = build_spec(plain(job_cfg))
         cells.add((json.dumps(cell_spec, sort_keys=True), job_cfg.round))
         chosen = carry.choices(job_cfg)
@@ -106,11 +102,11 @@ class LabCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         composed.forget()  # an earlier sweep in this process (tests, a notebook) composed other files
         root = LabCallback.current_root = Path(config.hydra.sweep.dir)
-        try:
+        try:  # a job that cannot be composed stops the sweep here, before its directory exists
             jobs = planned_jobs(config)
+            cells, choices = validate(config, jobs)
         except (HydraException, OmegaConfBaseException, ValueError) as exc:
             raise Uncomposable(exc) from exc
-        cells, choices = validate(config, jobs)
         prepare(root, config, choices)
         plan = {"jobs": len(jobs), "cells": cells, "session": uuid.uuid4().hex, "overrides": jobs}
         write_json(root / "plan.json", plan)
