@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from runner.exiting import print_error
 from runner.paths import PROJECT_ROOT, child_environment
 from runner.results.hydra_records import CONFIG_COPY, RecordError, read
 from runner.sweep import trust
@@ -62,20 +63,19 @@ def main(argv: list[str]) -> int:
     try:
         recorded = read(args.dir)
     except RecordError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(f"{exc}")
         return 2
     out = (args.out or default_out(args.dir)).absolute()
     if out.exists() and any(out.iterdir()):
-        print(f"error: --out: {out} exists and is not empty; allowed: a new or empty directory", file=sys.stderr)
+        print_error(f"--out: {out} exists and is not empty; allowed: a new or empty directory")
         return 2
     config_dirs = [args.config_dir] if args.config_dir else recorded.sources()
     missing = [d for d in config_dirs if not Path(d).is_dir()]
     if missing:
         how = "given" if args.config_dir else f"recorded; {args.dir} keeps no copy in {CONFIG_COPY}/"
-        print(
-            f"error: --config-dir: {missing[0]} ({how}) is not a directory; "
-            "allowed: --config-dir DIR, a folder with the files the sweep was made with",
-            file=sys.stderr,
+        print_error(
+            f"--config-dir: {missing[0]} ({how}) is not a directory; "
+            "allowed: --config-dir DIR, a folder with the files the sweep was made with"
         )
         return 2
     command = [sys.executable, "-m", "runner", *recorded.argv(out, config_dirs)]
@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
         try:
             trust.check_recorded([*recorded.task_overrides, *recorded.hydra_overrides], str(record))
         except trust.Refused as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print_error(f"{exc}")
             return 2
     if args.dry_run:
         return 0

@@ -149,8 +149,10 @@ def experiment_dir(tmp_path: Path, text: str) -> Path:
             "experiment/bad.yaml sets 'os.system', which configures logging handlers",
         ),
         ("# @package _global_\nworkload:\n  name: subprocess.run\n", "workload.name: unknown workload"),
+        # a record separator ends a line for str.splitlines, an escape drives the terminal: both shown escaped
+        ('# @package _global_\npython: "\\x1E\\e[31m"\n', "sets '\\x1e\\x1b[31m', which chooses a program to run"),
     ],
-    ids=["yaml-syntax", "target-top", "target-workload", "callback", "logging-factory", "import-path"],
+    ids=["yaml-syntax", "target-top", "target-workload", "callback", "logging-factory", "import-path", "control"],
 )
 def test_a_shared_experiment_cannot_break_in_or_run_code(tmp_path: Path, text: str, expected: str) -> None:
     folder = experiment_dir(tmp_path, text)

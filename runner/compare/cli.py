@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import runner.compare
 from runner.compare.comparison import MEASURES, compare
 from runner.compare.output import print_table, write
 from runner.compare.significance import FDR, MIN_EFFECT
+from runner.exiting import print_error
 from runner.results.load import DataError, Sweep, load
 
 
@@ -31,13 +31,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, help="where compare.md, .csv and the figure go (default: DIR_B/compare)")
     args = parser.parse_args(argv[1:])
     if not 0 <= args.min_effect < 1:
-        print(f"error: --min-effect: {args.min_effect} is out of range; allowed: 0 to below 1", file=sys.stderr)
+        print_error(f"--min-effect: {args.min_effect} is out of range; allowed: 0 to below 1")
         return 2
     if not 0 < args.fdr < 1:
-        print(f"error: --fdr: {args.fdr} is out of range; allowed: above 0 and below 1", file=sys.stderr)
+        print_error(f"--fdr: {args.fdr} is out of range; allowed: above 0 and below 1")
         return 2
     if args.ab is None and len(args.dirs) != 2:
-        print("error: dirs: expected DIR_A DIR_B; allowed: two directories, or --ab KEY=A,B OVERRIDES", file=sys.stderr)
+        print_error("dirs: expected DIR_A DIR_B; allowed: two directories, or --ab KEY=A,B OVERRIDES")
         return 2
     try:
         if args.ab is not None:
@@ -47,11 +47,11 @@ def main(argv: list[str]) -> int:
             dir_a, dir_b = Path(args.dirs[0]), Path(args.dirs[1])
             sweep_a, sweep_b = load(dir_a), load(dir_b)
     except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(f"{exc}")
         return 2
     comparison = compare(sweep_a, sweep_b, args.min_effect, args.measure, args.fdr)
     if comparison.table.empty:
-        print(f"error: no cells in common; matched on {', '.join(comparison.keys)}", file=sys.stderr)
+        print_error(f"no cells in common; matched on {', '.join(comparison.keys)}")
         return 2
     print_table(comparison)
     out = dir_b / "compare" if args.ab is not None or args.out is None else args.out

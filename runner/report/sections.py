@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from runner import files
 from runner.claims import verdicts
 from runner.claims.expression import Expr, ExprError
 from runner.claims.verdicts import Verdict
+from runner.exiting import print_error
 from runner.report import blocks as document
 from runner.report import headline, plots
 from runner.report import html_page as html
@@ -386,11 +386,11 @@ def main(argv: list[str]) -> int:
     try:
         report = render(args.dir, args.timeline)
     except DataError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print_error(f"{exc}")
         return 2
     console.print_answer(console.wide_console(), report.answer)
     console.print_verdicts(report.verdicts)
     print(f"report: {args.dir / 'report.html'}")
     for refused in report.refused:
-        print(f"error: {refused.numbers}", file=sys.stderr)
+        print_error(f"{refused.numbers}")
     return 2 if report.refused else 0

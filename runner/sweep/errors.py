@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import errno
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
 
+from runner.exiting import print_error
 from runner.sweep.progress import SweepProgress
 
 EXIT_BAD_INPUT = 2
@@ -37,7 +37,7 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     remaining jobs, and passes through Hydra's callback error handling.
     """
     SweepProgress.stop()
-    print(f"error: {message}", file=sys.stderr)
+    print_error(message)
     raise SystemExit(code)
 
 
