@@ -69,7 +69,9 @@ def test_an_impossible_or_failed_cell_is_never_quoted() -> None:
 
 def test_nothing_faster_than_serial_is_said_so() -> None:
     first = headline.lines(summary(*GIL), 2, [])[0]
-    assert first.startswith("**cpu**: nothing beat the serial baseline: the best, thread with 1 worker, ran at 1.00x")
+    assert first.startswith(
+        "**cpu**: nothing ran 10% faster than the serial baseline: the best, thread with 1 worker, ran at 1.00x"
+    )
     assert "gained" not in first  # no curve to flatten
 
 
@@ -135,6 +137,20 @@ def test_a_sweep_of_the_serial_baseline_alone_says_so() -> None:
     wrong = [cell("cpu", "thread", w, 2.4 * w, 1.9, impossible=True) for w in (2, 4)]
     said = headline.lines(summary(*wrong), 2, [])
     assert said[0] == "**cpu**: no speedup to quote: 2 of 2 cells' speedups are impossible (see Warnings)."
+
+
+def test_failed_cells_are_named_not_read_as_a_measured_baseline() -> None:
+    def failed(executor: str, workers: int, status: str) -> dict[str, Any]:
+        return cell("cpu", executor, workers, np.nan, np.nan, status=status)
+
+    every = pd.DataFrame([failed("serial", 1, "oom"), failed("thread", 2, "oom"), failed("process", 2, "nproc")])
+    said = headline.lines(every, 2, [])[0]
+    assert said == "**cpu**: nothing measured: every cell failed (oom 2, nproc 1; see Warnings)."
+    baseline = pd.DataFrame([failed("serial", 1, "timeout"), cell("cpu", "thread", 2, np.nan, 1.0)])
+    said = headline.lines(baseline, 2, [])[0]
+    assert said == "**cpu**: no speedup to quote: the serial baseline failed (timeout 1; see Warnings)."
+    pools = summary(failed("thread", 2, "error"), failed("thread", 4, "error"))
+    assert headline.lines(pools, 2, [])[0] == "**cpu**: no pool measured: every one failed (error 2; see Warnings)."
 
 
 def test_values_left_unset_against_set_ones_tell_cells_apart() -> None:

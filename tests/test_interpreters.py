@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -29,6 +30,14 @@ def test_python_3_1_means_3_10_because_yaml_reads_3_10_as_a_number() -> None:
     if "3.10" not in interpreters.found_here():
         pytest.skip("no Python 3.10 on this machine")  # absent interpreters are skipped, never faked
     assert interpreters.resolve("3.1") == interpreters.resolve("3.10")
+
+
+@pytest.mark.parametrize("requested", ["3.9", "3.2", "2.7"])
+def test_a_version_older_than_the_core_runs_on_is_named_as_typed(requested: str) -> None:
+    # only 3.1 is read as 3.10 (YAML's number); 3.9 is Python 3.9, whether or not it is installed
+    older = rf"^python: {re.escape(requested)} is older .* from 3\.10 on"
+    with pytest.raises(interpreters.InterpreterError, match=older):
+        interpreters.resolve(requested)
 
 
 @pytest.mark.parametrize("requested", ["3.99", "/no/such/python", "2.7"])

@@ -124,6 +124,10 @@ def _words_for_numbers(root: Path) -> None:
     pd.read_csv(root / "results.csv").assign(wall_s="fast").to_csv(root / "results.csv", index=False)
 
 
+def _emptied(root: Path) -> None:
+    (root / "results.csv").write_bytes(b"")  # summary.csv is left as it was: it no longer describes results
+
+
 def _broken_json(root: Path) -> None:
     (root / "environment.json").write_text("{not json")
 
@@ -135,6 +139,7 @@ def _broken_json(root: Path) -> None:
         (_columns_missing, "results.csv: missing column 'executor'"),
         (_words_for_numbers, "results.csv: column 'wall_s' holds 'fast' on line 2; expected a number"),
         (_broken_json, "environment.json: not readable JSON"),
+        (_emptied, "results.csv holds no cells"),
     ],
 )
 def test_corrupt_files_are_one_clear_error(synthetic: Path, damage: Callable[[Path], None], message: str) -> None:

@@ -69,7 +69,8 @@ def fastest(cells: pd.DataFrame) -> str:
     best = _top(cells, "speedup_median")
     if best["speedup_median"] < GAIN:
         return (
-            f"nothing beat the serial baseline: the best, {_executor(best)} with {_workers(best['workers'])}, "
+            f"nothing ran {GAIN - 1:.0%} faster than the serial baseline: the best, {_executor(best)} with "
+            f"{_workers(best['workers'])}, "
             f"ran at {best['speedup_median']:.2f}x ({_interval(best)})"
         )
     return (
@@ -219,8 +220,23 @@ def care_line(summary: pd.DataFrame) -> str | None:
     return f"read with care: {', '.join(parts)} of {len(summary)} cells (see Warnings)"
 
 
-def _nothing_to_quote(pools: pd.DataFrame) -> str:
-    """Why a workload config has no speedup to quote: no pool measured, or none possible."""
+def _failed(cells: pd.DataFrame) -> str:
+    """How ``cells`` ended where not ok, most common first: ``oom 2, error 1``."""
+    counts = cells.loc[cells["status"] != "ok", "status"].value_counts()
+    return ", ".join(f"{status} {n}" for status, n in counts.items())
+
+
+def _nothing_to_quote(panel: pd.DataFrame) -> str:
+    """Why a workload config has no speedup to quote: cells that failed, a baseline that failed,
+    speedups that are impossible, or no pool in the sweep."""
+    pools = panel[panel["executor"] != "serial"]
+    baseline = panel[panel["executor"] == "serial"]
+    if (panel["status"] != "ok").all():
+        return f"nothing measured: every cell failed ({_failed(panel)}; see Warnings)"
+    if not pools.empty and (baseline["status"] != "ok").any():
+        return f"no speedup to quote: the serial baseline failed ({_failed(baseline)}; see Warnings)"
+    if not pools.empty and (pools["status"] != "ok").all():
+        return f"no pool measured: every one failed ({_failed(pools)}; see Warnings)"
     impossible = int(flags(pools, "impossible").sum())
     if impossible:
         return f"no speedup to quote: {impossible} of {len(pools)} cells' speedups are impossible (see Warnings)"
@@ -236,7 +252,7 @@ def lines(summary: pd.DataFrame, cores: int, found: Sequence[Verdict]) -> list[s
         pools = part[part["executor"] != "serial"]
         cells = measured(pools)
         if cells.empty:
-            out.append(f"**{panel}**: {_nothing_to_quote(pools)}.")
+            out.append(f"**{panel}**: {_nothing_to_quote(part)}.")
             continue
         said = [fastest(cells), flattening(cells, cores), threads(cells, cores)]
         out.append(f"**{panel}**: " + "; ".join(s for s in said if s) + ".")

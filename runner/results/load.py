@@ -290,12 +290,12 @@ def load(root: str | Path) -> Sweep:
     except RecordError as exc:
         problems.append(f"{exc}: no verdicts or command")
         recorded = None
+    if results.empty:  # a summary.csv beside no results describes nothing that can be read back
+        return Sweep(root, results, pd.DataFrame(columns=list(TASK_COLUMNS)), pd.DataFrame(), {}, recorded, problems)
     summary_path = root / "summary.csv"
     summary = _read_csv(summary_path) if summary_path.is_file() else pd.DataFrame()
     if not summary.empty:
         _numeric(summary, "summary.csv", ("workers", "tasks", "n"))
-    if results.empty:
-        return Sweep(root, results, pd.DataFrame(columns=list(TASK_COLUMNS)), summary, {}, recorded, problems)
     environment = _environment(root, problems)
     summary = _reconcile(results, summary, env.cores(environment), problems)
     summary = _derive(summary, results, _expected_rows(results, recorded))

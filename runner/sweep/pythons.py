@@ -82,10 +82,14 @@ def resolve(requested: str) -> str:
     """An absolute interpreter path for ``requested``: empty (this one), a version, or a path."""
     if not requested:
         return sys.executable
-    if re.fullmatch(r"3\.[1-9]", requested):
-        # YAML and Hydra read python=3.10 as the number 3.1; no Python 3.1 runs the core
-        requested += "0"
+    if requested == "3.1":  # YAML and Hydra read python=3.10 as the number 3.1; no Python 3.1 runs the core
+        requested = "3.10"
     if re.fullmatch(r"\d+\.\d+t?", requested):
+        if tuple(int(x) for x in requested.rstrip("t").split(".")) < OLDEST:
+            raise InterpreterError(
+                f"python: {requested} is older than the measuring core runs on; allowed: a version from "
+                f"{'.'.join(map(str, OLDEST))} on ({', '.join(found_here()) or 'none found here'}), or a path"
+            )
         for candidate in _candidates(requested):
             try:
                 probe(str(candidate))
