@@ -10,8 +10,28 @@ handler and flush still runs, but objects in reference cycles are not collected,
 from __future__ import annotations
 
 import atexit
+import errno
 import gc
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# A full disk, a quota, a read-only or forbidden place, a file where a folder should be or a
+# folder where a file should be, a path too long or looping: the user's to fix, not a bug.
+WRITE_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EFBIG,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENOENT,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.EEXIST,
+    errno.ENAMETOOLONG,
+    errno.ELOOP,
+}
 
 
 def without_final_collection() -> None:
@@ -26,3 +46,28 @@ def print_error(message: str) -> None:
     sequences to the user's terminal."""
     line = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message)
     print(f"error: {line}", file=sys.stderr)
+
+
+def cannot_write(exc: OSError) -> str | None:
+    """The one line for a write that failed for a reason of the user's (``WRITE_ERRNOS``); None
+    for any other, which is a bug and keeps its traceback."""
+    if exc.errno not in WRITE_ERRNOS:
+        return None
+    # a rename names the file written second: the one the user asked for, not the temporary one
+    where = exc.filename2 if exc.filename2 is not None else exc.filename
+    return f"output: cannot write {where or 'a file'}: {exc.strerror}"
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """A reading command's writes (report, compare, replay): a failure of the user's is one line
+    and exit code 1, and what was written before it is whole (runner/files.py writes atomically).
+    The sweep has its own (runner/sweep/errors.py), which first stops the progress display."""
+    try:
+        yield
+    except OSError as exc:
+        line = cannot_write(exc)
+        if line is None:
+            raise
+        print_error(line)
+        raise SystemExit(1) from None

@@ -66,8 +66,8 @@ def main(argv: list[str]) -> int:
         print_error(f"{exc}")
         return 2
     out = (args.out or default_out(args.dir)).absolute()
-    if out.exists() and any(out.iterdir()):
-        print_error(f"--out: {out} exists and is not empty; allowed: a new or empty directory")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        print_error(f"--out: {out} exists and is not an empty directory; allowed: a new or empty directory")
         return 2
     config_dirs = [args.config_dir] if args.config_dir else recorded.sources()
     missing = [d for d in config_dirs if not Path(d).is_dir()]
@@ -88,11 +88,11 @@ def main(argv: list[str]) -> int:
         except trust.Refused as exc:
             print_error(f"{exc}")
             return 2
-    if args.dry_run:
-        return 0
     note = _revision_note(args.dir)
     if note:
         print(note, flush=True)
+    if args.dry_run:
+        return 0
     # the replay runs this checkout's runner, whatever is installed
     return subprocess.run(command, env=child_environment()).returncode
 

@@ -83,6 +83,16 @@ def test_bad_input(tmp_path: Path, args: list[str], expected: str) -> None:
     assert list(tmp_path.iterdir()) == []  # nothing written, not even the run directory
 
 
+@pytest.mark.parametrize("mode", [["-m"], []], ids=["sweep", "run"])
+def test_an_output_directory_under_a_file_is_one_line(tmp_path: Path, mode: list[str]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("kept")
+    out = blocker / "out"
+    proc = lab(*mode, "workload=tiny", f"hydra.run.dir={out}", f"hydra.sweep.dir={out}", cwd=tmp_path)
+    assert_one_clear_line(proc, f"output: cannot write {out}: Not a directory")
+    assert proc.returncode == 1 and blocker.read_text() == "kept"
+
+
 def error_line(argv: list[str]) -> str:
     """What the lab prints for a command line that Hydra's composition refuses (in-process: no interpreter
     to start); of a sweep, the job that Hydra composes with workload=io."""

@@ -136,6 +136,18 @@ def test_the_command_prints_a_table_and_writes_compare_md(pair: tuple[Path, Path
         timeout=60,
     )
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+    blocker = tmp_path / "a-file"
+    blocker.write_text("kept")
+    onto_file = subprocess.run(
+        [sys.executable, "-m", "runner.compare", str(pair[0]), str(pair[1]), "--out", str(blocker)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert onto_file.returncode == 1 and blocker.read_text() == "kept"
+    assert onto_file.stderr.splitlines()[-1] == f"error: output: cannot write {blocker}: File exists"
+    assert "Traceback" not in onto_file.stderr
 
 
 def test_a_change_where_other_programs_took_the_cpus_is_inconclusive(pair: tuple[Path, Path], tmp_path: Path) -> None:

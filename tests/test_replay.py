@@ -189,6 +189,11 @@ def test_replay_shows_its_command_and_refuses_to_overwrite(swept: tuple[Path, Pa
     assert f"--config-dir {root / 'config'} +experiment=gil_standin" in dry.stdout
     assert f"hydra.sweep.dir={root}-replay-2" in dry.stdout  # the first replay's directory exists
     taken = module("runner.replay", str(root), "--out", str(replay), cwd=tmp_path)
-    assert taken.returncode == 2 and "exists and is not empty" in taken.stderr
+    assert taken.returncode == 2 and "exists and is not an empty directory" in taken.stderr
+    blocker = tmp_path / "a-file"
+    blocker.write_text("kept")
+    onto_file = module("runner.replay", str(root), "--out", str(blocker), "--dry-run", cwd=tmp_path)
+    assert onto_file.returncode == 2 and "exists and is not an empty directory" in onto_file.stderr
+    assert blocker.read_text() == "kept" and "Traceback" not in onto_file.stderr
     missing = module("runner.replay", str(tmp_path / "nowhere"), cwd=tmp_path)
     assert missing.returncode == 2 and missing.stderr.startswith("error: ") and "Traceback" not in missing.stderr

@@ -151,6 +151,14 @@ def test_corrupt_files_are_one_clear_error(synthetic: Path, damage: Callable[[Pa
     assert not (synthetic / "report.html").exists()
 
 
+def test_a_report_it_cannot_write_is_one_line_and_exit_1(synthetic: Path) -> None:
+    (synthetic / "report.md").mkdir()  # a folder where the report goes: nothing to overwrite, no traceback
+    proc = report_cli(str(synthetic))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"error: output: cannot write {synthetic / 'report.md'}: Is a directory"]
+    assert (synthetic / "report.md").is_dir()
+
+
 def test_a_directory_that_is_not_a_sweep_is_one_clear_error(tmp_path: Path) -> None:
     for target, message in ((tmp_path / "nope", "no such directory"), (tmp_path, "no results.csv here")):
         proc = report_cli(str(target))

@@ -9,7 +9,7 @@ import runner.compare
 from runner.compare.comparison import MEASURES, compare
 from runner.compare.output import print_table, write
 from runner.compare.significance import FDR, MIN_EFFECT
-from runner.exiting import print_error
+from runner.exiting import print_error, writing
 from runner.results.load import DataError, Sweep, load
 
 
@@ -55,7 +55,8 @@ def main(argv: list[str]) -> int:
         return 2
     print_table(comparison)
     out = dir_b / "compare" if args.ab is not None or args.out is None else args.out
-    written = write(comparison, dir_a, dir_b, out)
+    with writing():
+        written = write(comparison, dir_a, dir_b, out)
     print(f"compare: {written[0]}")
     return 0
 

@@ -20,7 +20,7 @@ from runner import files
 from runner.claims import verdicts
 from runner.claims.expression import Expr, ExprError
 from runner.claims.verdicts import Verdict
-from runner.exiting import print_error
+from runner.exiting import print_error, writing
 from runner.report import blocks as document
 from runner.report import headline, plots
 from runner.report import html_page as html
@@ -384,7 +384,8 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv[1:])
     try:
-        report = render(args.dir, args.timeline)
+        with writing():
+            report = render(args.dir, args.timeline)
     except DataError as exc:
         print_error(f"{exc}")
         return 2

@@ -79,6 +79,8 @@ def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
         frame: pd.DataFrame = pd.read_csv(path, **kwargs)
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
+    except OSError as exc:  # unreadable, or a folder: what is wrong with the directory, not a failed write
+        raise DataError(f"{path.name}: cannot read ({exc.strerror})") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DataError(f"{path.name}: not a readable CSV ({first}); expected the tidy schema v1") from None

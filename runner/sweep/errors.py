@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
 
-from runner.exiting import print_error
+from runner.exiting import cannot_write, print_error
 from runner.sweep.progress import SweepProgress
 
 EXIT_BAD_INPUT = 2
 EXIT_WRITE_FAILED = 1
-
-# A full disk, a quota, a read-only or forbidden directory: the user's to fix, not a bug.
-WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOENT}
 
 
 class Uncomposable(BaseException):
@@ -47,6 +43,7 @@ def writing_output() -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        if exc.errno not in WRITE_ERRNOS:
+        line = cannot_write(exc)
+        if line is None:
             raise
-        fail(f"output: cannot write {exc.filename or 'a file'}: {exc.strerror}", code=EXIT_WRITE_FAILED)
+        fail(line, code=EXIT_WRITE_FAILED)
