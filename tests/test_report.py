@@ -155,7 +155,8 @@ def test_a_report_it_cannot_write_is_one_line_and_exit_1(synthetic: Path) -> Non
     (synthetic / "report.md").mkdir()  # a folder where the report goes: nothing to overwrite, no traceback
     proc = report_cli(str(synthetic))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
-    assert proc.stderr.strip().splitlines() == [f"error: output: cannot write {synthetic / 'report.md'}: Is a directory"]
+    said = proc.stderr.strip().splitlines()
+    assert said == [f"error: output: cannot write {synthetic / 'report.md'}: Is a directory"]
     assert (synthetic / "report.md").is_dir()
 
 
