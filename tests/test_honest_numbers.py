@@ -336,3 +336,21 @@ def test_ab_measures_a_and_b_interleaved_in_one_sweep_and_compares_them(tmp_path
         [sys.executable, "-m", "runner.compare", "--ab", "workers=2"], capture_output=True, text=True, env=env
     )
     assert bad.returncode == 2 and bad.stderr.startswith("error: --ab: ") and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--ab", "workers=1,2"], "error: --ab: cells are matched on workers, so A and B would share no cell;"),
+        (["--ab", "+executor.name=thread,process"], "error: --ab: cells are matched on executor,"),
+        (["--ab", "python=3.11,3.12", "python=3.12"], "error: --ab: python is also given as python=3.12;"),
+    ],
+)
+def test_ab_refuses_before_measuring_what_could_not_be_compared(tmp_path: Path, args: list[str], expected: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    out = tmp_path / "ab"
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner.compare", *args, "--out", str(out)], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 2 and proc.stderr.startswith(expected) and len(proc.stderr.splitlines()) == 1
+    assert not out.exists()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import runner.compare
 from runner.compare.comparison import MEASURES, compare
+from runner.compare.matching import IDENTITY
 from runner.compare.output import print_table, write
 from runner.compare.significance import FDR, MIN_EFFECT
 from runner.exiting import print_error, writing
@@ -28,7 +29,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--min-effect", type=float, default=MIN_EFFECT, help="smallest change that counts (0.05: 5%%)")
     parser.add_argument("--measure", choices=MEASURES, default="relative", help="relative (default) or wall_s")
     parser.add_argument("--fdr", type=float, default=FDR, help="false discovery rate over the cells (0.05: 5%%)")
-    parser.add_argument("--out", type=Path, help="where compare.md, .csv and the figure go (default: DIR_B/compare)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="where compare.md, .csv and the figure go (default: DIR_B/compare); with --ab, the sweep's "
+        "directory, the comparison in its compare/",
+    )
     args = parser.parse_args(argv[1:])
     if not 0 <= args.min_effect < 1:
         print_error(f"--min-effect: {args.min_effect} is out of range; allowed: 0 to below 1")
@@ -61,13 +67,27 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+# The overrides that choose which cell is measured, not how: the columns cells are always
+# matched on, so an --ab on one of them splits the sweep into halves with no cell in common.
+CELL_NAMES = {*IDENTITY, "workload.name", "executor.name"}
+
+
 def measured_side_by_side(ab: str, overrides: list[str], out: Path | None) -> tuple[Sweep, Sweep]:
     """--ab: one sweep with KEY=A,B interleaved into ``out`` (default outputs/sweeps/ab-TIME), split in two."""
     from datetime import datetime
 
     from runner.sweep import interleave
 
-    interleave.parse(ab)  # a malformed KEY=A,B fails before anything runs
+    key, _, _ = interleave.parse(ab)  # a malformed KEY=A,B fails before anything runs
+    if key.lstrip("+") in CELL_NAMES:
+        raise DataError(
+            f"--ab: cells are matched on {key.lstrip('+').split('.')[0]}, so A and B would share no cell; allowed: "
+            "a key that changes how a cell runs, e.g. python, gil, switch_interval, native_threads, "
+            "workload.params.NAME"
+        )
+    again = [o for o in overrides if o.lstrip("+~").partition("=")[0] == key.lstrip("+")]
+    if again:
+        raise DataError(f"--ab: {key} is also given as {again[0]}; allowed: the key once, in --ab")
     root = (out or Path("outputs/sweeps") / datetime.now().strftime("ab-%Y-%m-%d-%H-%M-%S")).absolute()
     code = interleave.run_side_by_side(ab, overrides, root)
     if code != 0:
