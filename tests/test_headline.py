@@ -139,6 +139,14 @@ def test_a_sweep_of_the_serial_baseline_alone_says_so() -> None:
     assert said[0] == "**cpu**: no speedup to quote: 2 of 2 cells' speedups are impossible (see Warnings)."
 
 
+def test_a_fastest_cell_at_its_limit_is_quoted_as_at_the_limit() -> None:
+    edge = cell("cpu", "process", 4, 2.14, 1.98, above_limit=True, speedup_limit=2.0)
+    first = headline.lines(summary(*PROCESSES, edge), 2, [])[0]
+    quoted = "fastest **process (fork) with 4 workers: 2.14x** the serial speed (95% CI 2.03-2.25), at the limit of 2 "
+    assert quoted in first
+    assert "at the limit" not in headline.lines(summary(*PROCESSES), 2, [])[0]
+
+
 def test_failed_cells_are_named_not_read_as_a_measured_baseline() -> None:
     def failed(executor: str, workers: int, status: str) -> dict[str, Any]:
         return cell("cpu", executor, workers, np.nan, np.nan, status=status)

@@ -176,6 +176,28 @@ def test_speedups_the_cells_accounting_rules_out_are_flagged_with_their_cause(
     assert not table.loc["b", "impossible"]
 
 
+@pytest.mark.parametrize(
+    ("speedup", "workers", "busy", "at_limit"),
+    [
+        (2.08, 4, 1.0, True),  # within the slack (a CI that lies above 2.1 is impossible: next case)
+        (2.14, 4, 1.0, False),
+        (1.05, 1, 1.0, True),
+        (2.31, 8, 1.0, False),  # past the slack: impossible instead
+        (1.9, 2, 1.0, False),
+        (7.8, 8, 0.001, False),  # sleeping work has no such limit
+    ],
+)
+def test_a_speedup_past_its_limit_by_less_than_the_slack_is_marked_at_the_limit(
+    speedup: float, workers: int, busy: float, at_limit: bool
+) -> None:
+    table = aggregate.summary(results_for(speedup, workers, busy=busy), cores=2).set_index("cell")
+    row = table.loc["c"]
+    assert bool(row["above_limit"]) is at_limit and not (row["above_limit"] and row["impossible"])
+    assert row["speedup_limit"] == (min(workers, 2) if busy == 1.0 else pytest.approx(np.nan, nan_ok=True))
+    if at_limit:
+        assert aggregate.at_limit(row).startswith(f"speedup {speedup:.2f} is above {min(workers, 2)}, the most that")
+
+
 def test_a_cell_whose_tasks_ran_cheaper_is_flagged_with_that_cause() -> None:
     # a thread pool's matrix products took 0.84x the serial loop's CPU each (glibc's main
     # arena faults its memory back in, a worker thread's arena keeps it): not concurrency

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from runner.claims.verdicts import Verdict
-from runner.results.labels import PANEL, flags, table_order, with_panels
+from runner.results.labels import PANEL, flag, flags, table_order, with_panels
 
 GAIN = 1.10  # less than 10% faster is not "faster": within the noise of a shared machine
 PARALLEL = 1.5  # CPUs busy at once: above this the pool ran in parallel
@@ -73,9 +73,15 @@ def fastest(cells: pd.DataFrame) -> str:
             f"{_workers(best['workers'])}, "
             f"ran at {best['speedup_median']:.2f}x ({_interval(best)})"
         )
+    limit = (
+        f", at the limit of {best['speedup_limit']:g} that its tasks in flight and the CPUs permit (above it by less "
+        "than the serial reference's noise)"
+        if flag(best, "above_limit")
+        else ""
+    )
     return (
         f"fastest **{_executor(best)} with {_workers(best['workers'])}: {best['speedup_median']:.2f}x** "
-        f"the serial speed ({_interval(best)})"
+        f"the serial speed ({_interval(best)}){limit}"
     )
 
 

@@ -29,7 +29,16 @@ from runner.report.blocks import Block, Bullets, Code, Heading, Image, Para, Scr
 from runner.report.plots.figure import ReportFigure
 from runner.results import fits
 from runner.results.aggregate import write_csv
-from runner.results.labels import PANEL, VARYING, param_columns, table_order, value_text, varies_within, with_panels
+from runner.results.labels import (
+    PANEL,
+    VARYING,
+    flag,
+    param_columns,
+    table_order,
+    value_text,
+    varies_within,
+    with_panels,
+)
 from runner.results.load import DataError, Sweep, load
 from runner.results.load import doubts as warnings
 
@@ -210,9 +219,10 @@ def summary_blocks(summary: pd.DataFrame) -> list[Block]:
     for _, r in summary.iterrows():
         marks = [str(r["status"])] if r["status"] != "ok" else []
         marks += ["incomplete"] if r["status"] == "ok" and not r["complete"] else []
-        marks += ["IMPOSSIBLE speedup"] if console.flag(r, "impossible") else []
+        marks += ["IMPOSSIBLE speedup"] if flag(r, "impossible") else []
+        marks += ["speedup at the limit"] if flag(r, "above_limit") else []
         marks += ["noisy"] if r["noisy"] else []
-        marks += ["oversubscribed"] if console.flag(r, "oversubscribed") else []
+        marks += ["oversubscribed"] if flag(r, "oversubscribed") else []
         marks += ["imprecise"] if pd.notna(r.get("precision_met")) and not r["precision_met"] else []
         marks += [f"{int(r['errors'])} task errors"] if r.get("errors") else []
         rows.append(
@@ -223,8 +233,7 @@ def summary_blocks(summary: pd.DataFrame) -> list[Block]:
                 "workers": int(r["workers"]),
                 "n": f"{int(r['n'])}/{int(r['expected'])}",
                 "wall s [95% CI]": _ci(r, "wall_s", ".4f"),
-                "speedup [95% CI]": ("impossible: " if console.flag(r, "impossible") else "")
-                + _ci(r, "speedup", ".2f"),
+                "speedup [95% CI]": ("impossible: " if flag(r, "impossible") else "") + _ci(r, "speedup", ".2f"),
                 "parallelism": _num(r.get("parallelism_median"), ".2f"),
                 "efficiency": _num(r.get("efficiency_median"), ".2f"),
                 "start-up ms": _num(r.get("startup_s_median", np.nan) * 1000, ".3g"),

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from runner.results import noise
-from runner.results.labels import PANEL, label, native_setting, table_order, with_panels
+from runner.results import aggregate, noise
+from runner.results.labels import PANEL, flag, flags, label, native_setting, table_order, with_panels
 
 if TYPE_CHECKING:
     from runner.claims.verdicts import Verdict
@@ -28,12 +28,6 @@ def _value(row: pd.Series, measure: str, fmt: str, ci: bool = False) -> str:
     if not ci:
         return f"{median:{fmt}}"
     return f"{median:{fmt}} [{row[f'{measure}_ci_low']:{fmt}}-{row[f'{measure}_ci_high']:{fmt}}]"
-
-
-def flag(row: pd.Series, column: str) -> bool:
-    """A boolean column of a summary row; absent (older files) or empty is False."""
-    value = row.get(column)
-    return bool(value) if value is not None and pd.notna(value) else False
 
 
 def wide_console() -> Console:
@@ -92,6 +86,8 @@ def status(row: pd.Series) -> str:
     text = str(row["status"]) + (" noisy" if row["noisy"] else "")
     if flag(row, "impossible"):
         text += " IMPOSSIBLE"
+    if flag(row, "above_limit"):
+        text += " at limit"
     if pd.notna(row.get("precision_met")) and not row["precision_met"]:
         text += f" imprecise ({row['precision_stop']})"
     if flag(row, "oversubscribed"):
@@ -115,6 +111,8 @@ def notes(console: Console, table: pd.DataFrame) -> None:
     impossible = table[table["impossible"].astype(bool)] if "impossible" in table else table.iloc[0:0]
     for _, row in impossible.iterrows():
         console.print(f"[red]impossible[/] {label(row)}: {row['impossible_why']}; not a measurement (summary.csv)")
+    for _, row in table[flags(table, "above_limit")].iterrows():
+        console.print(f"[yellow]at limit[/] {label(row)}: {aggregate.at_limit(row)} (summary.csv above_limit)")
     causes = table[table["noisy"].astype(bool) & table["noise_cause"].fillna("").astype(bool)] if noisy else table[0:0]
     for _, row in causes.head(5).iterrows():
         console.print(f"[yellow]noisy[/] {label(row)}: {row['noise_cause']}")

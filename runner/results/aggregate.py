@@ -317,16 +317,35 @@ def _medians(frame: pd.DataFrame, column: str) -> float:
     return float(np.median(values)) if len(values) else np.nan
 
 
+def speedup_limit(row: dict[str, Any], base: pd.DataFrame, cores: int) -> float:
+    """min(workers, tasks, CPUs): the most speedup a cell can show where the work only computes
+    (the serial baseline's median task is on a CPU at least ``COMPUTES`` of its time) and the
+    serial run's CPU is all its task thread's; NaN where no such bound holds (waiting work, native
+    pools that keep CPUs busy without work to show for it)."""
+    busy = _medians(base, "task_cpu_share")
+    if pd.isna(busy) or busy < COMPUTES or _medians(base, "outside_cpu_share") > pairing.OUTSIDE:
+        return np.nan
+    return float(min(row["workers"], row["tasks"], cores))
+
+
+def at_limit(row: pd.Series) -> str:
+    """Why a cell flagged ``above_limit`` is quoted as its limit, not as more."""
+    limit = row["speedup_limit"]
+    return (
+        f"speedup {row['speedup_median']:.2f} is above {limit:g}, the most that "
+        f"{min(int(row['workers']), int(row['tasks']))} task(s) in flight on the CPUs permit, by less than the "
+        f"{CAPACITY_SLACK:.0%} left for the serial reference's noise: at the limit, not beyond it"
+    )
+
+
 def impossible(row: dict[str, Any], ok: pd.DataFrame, base: pd.DataFrame, cores: int) -> list[str]:
     """Why a cell's speedup is more than its own accounting permits: a measurement error, or
     a gain that is not concurrency, never a plain result.
 
     Two bounds, for work that only computes (the serial baseline's median task is on a CPU
-    at least ``COMPUTES`` of its time): the capacity, min(workers, tasks, CPUs), where the
-    serial run's CPU is all its task thread's (native pools may keep CPUs busy without
-    work to show for it, so a cell can beat them by more); and the accounting, the cell's
-    parallelism times the CPU time per task of its own probes (else the baseline's) over its
-    tasks' (the speedup if the reference had run at the speed of the moment).
+    at least ``COMPUTES`` of its time): the capacity, ``row["speedup_limit"]`` (``speedup_limit``);
+    and the accounting, the cell's parallelism times the CPU time per task of its own probes (else
+    the baseline's) over its tasks' (the speedup if the reference had run at the speed of the moment).
     """
     speedup = row.get("speedup_median", np.nan)
     busy = _medians(base, "task_cpu_share")
@@ -338,15 +357,14 @@ def impossible(row: dict[str, Any], ok: pd.DataFrame, base: pd.DataFrame, cores:
     if pd.isna(reference):  # records from before the column
         reference = base_per_task
     cheaper = float(np.nanmedian(ok["cpu_s"] / row["tasks"] / reference))
-    in_flight = min(row["workers"], row["tasks"])
-    cap = min(in_flight, cores)
+    cap = row["speedup_limit"]
     low = row.get("speedup_ci_low", np.nan)
-    native = _medians(base, "outside_cpu_share") > pairing.OUTSIDE
-    if not native and (
+    if pd.notna(cap) and (
         speedup > cap * (1 + CAPACITY_SLACK) or (pd.notna(low) and low > cap * (1 + CAPACITY_SLACK / 2))
     ):
         found.append(
-            f"speedup {speedup:.2f} > {cap:.3g}, the most that {in_flight} task(s) in flight on {cores} CPUs permit"
+            f"speedup {speedup:.2f} > {cap:.3g}, the most that {min(row['workers'], row['tasks'])} task(s) in flight "
+            f"on {cores} CPUs permit"
             + (
                 f": its tasks took {cheaper:.2f}x the CPU time per task the serial reference assumes, a gain of "
                 "where or when they ran (another thread's memory allocator, a faster interpreter or moment of the "
@@ -394,8 +412,11 @@ def summary(results: pd.DataFrame, cores: int, cells: Iterable[str] | None = Non
         row["noisy"] = bool(row["noise"])
         row["noise_cause"] = "; ".join(causes(ok, cores)) if row["noisy"] else ""
         base = measured[measured["cell"] == group["baseline"].iloc[0]] if "baseline" in group else measured.iloc[0:0]
+        row["speedup_limit"] = speedup_limit(row, base, cores)
         row["impossible_why"] = "; ".join(impossible(row, ok, base, cores)) if len(ok) else ""
         row["impossible"] = bool(row["impossible_why"])
+        # past the limit by less than the slack: the reference's noise, read as the limit, never as more
+        row["above_limit"] = bool(not row["impossible"] and row["speedup_median"] > row["speedup_limit"])
         if "precision" in ok and ok["precision"].notna().any():
             row["precision"] = float(ok["precision"].dropna().iloc[0])
             half = (row["speedup_ci_high"] - row["speedup_ci_low"]) / 2 / row["speedup_median"]

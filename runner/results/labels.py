@@ -41,6 +41,12 @@ def flags(summary: pd.DataFrame, column: str) -> pd.Series:
     return summary[column].fillna(False).astype(bool)
 
 
+def flag(row: pd.Series, column: str) -> bool:
+    """A boolean column of a summary row; absent (older files) or empty is False."""
+    value = row.get(column)
+    return bool(value) if value is not None and pd.notna(value) else False
+
+
 PANEL = "panel"  # the column naming a row's panel
 # Besides the parameters: what may vary within one workload and so must show in its name.
 VARYING = ["tasks", "fail_rate", "python", "gil", "switch_interval", "native_threads"]

@@ -247,6 +247,8 @@ def doubts(sweep: Sweep, fitted: pd.DataFrame) -> list[str]:
             "left out of the verdicts that read speedup or efficiency and marked in the figures; measure again on a "
             "quieter machine"
         )
+    for _, cell in summary[flags(summary, "above_limit")].iterrows():
+        found.append(f"{label(cell)}: {aggregate.at_limit(cell)}")
     noisy = summary[flags(summary, "noisy")]
     if len(noisy):
         worst = noisy.sort_values("cv", ascending=False).head(5)
