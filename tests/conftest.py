@@ -106,7 +106,8 @@ def busy_of_free(root: Path, workload: str, executor: str) -> float:
     rows = results[(results["workload"] == workload) & (results["executor"] == executor) & (results["workers"] > 1)]
     assert len(rows), (workload, executor)
     cores = usable_cpus()
-    free = (cores * (1 - others_share(rows, cores) - rows["steal"].fillna(0))).clip(lower=0.5, upper=rows["workers"])
+    others = others_share(rows, cores).fillna(0)  # unknown (too short for /proc/stat's ticks): none assumed
+    free = (cores * (1 - others - rows["steal"].fillna(0))).clip(lower=0.5, upper=rows["workers"])
     share = rows["parallelism"] / free
     return float(share.groupby(rows["workers"]).median().max())
 

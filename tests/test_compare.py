@@ -79,14 +79,16 @@ def test_a_machine_twice_as_slow_changes_no_relative_verdict(pair: tuple[Path, P
     assert (raw.table["verdict"] == compare.SLOWER).all()
 
 
-def slower_threads(root: Path, others: float = 0.0) -> Path:
-    """A second sweep whose thread cells are 1.5x slower, while other programs took ``others``
-    of the CPUs during them."""
+def slower_threads(root: Path, others: float = 0.0, factor: float = 1.5) -> Path:
+    """A second sweep whose thread cells are ``factor`` times slower, while other programs took
+    ``others`` of the CPUs during them."""
     make_sweep(root, small_design(), seed=2)
     results = pd.read_csv(root / "results.csv")
     threads = results["executor"] == "thread"
-    results.loc[threads, "wall_s"] *= 1.5
-    results.loc[threads, "speedup"] /= 1.5
+    results.loc[threads, "wall_s"] *= factor
+    results.loc[threads, "speedup"] /= factor
+    if others:  # repetitions long enough for /proc/stat's ticks to resolve the share (aggregate.RESOLVED_TICKS)
+        results["wall_s"] *= 10  # every cell alike: relative times do not move
     results["others_cpu_s"] = 0.0
     results.loc[threads, "others_cpu_s"] = results.loc[threads, "wall_s"] * load(root).cores * others
     results.to_csv(root / "results.csv", index=False)
@@ -155,3 +157,7 @@ def test_a_change_where_other_programs_took_the_cpus_is_inconclusive(pair: tuple
     comparison = compare.compare(load(pair[0]), load(busy))
     assert (comparison.table[comparison.table["executor"] == "thread"]["verdict"] == compare.INCONCLUSIVE).all()
     assert compare.display(comparison)["verdict"].str.contains("40% of the CPUs").any()
+    # nor is "no change" said where other programs took the CPUs: they may have hidden one
+    unchanged = compare.compare(load(pair[0]), load(slower_threads(tmp_path / "busy-same", others=0.4, factor=1.0)))
+    threads = unchanged.table[unchanged.table["executor"] == "thread"]
+    assert (threads["verdict"] == compare.INCONCLUSIVE).all(), threads[["verdict", "busy"]]

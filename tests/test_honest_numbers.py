@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from runner import compare
-from runner.core import native, pairing
+from runner.core import native, pairing, probes
 from runner.core.cell import measure, median_ci
 from runner.paths import PROJECT_ROOT
 from runner.results import aggregate
@@ -196,6 +196,15 @@ def test_a_speedup_past_its_limit_by_less_than_the_slack_is_marked_at_the_limit(
     assert row["speedup_limit"] == (min(workers, 2) if busy == 1.0 else pytest.approx(np.nan, nan_ok=True))
     if at_limit:
         assert aggregate.at_limit(row).startswith(f"speedup {speedup:.2f} is above {min(workers, 2)}, the most that")
+
+
+def test_what_other_programs_took_is_a_share_of_at_most_the_cpus_and_only_where_ticks_resolve_it() -> None:
+    # /proc/stat's busy time is in ticks (1/100 s here): a tick per CPU over a 1 ms repetition
+    # read as 176% of the CPUs; a tick over 0.5 s is within 2%
+    ticks = probes.TICKS_PER_S
+    frame = pd.DataFrame({"wall_s": [1.0 / ticks, 0.5, 0.5], "others_cpu_s": [2.0 / ticks, 0.4, 1.02]})
+    share = aggregate.others_share(frame, cores=2)
+    assert np.isnan(share[0]) and share[1] == pytest.approx(0.4) and share[2] == 1.0
 
 
 def test_a_cell_whose_tasks_ran_cheaper_is_flagged_with_that_cause() -> None:

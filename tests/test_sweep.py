@@ -13,8 +13,9 @@ import pandas as pd
 import pytest
 from omegaconf import OmegaConf
 
+from runner.core import pairing
 from runner.paths import PROJECT_ROOT
-from runner.sweep import composed
+from runner.sweep import composed, progress
 from tests.conftest import busy_of_free, lab, sweep
 
 pytestmark = pytest.mark.slow
@@ -95,6 +96,24 @@ def test_sweep_prints_a_line_per_job_then_a_summary(small_sweep: tuple[Path, str
     assert "already measured" in stdout  # thread cells swept over two start methods run once
     assert f"results: {root}\n" in stdout
     assert stdout.rstrip().endswith(str(root / "report.html"))
+
+
+def test_a_job_whose_cell_is_the_baseline_is_measured_once_and_said_fresh(tmp_path: Path) -> None:
+    proc = lab("-m", "workload=tiny", "executor=serial", "workers=1", f"hydra.sweep.dir={tmp_path / 's'}", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("[")]
+    assert len(lines) == 1 and lines[0].startswith("[1/1] ") and "already measured" not in lines[0], proc.stdout
+
+
+def test_a_jobs_line_reads_parallelism_as_the_summary_does() -> None:
+    task = [0, 1, 1, 0.0, 0.1, 0.05, True, ""]  # task, pid, thread, start, end, CPU, ok, error: as stored
+    rep = {"warmup": False, "wall_s": 0.1, "process_cpu_s": 0.09, "tasks": [task]}
+    record = {"result": {"status": "ok", "message": "", "reps": [rep]}}
+    assert progress.summary_line("[1/1] x", record, record, True).endswith("parallelism  0.90")
+    del rep["process_cpu_s"]  # a record from before the column: its tasks' CPU
+    assert progress.summary_line("[1/1] x", record, record, True).endswith(
+        f"parallelism {pairing.task_cpu(rep) / 0.1:5.2f}"
+    )
 
 
 def test_sweep_lands_in_dated_directories_by_default(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from runner.compare.significance import (
     FDR,
     INCONCLUSIVE,
     MIN_EFFECT,
+    SAME,
     SLOWER,
     adjust,
     p_value,
@@ -90,8 +91,8 @@ def compare(
         p = 1.0 if math.isnan(p) else p
         label, threshold = verdict(side_a, side_b, out["ci_low"], out["ci_high"], min_effect, p=p, fdr=fdr)
         out["busy"] = max(busy_a.get(out["cell_a"], 0.0), busy_b.get(out["cell_b"], 0.0))
-        if label in (FASTER, SLOWER) and out["busy"] > aggregate.OTHERS:
-            # the machine, not the code, may explain it: other programs took the CPUs in one sweep
+        if label in (FASTER, SLOWER, SAME) and out["busy"] > aggregate.OTHERS:
+            # the machine, not the code, may explain a change, or hide one: other programs took the CPUs
             label = INCONCLUSIVE
         if serial:
             label = f"{BASELINE}: machine or workload {label}" if label in (FASTER, SLOWER) else BASELINE

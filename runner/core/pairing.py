@@ -74,6 +74,13 @@ def task_cpu(rep: dict[str, Any]) -> float:
     return float(sum(stored(t).cpu_s for t in rep["tasks"]))
 
 
+def busy_cpu(rep: dict[str, Any]) -> float:
+    """The CPU a repetition kept busy: every thread of every process that ran its tasks, where
+    recorded (records from before have their tasks' CPU only). Over the wall time, its parallelism."""
+    process_cpu = rep.get("process_cpu_s")
+    return float(process_cpu) if process_cpu is not None else task_cpu(rep)
+
+
 def clean(rep: dict[str, Any]) -> float:
     """A serial repetition's wall time less the time it waited for a CPU while runnable.
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from runner import files
-from runner.core import native, pairing
+from runner.core import native, pairing, probes
 from runner.core.task import stored
 from runner.files import TIDY_SCHEMA, write_json
 from runner.results import noise
@@ -153,8 +153,7 @@ def _rows(
         reference_task_cpu = pairing.reference(base_reps)[0] / len(base_reps[0]["tasks"])
     speedups = pairing.speedups(counted, base_reps, pool)
     for rep, speedup in zip(counted, speedups, strict=True):
-        cpu = sum(t.cpu_s for t in map(stored, rep["tasks"]))
-        # every thread of every process that ran tasks; cells measured before it existed have task CPU only
+        cpu = pairing.task_cpu(rep)
         process_cpu = rep.get("process_cpu_s")
         results.append(
             {
@@ -165,7 +164,7 @@ def _rows(
                 "cpu_s": cpu,
                 "process_cpu_s": process_cpu,
                 "outside_cpu_share": max(0.0, 1 - cpu / process_cpu) if process_cpu else None,
-                "parallelism": (process_cpu if process_cpu is not None else cpu) / rep["wall_s"],
+                "parallelism": pairing.busy_cpu(rep) / rep["wall_s"],
                 "speedup": np.nan if speedup is None else speedup,
                 "speedup_unpaired": unpaired / rep["wall_s"],
                 "reference_task_cpu_s": reference_task_cpu,
@@ -181,7 +180,7 @@ def _rows(
                 # records from before the probes have none of these: the cell's load stands in
                 "load_1m": rep.get("load_1m", common["load_1m"]),
                 "steal": rep.get("steal"),
-                "others_cpu_s": _others(rep, process_cpu if process_cpu is not None else cpu),
+                "others_cpu_s": _others(rep, pairing.busy_cpu(rep)),
                 "runqueue_s": rep.get("runqueue_s"),
                 "involuntary_switches": rep.get("involuntary_switches"),
                 "task_cpu_share": _task_cpu_share(rep["tasks"]),
@@ -305,11 +304,18 @@ def causes(ok: pd.DataFrame, cores: int) -> list[str]:
     return found
 
 
+# /proc/stat counts each CPU's time in ticks, so the machine's busy time over a repetition is off
+# by up to a tick per CPU: over fewer than ten ticks, by more than a tenth of what the CPUs had.
+RESOLVED_TICKS = 10
+
+
 def others_share(frame: pd.DataFrame, cores: int) -> pd.Series:
-    """Per repetition, the share of the machine's CPU time that other programs took while it ran."""
+    """Per repetition, the share of the machine's CPU time that other programs took while it ran:
+    unknown (NaN) for a repetition too short for the ticks to resolve, and at most all of it."""
     if "others_cpu_s" not in frame:  # files from before the probe
         return pd.Series(dtype=float)
-    return frame["others_cpu_s"] / (frame["wall_s"] * cores)
+    share = frame["others_cpu_s"] / (frame["wall_s"] * cores)
+    return share.where(frame["wall_s"] * probes.TICKS_PER_S >= RESOLVED_TICKS).clip(upper=1.0)
 
 
 def _medians(frame: pd.DataFrame, column: str) -> float:

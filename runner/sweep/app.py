@@ -76,7 +76,10 @@ def measure_job(cfg: DictConfig) -> None:
         progress.cell_line(line, done=False)
     # the serial probe before each repetition samples the machine's speed (runner/core/pairing.py)
     cell_spec["probe_tasks"] = pairing.probe_tasks(base, cell_spec)
-    record, fresh = measure_or_reuse(store, cell_spec, round_, job, failure, followed=in_turn and not job.last)
+    if own:
+        record, fresh = measure_or_reuse(store, cell_spec, round_, job, failure, followed=in_turn and not job.last)
+    else:  # the job's cell is the serial baseline, just measured (or found) above
+        record, fresh = base, base_fresh
     job_record = {"cell": record["cell"], "round": round_, "overrides": overrides}
     write_json(Path(hc.runtime.output_dir) / "job.json", job_record)
     progress.cell_line(progress.summary_line(f"[{job.label}] {described}", record, base, fresh))

@@ -12,7 +12,6 @@ import statistics
 from typing import Any, ClassVar
 
 from runner.core import pairing
-from runner.core.task import stored
 
 
 class SweepProgress:
@@ -89,7 +88,7 @@ def summary_line(prefix: str, record: dict[str, Any], base: dict[str, Any], fres
     if not reps:
         return f"{prefix}  {result['status'].upper()}: {result['message']}"
     wall = statistics.median(r["wall_s"] for r in reps)
-    par = statistics.median(sum(stored(t).cpu_s for t in r["tasks"]) / r["wall_s"] for r in reps)
+    par = statistics.median(pairing.busy_cpu(r) / r["wall_s"] for r in reps)
     pool = [t for t in (pairing.per_task(r.get("probe")) for r in reps) if t is not None]
     paired = [s for s in pairing.speedups(reps, counted(base), pool) if s is not None]
     speedup = f"{statistics.median(paired):5.2f}x" if paired else "   n/a"
