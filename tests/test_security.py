@@ -343,6 +343,19 @@ def test_a_typed_group_choice_leaves_the_file_s_keys_to_the_rules(tmp_path: Path
     assert_refused(proc, "executor.address", str(folder))
 
 
+def test_a_typed_hydra_key_leaves_a_file_s_axis_over_it_to_the_rules(tmp_path: Path) -> None:
+    """Hydra's sweeper replaces a swept axis with a typed override of the task's keys only: a
+    typed hydra.sweep.dir left a file's axis over hydra.sweep.dir to write every job elsewhere."""
+    elsewhere = tmp_path / "victim"
+    text = GLOBAL + f"hydra:\n  sweeper:\n    params:\n      hydra.sweep.dir: {elsewhere}\n"
+    folder = shared_dir(tmp_path, {"experiment/shared.yaml": text})
+    argv = ["-m", "--config-dir", str(folder), "+experiment=shared", f"hydra.sweep.dir={tmp_path / 'mine'}"]
+    before = snapshot(tmp_path)
+    proc = run_cli(argv, tmp_path, in_process=True)
+    assert_refused(proc, "hydra.sweeper.params.hydra.sweep.dir", str(folder))
+    assert snapshot(tmp_path) == before and not elsewhere.exists()
+
+
 def test_the_refusal_names_the_command_line_form(tmp_path: Path) -> None:
     script, _ = canary(tmp_path / "bin")
     folder = shared_dir(tmp_path, {"experiment/shared.yaml": GLOBAL + f"python: {script}\n"})

@@ -136,7 +136,12 @@ def _leaves(node: Any, path: str) -> Iterator[tuple[str, Any]]:
 
 
 def _exempt(key: str, typed: set[str]) -> bool:
+    swept = key.startswith(f"{SWEEP_PARAMS}.")
     key = key.removeprefix(f"{SWEEP_PARAMS}.").lstrip("+~")
+    if swept and _matches(key, "hydra"):
+        # Hydra's sweeper lets a typed override replace a swept axis of the task's keys only: a
+        # typed hydra.sweep.dir leaves a file's axis over hydra.sweep.dir to move every job's output
+        return False
     # a typed group choice (executor=dask) chooses a file, and a shared file loaded after it still
     # sets that config's keys (executor.address, workload.function): only the choice is typed
     return any(key == t or (key.startswith((t + ".", t + "[")) and not (CONF_DIR / t).is_dir()) for t in typed)
