@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from runner.results.cell_store import CellStore
 from tests.conftest import lab, sweep
 
 pytestmark = pytest.mark.slow
@@ -59,6 +60,19 @@ def test_failed_cells_are_measured_again_and_the_failure_is_kept(tmp_path: Path)
     assert set(pd.read_csv(root / "summary.csv")["status"]) == {"ok"}
     kept = [json.loads(p.read_text()) for p in (root / "cells" / "history").glob("*.json")]
     assert sorted(r["result"]["status"] for r in kept) == ["timeout", "timeout"]
+
+
+def test_a_failed_record_is_moved_aside_by_the_cell_asked_for_not_by_what_it_says(tmp_path: Path) -> None:
+    victim = tmp_path / "victim.json"
+    victim.write_text('{"mine": 1}')
+    store = CellStore(tmp_path / "sweep")
+    # a received record that names a cell and round outside the directory
+    store.put({"cell": "c", "round": 0, "result": {"status": "error"}})
+    path = store.path("c", 0)
+    path.write_text(json.dumps({"cell": "x", "round": f"/../../../{victim.with_suffix('')}", "result": {}}))
+    store.retire("c", 0)
+    assert victim.read_text() == '{"mine": 1}' and not path.exists()
+    assert [p.name for p in (store.cells / "history").iterdir()] == ["c-r0.0.json"]
 
 
 def test_a_failed_baseline_is_not_retried_within_one_sweep(tmp_path: Path) -> None:

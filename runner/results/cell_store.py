@@ -41,13 +41,15 @@ class CellStore:
         self.cells.mkdir(parents=True, exist_ok=True)
         write_json(self.path(record["cell"], record["round"]), record)
 
-    def retire(self, record: dict[str, Any]) -> None:
-        """Move a failed record aside before its cell is measured again."""
+    def retire(self, cell: str, round_: int) -> None:
+        """Move a failed record aside before its cell is measured again. Its place comes from the
+        cell the sweep asked for, never from the record: a received file's ``cell`` or ``round``
+        (``../../elsewhere``) would otherwise move a file outside the directory."""
         history = self.cells / "history"
         history.mkdir(parents=True, exist_ok=True)
-        key = self.key(record["cell"], record["round"])
+        key = self.key(cell, round_)
         attempt = len(list(history.glob(f"{key}.*.json")))
-        files.move(self.path(record["cell"], record["round"]), history / f"{key}.{attempt}.json")
+        files.move(self.path(cell, round_), history / f"{key}.{attempt}.json")
 
     def records(self) -> Iterator[dict[str, Any]]:
         for path in sorted(self.cells.glob("*.json")):

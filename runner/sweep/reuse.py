@@ -50,7 +50,7 @@ def measure_or_reuse(
     if record is not None and (record["result"]["status"] == "ok" or record.get("session") == job.session):
         return record, False
     if record is not None:
-        store.retire(record)  # a failed attempt is kept, not overwritten
+        store.retire(cell, round_)  # a failed attempt is kept, not overwritten
     started = datetime.now(UTC).isoformat(timespec="seconds")
     result = failure or run_cell(cell_spec, store.workdir(cell, round_), job.limits)
     if followed:
