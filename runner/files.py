@@ -51,6 +51,26 @@ def write_json(path: Path, data: Any) -> None:
     write_text(path, json.dumps(data))
 
 
+def leads_out(root: Path, path: Path) -> bool:
+    """Whether ``path``, named inside ``root``, leads out of it through a symbolic link (to a file
+    elsewhere, to /dev/zero, to a folder elsewhere): the lab reads and writes a results directory,
+    which may have come from someone else, only inside it (docs/security.md)."""
+    return (path.is_symlink() or path.exists()) and not path.resolve().is_relative_to(root.resolve())
+
+
+def links_out(folder: Path, root: Path | None = None) -> Path | None:
+    """The first entry under ``folder`` that leads out of ``root`` (by default ``folder``) through a
+    symbolic link, if any; links are not followed into, so a link to a folder elsewhere is found,
+    not walked."""
+    root = folder if root is None else root
+    for where, dirs, names in os.walk(folder):
+        for name in sorted([*dirs, *names]):
+            entry = Path(where) / name
+            if entry.is_symlink() and leads_out(root, entry):
+                return entry
+    return None
+
+
 def move(source: Path, target: Path) -> None:
     """Move a file within one file system (a rename: atomic, as every write here)."""
     os.replace(source, target)

@@ -87,6 +87,17 @@ def test_a_failed_baseline_is_not_retried_within_one_sweep(tmp_path: Path) -> No
     assert not (root / "cells" / "history").exists()
 
 
+def test_a_directory_holding_other_files_is_not_swept_into(tmp_path: Path) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "results.csv").write_text("a,b\n1,2\n")
+    (mine / "report.html").write_text("mine")
+    proc = lab("-m", *QUICK, f"hydra.sweep.dir={mine}", cwd=tmp_path)
+    assert proc.returncode == 2 and "holds files that are not a sweep's" in proc.stderr, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and (mine / "report.html").read_text() == "mine"
+    assert sorted(p.name for p in mine.iterdir()) == ["report.html", "results.csv"]
+
+
 def test_resume_false_refuses_a_used_directory(tmp_path: Path) -> None:
     root = tmp_path / "sweep"
     assert lab("-m", *QUICK, f"hydra.sweep.dir={root}", cwd=tmp_path).returncode == 0

@@ -574,3 +574,54 @@ def test_report_and_compare_of_a_received_directory(tmp_path: Path) -> None:
     assert not marker.exists()
     page = (a / "report.html").read_text()
     assert HOSTILE_HTML not in page and "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+
+
+def _linked_out(root: Path, name: str, target: Path) -> None:
+    entry = root / name
+    if entry.is_dir():
+        shutil.rmtree(entry)
+    else:
+        entry.unlink(missing_ok=True)
+    entry.symlink_to(target)
+
+
+@pytest.mark.parametrize(
+    ("command", "name", "expected"),
+    [
+        ("report", "plots", "plots: a symbolic link out of"),  # the figures would be written there
+        ("report", "environment.json", "environment.json: a symbolic link out of"),  # its text would be shown
+        ("report", "tasks.csv", "tasks.csv: a symbolic link out of"),  # /dev/zero would never end
+        ("replay", "multirun.yaml", "multirun.yaml: a symbolic link out of"),  # the report only warns: no verdicts
+        ("compare", "compare", "compare: a symbolic link out of"),
+        ("replay", "config", "config: a symbolic link out of"),
+        ("sweep", "0", "0: a symbolic link out of"),  # a resumed sweep: Hydra writes the job's records there
+    ],
+)
+def test_a_received_directory_s_links_lead_nowhere_outside(
+    tmp_path: Path, command: str, name: str, expected: str
+) -> None:
+    from benchmarks.synthetic import make_sweep
+
+    received = make_sweep(tmp_path / "received", small_design(executors=["serial", "thread"], workers=[1, 2]))
+    (received / "config").mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret.json"
+    secret.write_text('{"cpu_model": "SECRET"}')
+    target = {"environment.json": secret, "tasks.csv": Path("/dev/zero"), "multirun.yaml": secret}.get(name, outside)
+    _linked_out(received, name, target)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    argv = {
+        "report": ["runner.report", str(received)],
+        "compare": ["runner.compare", str(received), str(received)],
+        "replay": ["runner.replay", str(received), "--dry-run"],
+        "sweep": ["runner", "-m", "workload=tiny", f"hydra.sweep.dir={received}"],
+    }[command]
+    before = snapshot(outside)
+    proc = subprocess.run(
+        [sys.executable, "-m", *argv], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("error: ") and expected in proc.stderr and len(proc.stderr.splitlines()) == 1
+    assert "SECRET" not in proc.stdout + proc.stderr
+    assert snapshot(outside) == before

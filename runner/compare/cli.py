@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 import runner.compare
+from runner import files
 from runner.compare.comparison import MEASURES, compare
 from runner.compare.matching import IDENTITY
 from runner.compare.output import print_table, write
@@ -52,6 +53,10 @@ def main(argv: list[str]) -> int:
         else:
             dir_a, dir_b = Path(args.dirs[0]), Path(args.dirs[1])
             sweep_a, sweep_b = load(dir_a), load(dir_b)
+        inside = args.ab is not None or args.out is None  # else the place the user typed
+        out = dir_b / "compare" if inside else args.out
+        if inside and files.leads_out(dir_b, out):  # a received directory's link would take the files elsewhere
+            raise DataError(f"compare: a symbolic link out of {dir_b}; compare writes only inside it: remove it")
     except DataError as exc:
         print_error(f"{exc}")
         return 2
@@ -60,7 +65,6 @@ def main(argv: list[str]) -> int:
         print_error(f"no cells in common; matched on {', '.join(comparison.keys)}")
         return 2
     print_table(comparison)
-    out = dir_b / "compare" if args.ab is not None or args.out is None else args.out
     with writing():
         written = write(comparison, dir_a, dir_b, out)
     print(f"compare: {written[0]}")

@@ -351,6 +351,8 @@ def render(root: Path, timeline: str | None = None) -> Report:
     if sweep.summary.empty:
         raise DataError(f"{root}: results.csv holds no cells")
     cells = timeline_cells(sweep, timeline)
+    if files.leads_out(root, root / "plots"):  # a received directory's link would take the figures elsewhere
+        raise DataError(f"plots: a symbolic link out of {root}; the report writes only inside it: remove the link")
     # the figures draw in worker processes while this one judges, tables and renders the text
     with plots.Painter(sweep, cells, root / "plots") as painter:
         found = verdicts.evaluate(sweep)

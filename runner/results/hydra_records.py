@@ -20,6 +20,8 @@ try:  # libyaml parses the thousand job configs of a big sweep several times fas
 except ImportError:  # pragma: no cover - PyYAML without libyaml
     from yaml import SafeLoader  # type: ignore[assignment]
 
+from runner import files
+
 # Overrides that say where a run lands or how Hydra was invoked, not what it measures.
 PLACEMENT = ("hydra.sweep.dir=", "hydra.run.dir=", "hydra.mode=")
 # Where a directory keeps the --config-dir files it was made with (runner/sweep/carry.py)
@@ -63,14 +65,36 @@ class Recorded:
         return shlex.join(["python", "-m", "runner", *self.argv(out, config_dirs)])
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _own(root: Path, path: Path) -> Path:
+    """``path``, where it does not lead out of ``root`` (runner/files.py, ``leads_out``)."""
+    if files.leads_out(root, path):
+        raise RecordError(f"{path}: a symbolic link out of {root}; allowed: the directory's own files")
+    return path
+
+
+def _load(root: Path, path: Path) -> dict[str, Any]:
     try:
-        data = yaml.load(path.read_text(), Loader=SafeLoader)
-    except (OSError, yaml.YAMLError) as exc:
+        data = yaml.load(_own(root, path).read_text(), Loader=SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise RecordError(f"{path}: cannot read Hydra's record ({type(exc).__name__})") from None
-    if not isinstance(data, dict):
-        raise RecordError(f"{path}: expected a YAML mapping, found {type(data).__name__}")
-    return data
+    return _mapping(data, str(path))
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    """``value`` where it is a mapping (or nothing: an empty one); a hand-edited record of another shape is refused."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise RecordError(f"{where}: expected a YAML mapping, found {type(value).__name__}")
+    return value
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise RecordError(f"{where}: expected a list of overrides, found {type(value).__name__}")
+    return [str(v) for v in value]
 
 
 def _top_level_comma(value: str) -> bool:
@@ -105,10 +129,10 @@ def _job_expectations(root: Path) -> list[Any]:
     """Expectations of every job, for a sweep whose jobs can differ in them."""
     found: list[Any] = []
     for path in sorted(root.glob("*/.hydra/config.yaml")):
-        text = path.read_text(errors="replace")
+        text = _own(root, path).read_text(errors="replace")
         if "\nexpect:" not in text or "\nexpect: []" in text:  # parse only the few that have any
             continue
-        found += _as_list(_load(path).get("expect"))
+        found += _as_list(_load(root, path).get("expect"))
     return found
 
 
@@ -133,25 +157,36 @@ def read(root: Path) -> Recorded:
     """The records of a sweep root (multirun.yaml) or of a single run (.hydra/)."""
     multirun = (root / "multirun.yaml").is_file()
     if multirun:
-        whole = _load(root / "multirun.yaml")
-        hydra, config = whole.get("hydra") or {}, {k: v for k, v in whole.items() if k != "hydra"}
+        whole = _load(root, root / "multirun.yaml")
+        hydra = _mapping(whole.get("hydra"), "multirun.yaml: hydra")
+        config = {k: v for k, v in whole.items() if k != "hydra"}
     elif (root / ".hydra" / "hydra.yaml").is_file():
-        hydra = _load(root / ".hydra" / "hydra.yaml").get("hydra") or {}
-        config = _load(root / ".hydra" / "config.yaml") if (root / ".hydra" / "config.yaml").is_file() else {}
+        hydra = _mapping(_load(root, root / ".hydra" / "hydra.yaml").get("hydra"), ".hydra/hydra.yaml: hydra")
+        config_path = root / ".hydra" / "config.yaml"
+        config = _load(root, config_path) if config_path.is_file() else {}
     else:
         raise RecordError(f"{root}: neither multirun.yaml nor .hydra/hydra.yaml here; not a run or sweep directory")
-    overrides = hydra.get("overrides") or {}
-    sources = (hydra.get("runtime") or {}).get("config_sources") or []
+    copy = root / CONFIG_COPY  # what a replay loads as its --config-dir
+    linked = files.links_out(_own(root, copy), root) if copy.is_dir() else None
+    if linked is not None:
+        raise RecordError(f"{linked}: a symbolic link out of {root}; allowed: the directory's own files")
+    overrides = _mapping(hydra.get("overrides"), "hydra.overrides")
+    runtime = _mapping(hydra.get("runtime"), "hydra.runtime")
+    sources = runtime.get("config_sources") or []
+    task = _strings(overrides.get("task"), "hydra.overrides.task")
     expect = _as_list(config.get("expect"))
-    swept = {o.partition("=")[0]: o.partition("=")[2] for o in map(str, overrides.get("task") or [])}
-    swept.update({str(k): str(v) for k, v in ((hydra.get("sweeper") or {}).get("params") or {}).items()})
+    swept = {o.partition("=")[0]: o.partition("=")[2] for o in task}
+    params = _mapping(_mapping(hydra.get("sweeper"), "hydra.sweeper").get("params"), "hydra.sweeper.params")
+    swept.update({str(k): str(v) for k, v in params.items()})
     if multirun and sweeps_expectations(swept):  # else multirun.yaml holds every job's list
         expect += _job_expectations(root)
     return Recorded(
         root=root,
         multirun=multirun,
-        task_overrides=[str(o) for o in overrides.get("task") or []],
-        hydra_overrides=[str(o) for o in overrides.get("hydra") or [] if not str(o).startswith(PLACEMENT)],
+        task_overrides=task,
+        hydra_overrides=[
+            o for o in _strings(overrides.get("hydra"), "hydra.overrides.hydra") if not o.startswith(PLACEMENT)
+        ],
         config_dirs=[str(s["path"]) for s in sources if isinstance(s, dict) and s.get("provider") == "command-line"],
         config=config,
         expect=_unique(expect),

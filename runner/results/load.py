@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from runner import files
 from runner.files import TIDY_SCHEMA
 from runner.results import aggregate, fits
 from runner.results import environment as env
@@ -74,6 +75,14 @@ class Sweep:
         return [c.removeprefix("workload.") for c in param_columns(self.summary)]
 
 
+def _inside(root: Path, name: str) -> Path:
+    """``root / name``, where it does not lead out of ``root`` (runner/files.py, ``leads_out``)."""
+    path = root / name
+    if files.leads_out(root, path):
+        raise DataError(f"{name}: a symbolic link out of {root}; allowed: the directory's own files")
+    return path
+
+
 def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
     try:
         frame: pd.DataFrame = pd.read_csv(path, **kwargs)
@@ -102,7 +111,7 @@ def _numeric(frame: pd.DataFrame, name: str, columns: tuple[str, ...]) -> None:
 
 
 def _results(root: Path) -> pd.DataFrame:
-    results = _read_csv(root / "results.csv")
+    results = _read_csv(_inside(root, "results.csv"))
     if results.empty:
         return results
     written = pd.to_numeric(results.get("schema", pd.Series([TIDY_SCHEMA])), errors="coerce").max()
@@ -192,7 +201,7 @@ def _derive(summary: pd.DataFrame, results: pd.DataFrame, expected: pd.Series) -
 
 
 def _tasks(root: Path, summary: pd.DataFrame, problems: list[str]) -> pd.DataFrame:
-    path = root / "tasks.csv"
+    path = _inside(root, "tasks.csv")
     if not path.is_file():
         problems.append("tasks.csv missing: no timelines or task latency figures")
         return pd.DataFrame(columns=list(TASK_COLUMNS))
@@ -214,7 +223,7 @@ def _tasks(root: Path, summary: pd.DataFrame, problems: list[str]) -> pd.DataFra
 
 
 def _environment(root: Path, problems: list[str]) -> dict[str, Any]:
-    path = root / "environment.json"
+    path = _inside(root, "environment.json")
     if not path.is_file():
         problems.append("environment.json missing: the machine is unknown")
         return {}
@@ -296,7 +305,7 @@ def load(root: str | Path) -> Sweep:
         recorded = None
     if results.empty:  # a summary.csv beside no results describes nothing that can be read back
         return Sweep(root, results, pd.DataFrame(columns=list(TASK_COLUMNS)), pd.DataFrame(), {}, recorded, problems)
-    summary_path = root / "summary.csv"
+    summary_path = _inside(root, "summary.csv")
     summary = _read_csv(summary_path) if summary_path.is_file() else pd.DataFrame()
     if not summary.empty:
         _numeric(summary, "summary.csv", ("workers", "tasks", "n"))

@@ -19,6 +19,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from runner import files
 from runner.files import write_json
 from runner.results import environment
 from runner.sweep import carry, composed, finishing, launch
@@ -59,6 +60,9 @@ def here(hydra: Any) -> bool:
     return str(OmegaConf.select(hydra, "launcher._target_", default="")).endswith(".BasicLauncher")
 
 
+# What a sweep writes first: a directory holding one of them is the lab's, to resume.
+LAB_FILES = ("cells", "plan.json", "environment.json")
+
 # Launchers that run several jobs at once on the machine that measures them.
 CONCURRENT_LAUNCHERS = ("joblib", "submitit_launcher.LocalLauncher", "ray", "rq_launcher")
 
@@ -82,6 +86,14 @@ def prepare(root: Path, config: DictConfig, choices: list[dict[str, Any]]) -> No
     used = (root / "cells").is_dir()
     if used and not config.resume:
         fail(f"resume: {root} already holds measured cells; allowed: resume=true, or a new directory")
+    if root.is_dir() and not any((root / name).exists() for name in LAB_FILES) and any(root.iterdir()):
+        fail(
+            f"{root}: holds files that are not a sweep's, which a sweep would overwrite; allowed: a new or empty "
+            "directory, or one a sweep wrote (to resume it)"
+        )
+    linked = files.links_out(root) if root.is_dir() else None
+    if linked is not None:  # Hydra and the lab would write through it, outside the directory
+        fail(f"{linked}: a symbolic link out of {root}; allowed: a sweep directory without such links")
     with writing_output():
         root.mkdir(parents=True, exist_ok=True)
         carry.keep(root, config, choices)  # first: a resumed sweep whose files changed stops here, unrecorded
