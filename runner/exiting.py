@@ -44,8 +44,14 @@ def print_error(message: str) -> None:
     Python writes it (``\\x1e``, ``\\n``): a value from a shared YAML file or a received directory
     can neither break the line (str.splitlines also ends lines at \\x1c to \\x1e) nor send escape
     sequences to the user's terminal."""
-    line = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message)
-    print(f"error: {line}", file=sys.stderr)
+    print(f"error: {printable(message)}", file=sys.stderr)
+
+
+def printable(text: str) -> str:
+    """``text`` with every character that is not printable escaped as Python writes it."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def cannot_write(exc: OSError) -> str | None:

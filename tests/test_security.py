@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -625,3 +626,19 @@ def test_a_received_directory_s_links_lead_nowhere_outside(
     assert proc.stderr.startswith("error: ") and expected in proc.stderr and len(proc.stderr.splitlines()) == 1
     assert "SECRET" not in proc.stdout + proc.stderr
     assert snapshot(outside) == before
+
+
+def test_a_received_directory_s_names_reach_the_terminal_escaped(tmp_path: Path) -> None:
+    from benchmarks.synthetic import make_sweep
+
+    received = make_sweep(tmp_path / "received", small_design(executors=["serial", "thread"], workers=[1, 2]))
+    results = pd.read_csv(received / "results.csv")
+    results["workload"] = results["workload"].astype(object).replace("cpu", "\x1b[31mRED\x1b]0;title\x07")
+    results.to_csv(received / "results.csv", index=False)
+    (received / "summary.csv").unlink()  # summarised again from results.csv
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    for argv in (["runner.report", str(received)], ["runner.compare", str(received), str(received)]):
+        proc = subprocess.run([sys.executable, "-m", *argv], capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stdout + proc.stderr
+        assert "\\x1b[31mRED" in proc.stdout

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from runner import files
+from runner.exiting import printable
 from runner.files import TIDY_SCHEMA
 from runner.results import aggregate, fits
 from runner.results import environment as env
@@ -96,6 +97,15 @@ def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame:
     return frame
 
 
+def _printable(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with control characters in its text escaped (``\x1b[31m``): a received file's
+    names reach the terminal, the report and compare's table, and an escape sequence must not act."""
+    for column in frame.columns:
+        if frame[column].dtype.kind == "O":  # text, or a mix
+            frame[column] = frame[column].map(lambda v: printable(v) if isinstance(v, str) else v)
+    return frame
+
+
 def _numeric(frame: pd.DataFrame, name: str, columns: tuple[str, ...]) -> None:
     for column in columns:
         if column not in frame or pd.api.types.is_numeric_dtype(frame[column]):
@@ -111,7 +121,7 @@ def _numeric(frame: pd.DataFrame, name: str, columns: tuple[str, ...]) -> None:
 
 
 def _results(root: Path) -> pd.DataFrame:
-    results = _read_csv(_inside(root, "results.csv"))
+    results = _printable(_read_csv(_inside(root, "results.csv")))
     if results.empty:
         return results
     written = pd.to_numeric(results.get("schema", pd.Series([TIDY_SCHEMA])), errors="coerce").max()
@@ -306,7 +316,7 @@ def load(root: str | Path) -> Sweep:
     if results.empty:  # a summary.csv beside no results describes nothing that can be read back
         return Sweep(root, results, pd.DataFrame(columns=list(TASK_COLUMNS)), pd.DataFrame(), {}, recorded, problems)
     summary_path = _inside(root, "summary.csv")
-    summary = _read_csv(summary_path) if summary_path.is_file() else pd.DataFrame()
+    summary = _printable(_read_csv(summary_path)) if summary_path.is_file() else pd.DataFrame()
     if not summary.empty:
         _numeric(summary, "summary.csv", ("workers", "tasks", "n"))
     environment = _environment(root, problems)
