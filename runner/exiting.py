@@ -34,6 +34,9 @@ WRITE_ERRNOS = {
 }
 
 
+LONGEST = 2000  # characters of an error line
+
+
 def without_final_collection() -> None:
     """Call in a command's ``__main__`` or entry point."""
     atexit.register(gc.freeze)
@@ -44,7 +47,10 @@ def print_error(message: str) -> None:
     Python writes it (``\\x1e``, ``\\n``): a value from a shared YAML file or a received directory
     can neither break the line (str.splitlines also ends lines at \\x1c to \\x1e) nor send escape
     sequences to the user's terminal."""
-    print(f"error: {printable(message)}", file=sys.stderr)
+    line = printable(message)
+    if len(line) > LONGEST:  # a received file's value can be megabytes long
+        line = f"{line[:LONGEST]}... ({len(line) - LONGEST} more characters)"
+    print(f"error: {line}", file=sys.stderr)
 
 
 def printable(text: str) -> str:

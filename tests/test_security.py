@@ -642,3 +642,28 @@ def test_a_received_directory_s_names_reach_the_terminal_escaped(tmp_path: Path)
         assert proc.returncode == 0, proc.stderr
         assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stdout + proc.stderr
         assert "\\x1b[31mRED" in proc.stdout
+
+
+def test_a_small_received_file_cannot_cost_minutes_or_memory(tmp_path: Path) -> None:
+    from benchmarks.synthetic import make_sweep
+
+    received = make_sweep(tmp_path / "received", small_design(executors=["serial", "thread"], workers=[1, 2]))
+    # a YAML alias bomb: nine levels of ten aliases are a billion items in under a kilobyte
+    levels = ["l0: &l0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 9)]
+    recorded = (received / "multirun.yaml").read_text()
+    (received / "multirun.yaml").write_text("\n".join(levels) + "\n" + recorded.replace("expect:", "expect: *l8\nold:"))
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    replay = subprocess.run(
+        [sys.executable, "-m", "runner.replay", str(received), "--dry-run"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert replay.returncode == 2 and "a YAML alias (*name)" in replay.stderr and len(replay.stderr) < 2200
+    # text times a number would allocate as much as the number says
+    from runner.claims.expression import Expr, ExprError
+
+    with pytest.raises(ExprError, match="arithmetic on text"):
+        Expr("'a' * 100000000000 == 'b'", {"workers"}).evaluate({"workers": pd.Series([1, 2])})

@@ -198,7 +198,15 @@ def _eval(node: ast.AST, columns: Mapping[str, Any]) -> Any:
         operand = _eval(node.operand, columns)
         return _UNARY[type(node.op)](operand)
     assert isinstance(node, ast.BinOp), type(node).__name__
-    return _ARITHMETIC[type(node.op)](_eval(node.left, columns), _eval(node.right, columns))
+    left, right = _eval(node.left, columns), _eval(node.right, columns)
+    if _text(left) or _text(right):  # "'a' * 10**11" would build a string of 100 GB from a received file
+        raise TypeError("arithmetic on text; allowed: + - * / on numbers")
+    return _ARITHMETIC[type(node.op)](left, right)
+
+
+def _text(value: Any) -> bool:
+    """A string, or a column of them (numpy's and pandas' text kinds)."""
+    return isinstance(value, str) or getattr(getattr(value, "dtype", None), "kind", "") in ("O", "U", "S")
 
 
 def _eval_compare(node: ast.Compare, columns: Mapping[str, Any]) -> Any:

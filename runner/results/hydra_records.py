@@ -74,7 +74,11 @@ def _own(root: Path, path: Path) -> Path:
 
 def _load(root: Path, path: Path) -> dict[str, Any]:
     try:
-        data = yaml.load(_own(root, path).read_text(), Loader=SafeLoader)
+        text = _own(root, path).read_text()
+        # Hydra writes no anchors; a received file's aliases can nest a small file into billions of items
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=SafeLoader)):
+            raise RecordError(f"{path}: a YAML alias (*name), which Hydra's records never hold; allowed: plain YAML")
+        data = yaml.load(text, Loader=SafeLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise RecordError(f"{path}: cannot read Hydra's record ({type(exc).__name__})") from None
     return _mapping(data, str(path))
