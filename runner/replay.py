@@ -60,6 +60,7 @@ def main(argv: list[str]) -> int:
         "a launcher, an output place): the directory came from someone you trust",
     )
     args = parser.parse_args(argv[1:])
+    args.dir = args.dir.resolve()  # ".", "..": the replay is named after the directory's own name
     try:
         recorded = read(args.dir)
     except RecordError as exc:

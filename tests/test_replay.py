@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -197,3 +198,21 @@ def test_replay_shows_its_command_and_refuses_to_overwrite(swept: tuple[Path, Pa
     assert blocker.read_text() == "kept" and "Traceback" not in onto_file.stderr
     missing = module("runner.replay", str(tmp_path / "nowhere"), cwd=tmp_path)
     assert missing.returncode == 2 and missing.stderr.startswith("error: ") and "Traceback" not in missing.stderr
+
+
+@pytest.mark.parametrize("name", ["ünï€ode", "a,b", "it's", "x[1]{2}=3", "back\\slash"])
+def test_a_replay_lands_in_a_directory_of_any_name(tmp_path: Path, name: str) -> None:
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    from benchmarks.synthetic import make_sweep
+    from runner.results.hydra_records import read
+    from tests.conftest import small_design
+
+    root = make_sweep(tmp_path / name, small_design(executors=["serial", "thread"], workers=[1, 2]))
+    out = tmp_path / f"{name}-replay"
+    placed = read(root).argv(out)[-1]
+    assert OverridesParser.create().parse_override(placed).value() == str(out)  # as Hydra reads it back
+    dry = module("runner.replay", ".", "--dry-run", cwd=root)  # "." is the directory, named by its own name
+    assert dry.returncode == 0, dry.stderr
+    printed = shlex.split(dry.stdout.splitlines()[0])  # the command a user would copy
+    assert OverridesParser.create().parse_override(printed[-1]).value() == str(out)

@@ -128,6 +128,27 @@ def _emptied(root: Path) -> None:
     (root / "results.csv").write_bytes(b"")  # summary.csv is left as it was: it no longer describes results
 
 
+def _negative_wall(root: Path) -> None:
+    pd.read_csv(root / "results.csv").assign(wall_s=-1.0).to_csv(root / "results.csv", index=False)
+
+
+def _no_workers(root: Path) -> None:
+    results = pd.read_csv(root / "results.csv")
+    results.loc[0, "workers"] = np.nan
+    results.to_csv(root / "results.csv", index=False)
+
+
+def _two_configurations(root: Path) -> None:
+    results = pd.read_csv(root / "results.csv")
+    first = results.index[results["cell"] == results.loc[1, "cell"]][0]
+    results.loc[first, "tasks"] = results.loc[first, "tasks"] + 1
+    results.to_csv(root / "results.csv", index=False)
+
+
+def _environment_of_the_wrong_type(root: Path) -> None:
+    (root / "environment.json").write_text('{"cpu_count": "many", "cpu_affinity": 5}')
+
+
 def _broken_json(root: Path) -> None:
     (root / "environment.json").write_text("{not json")
 
@@ -140,6 +161,10 @@ def _broken_json(root: Path) -> None:
         (_words_for_numbers, "results.csv: column 'wall_s' holds 'fast' on line 2; expected a number"),
         (_broken_json, "environment.json: not readable JSON"),
         (_emptied, "results.csv holds no cells"),
+        (_negative_wall, "results.csv: column 'wall_s' holds -1 on line 2; expected a finite number above 0"),
+        (_no_workers, "results.csv: column 'workers' holds nan on line 2; expected a whole number of at least 1"),
+        (_two_configurations, "has rows with different workers or tasks; expected one configuration"),
+        (_environment_of_the_wrong_type, "environment.json: cpu_count is 'many'; expected a whole number"),
     ],
 )
 def test_corrupt_files_are_one_clear_error(synthetic: Path, damage: Callable[[Path], None], message: str) -> None:
@@ -149,6 +174,30 @@ def test_corrupt_files_are_one_clear_error(synthetic: Path, damage: Callable[[Pa
     assert proc.stderr.startswith("error: ") and message in proc.stderr, proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
     assert not (synthetic / "report.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("damage", "why"),
+    [
+        (lambda f: f.drop(columns=["speedup_median"]), "lacks column 'speedup_median'"),
+        (lambda f: f.assign(cv="wide"), "column 'cv' holds 'wide'"),
+        (lambda f: pd.concat([f, f.iloc[:1]]), "twice"),
+    ],
+    ids=["a column gone", "text for a number", "a cell twice"],
+)
+def test_a_damaged_summary_is_made_again_from_results(
+    synthetic: Path, damage: Callable[[pd.DataFrame], pd.DataFrame], why: str
+) -> None:
+    kept = load(synthetic).summary
+    damage(pd.read_csv(synthetic / "summary.csv")).to_csv(synthetic / "summary.csv", index=False)
+    sweep = load(synthetic)
+    assert any(why in p and "summarised again from results.csv" in p for p in sweep.problems), sweep.problems
+    columns = ["cell", "speedup_median", "cv"]
+    pd.testing.assert_frame_equal(
+        sweep.summary[columns].sort_values("cell").reset_index(drop=True),
+        kept[columns].sort_values("cell").reset_index(drop=True),
+    )
+    assert report_cli(str(synthetic)).returncode == 0
 
 
 def test_a_report_it_cannot_write_is_one_line_and_exit_1(synthetic: Path) -> None:

@@ -27,7 +27,14 @@ from runner.results.labels import flags, label, param_columns, table_order, with
 from runner.results.noise import BUSY_LOAD, NOISY_CV
 
 REQUIRED = ("cell", "workload", "executor", "start_method", "workers", "status")
-MEASURED = ("rep", "wall_s", "speedup", "parallelism")  # required once any cell is ok
+MEASURED = ("rep", "tasks", "wall_s", "speedup", "parallelism")  # required once any cell is ok
+# what a measured row must hold: a count of at least one, a time above zero (finite, both)
+COUNTS, TIMES = ("workers", "tasks"), ("wall_s",)
+# what the summary's readers compute with: a summary.csv without one of them is made again
+SUMMARY_COLUMNS = (
+    "cell", "n", "workload", "executor", "workers", "tasks", "status", "cv", "noisy",
+    "wall_s_median", "speedup_median", "speedup_ci_low", "speedup_ci_high", "parallelism_median",
+)  # fmt: skip
 NUMERIC = ("workers", "tasks", "rep", "round", "wall_s", "startup_s", "cpu_s", "parallelism", "speedup")
 # medians the summary lacks but the report and the verdicts use
 EXTRA_MEDIANS = (
@@ -138,8 +145,45 @@ def _results(root: Path) -> pd.DataFrame:
             f"results.csv: missing column {missing[0]!r}; expected the tidy schema v1 (docs/architecture.md)"
         )
     _numeric(results, "results.csv", NUMERIC)
+    _plausible(results)
     results["start_method"] = results["start_method"].astype(object).fillna("")  # all empty: read as float
+    if "round" not in results:  # written before rounds: one pass
+        results["round"] = 0
     return results
+
+
+def _whole(values: np.ndarray) -> np.ndarray:
+    whole: np.ndarray = np.isfinite(values) & (values >= 1) & (values == np.round(values))
+    return whole
+
+
+def _positive(values: np.ndarray) -> np.ndarray:
+    positive: np.ndarray = np.isfinite(values) & (values > 0)
+    return positive
+
+
+def _plausible(results: pd.DataFrame) -> None:
+    """Measured rows whose counts and times could have been measured, one cell one configuration:
+    a hand-edited or damaged file fails here in one line, not later in arithmetic."""
+    ok = results[results["status"] == "ok"]
+    checks = [(c, _whole, "a whole number of at least 1") for c in COUNTS]
+    checks += [(c, _positive, "a finite number above 0") for c in TIMES]
+    for column, wanted, allowed in checks:
+        if column not in ok:
+            continue
+        values = ok[column].to_numpy(dtype=float)
+        bad = ~wanted(values)
+        if bad.any():
+            row = int(ok.index[np.flatnonzero(bad)[0]])
+            raise DataError(
+                f"results.csv: column {column!r} holds {values[bad][0]:g} on line {row + 2}; expected {allowed}"
+            )
+    varies = ok.groupby("cell")[[c for c in COUNTS if c in ok]].nunique()
+    if (varies > 1).any(axis=None):
+        cell = varies.index[(varies > 1).any(axis=1)][0]
+        raise DataError(
+            f"results.csv: cell {cell} has rows with different workers or tasks; expected one configuration"
+        )
 
 
 def _expected_rows(results: pd.DataFrame, recorded: Recorded | None) -> pd.Series:
@@ -155,15 +199,37 @@ def _expected_rows(results: pd.DataFrame, recorded: Recorded | None) -> pd.Serie
     return per_cell * rounds
 
 
-def _reconcile(results: pd.DataFrame, summary: pd.DataFrame, cores: int, problems: list[str]) -> pd.DataFrame:
-    """Summarise again the cells whose summary row does not match results.csv."""
+def _unusable(summary: pd.DataFrame) -> str | None:
+    """Why summary.csv cannot be read as it is (a column missing, text where numbers go, a cell
+    twice), or None. It is derived from results.csv, so the cure is to summarise again."""
+    missing = [c for c in SUMMARY_COLUMNS if c not in summary]
+    if missing:
+        return f"lacks column {missing[0]!r}"
+    if summary["cell"].duplicated().any():
+        return f"has cell {summary.loc[summary['cell'].duplicated(), 'cell'].iloc[0]} twice"
+    names = [str(c) for c in summary]
+    numbers = [
+        c for c in names if c in ("n", "workers", "tasks", "cv") or c.endswith(("_median", "_ci_low", "_ci_high"))
+    ]
+    try:
+        _numeric(summary, "summary.csv", tuple(numbers))
+    except DataError as exc:
+        return str(exc).removeprefix("summary.csv: ")
+    return None
+
+
+def _reconcile(
+    results: pd.DataFrame, summary: pd.DataFrame, cores: int, problems: list[str], unusable: str | None = None
+) -> pd.DataFrame:
+    """Summarise again the cells whose summary row does not match results.csv (all of them where
+    summary.csv is missing or ``unusable``, which says why)."""
     ok = results[(results["status"] == "ok") & results["rep"].notna()] if not results.empty else results
     counted = ok.groupby("cell").size() if not ok.empty else pd.Series(dtype=int)
     in_results = set(results["cell"]) if not results.empty else set()
     if summary.empty or "cell" not in summary or "n" not in summary:
         stale = in_results
         if in_results:
-            problems.append("summary.csv missing or unreadable: summarised again from results.csv")
+            problems.append(f"summary.csv {unusable or 'missing or unreadable'}: summarised again from results.csv")
     else:
         n = summary.set_index("cell")["n"]
         stale = {c for c in in_results if c not in n.index or counted.get(c, 0) != n[c]}
@@ -232,18 +298,40 @@ def _tasks(root: Path, summary: pd.DataFrame, problems: list[str]) -> pd.DataFra
     return tasks
 
 
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _numbers(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+
+
+# The keys of environment.json that readers compute with, and what each must be.
+ENVIRONMENT_TYPES = (
+    ("cpu_count", _count, "a whole number of at least 1"),
+    ("physical_cores", _count, "a whole number of at least 1"),
+    ("cpu_affinity", lambda v: isinstance(v, list) and all(_count(c + 1) for c in v), "a list of CPU numbers"),
+    ("load_before", _numbers, "a list of numbers"),
+    ("load_after", _numbers, "a list of numbers"),
+)
+
+
 def _environment(root: Path, problems: list[str]) -> dict[str, Any]:
     path = _inside(root, "environment.json")
     if not path.is_file():
         problems.append("environment.json missing: the machine is unknown")
         return {}
     try:
-        env = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"environment.json: not readable JSON ({exc})") from None
-    if not isinstance(env, dict):
+        found = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:  # JSON that is not, bytes that are not UTF-8
+        raise DataError(f"environment.json: not readable JSON ({type(exc).__name__})") from None
+    if not isinstance(found, dict):
         raise DataError("environment.json: expected a JSON object")
-    return env
+    for key, kind, allowed in ENVIRONMENT_TYPES:
+        value = found.get(key)
+        if value is not None and not kind(value):
+            raise DataError(f"environment.json: {key} is {value!r}; expected {allowed}")
+    return found
 
 
 def doubts(sweep: Sweep, fitted: pd.DataFrame) -> list[str]:
@@ -317,10 +405,11 @@ def load(root: str | Path) -> Sweep:
         return Sweep(root, results, pd.DataFrame(columns=list(TASK_COLUMNS)), pd.DataFrame(), {}, recorded, problems)
     summary_path = _inside(root, "summary.csv")
     summary = _printable(_read_csv(summary_path)) if summary_path.is_file() else pd.DataFrame()
-    if not summary.empty:
-        _numeric(summary, "summary.csv", ("workers", "tasks", "n"))
+    unusable = _unusable(summary) if not summary.empty else None
+    if unusable:
+        summary = pd.DataFrame()
     environment = _environment(root, problems)
-    summary = _reconcile(results, summary, env.cores(environment), problems)
+    summary = _reconcile(results, summary, env.cores(environment), problems, unusable)
     summary = _derive(summary, results, _expected_rows(results, recorded))
     named = with_panels(summary)
     for _, row in named[(named["status"] == "ok") & ~named["complete"]].sort_index().iterrows():
