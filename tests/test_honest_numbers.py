@@ -228,6 +228,18 @@ def test_a_serial_run_whose_native_pools_keep_cpus_busy_bounds_no_cell_by_capaci
     assert aggregate.summary(rows, cores=2).set_index("cell").loc["c", "impossible"]
 
 
+def test_a_steady_neighbour_makes_a_cell_noisy_though_its_repetitions_agree() -> None:
+    # a competing program took half the machine throughout: every repetition alike, cv near 0
+    rows = results_for(1.07, 2)
+    cell = rows["cell"] == "c"
+    rows.loc[cell, "others_cpu_s"] = rows.loc[cell, "wall_s"] * 2 * 0.48
+    rows["load_1m"] = 0.5
+    table = aggregate.summary(rows, cores=2).set_index("cell")
+    assert table.loc["c", "noisy"] and table.loc["c", "noise"] == "others took 48% of the CPUs"
+    assert "other programs used up to 48% of the CPUs" in table.loc["c", "noise_cause"]
+    assert not table.loc["b", "noisy"]
+
+
 def test_a_noisy_cell_names_what_the_probes_saw() -> None:
     rows = results_for(1.9, 2)
     cell = rows["cell"] == "c"

@@ -39,7 +39,7 @@ RESULT_COLUMNS = [
 STEAL = 0.02  # of the machine's CPU time
 DRIFT = 0.10  # the machine's speed, by the probe, against the baseline's
 RUNQUEUE = 0.10  # runnable threads waiting for a CPU, in wall seconds
-OTHERS = 0.10  # of the machine's CPU time, taken by other programs during the task phase
+OTHERS = noise.BUSY_OTHERS  # of the machine's CPU time, taken by other programs during the task phase
 SWITCHES = 2.0  # the most preempted repetition over the median one
 # Impossible values: how far past the bound a median may go before it is flagged (timer
 # noise; half as far for the whole 95% interval), and how busy a serial task must keep its
@@ -414,7 +414,8 @@ def summary(results: pd.DataFrame, cores: int, cells: Iterable[str] | None = Non
         wall = ok.sort_values(["round", "rep"])["wall_s"].to_numpy(dtype=float) if "wall_s" in ok else np.array([])
         row["cv"] = float(np.std(wall, ddof=1) / np.mean(wall)) if len(wall) > 1 else np.nan
         load = group["load_1m"].max() if "load_1m" in group else np.nan  # results.csv before load_1m had none
-        row["noise"] = noise.column(wall, load, cores)
+        took = others_share(ok, cores).dropna()
+        row["noise"] = noise.column(wall, load, cores, float(took.median()) if len(took) else np.nan)
         row["noisy"] = bool(row["noise"])
         row["noise_cause"] = "; ".join(causes(ok, cores)) if row["noisy"] else ""
         base = measured[measured["cell"] == group["baseline"].iloc[0]] if "baseline" in group else measured.iloc[0:0]

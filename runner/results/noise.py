@@ -26,14 +26,19 @@ class Reason:
     meaning: str  # for a reader
 
 
+BUSY_OTHERS = 0.10  # of the machine's CPU time, taken by other programs in the median repetition
+
 CV = Reason("cv", f"spread over {NOISY_CV:.0%}")
 LOAD = Reason("load", "machine load above its cores")
 FIRST = Reason("first", "a slow first repetition")
-REASONS = {r.code: r for r in (CV, LOAD, FIRST)}
+OTHERS = Reason("others", "other programs took the CPUs throughout")
+REASONS = {r.code: r for r in (CV, LOAD, FIRST, OTHERS)}
 
 
-def noise(wall: np.ndarray, load: float, cores: int) -> list[tuple[Reason, str]]:
-    """Why a cell's numbers deserve less trust (hyperfine's and pyperf's warnings): each reason and its text."""
+def noise(wall: np.ndarray, load: float, cores: int, others: float = np.nan) -> list[tuple[Reason, str]]:
+    """Why a cell's numbers deserve less trust (hyperfine's and pyperf's warnings): each reason and
+    its text. ``others``: the median share of the CPUs other programs took while the tasks ran; a
+    steady neighbour moves every repetition alike, so no spread shows it."""
     found = []
     if len(wall) > 1 and np.std(wall, ddof=1) / np.mean(wall) > NOISY_CV:
         found.append((CV, f"cv {np.std(wall, ddof=1) / np.mean(wall):.0%} > {NOISY_CV:.0%}"))
@@ -41,17 +46,19 @@ def noise(wall: np.ndarray, load: float, cores: int) -> list[tuple[Reason, str]]
         found.append((LOAD, f"load {load:.1f} > {cores} cores"))
     if len(wall) >= 3 and wall[0] > SLOW_FIRST * np.median(wall[1:]):
         found.append((FIRST, f"first repetition {wall[0] / np.median(wall[1:]):.1f}x the rest"))
+    if pd.notna(others) and others > BUSY_OTHERS:
+        found.append((OTHERS, f"others took {others:.0%} of the CPUs"))
     return found
 
 
-def texts(wall: np.ndarray, load: float, cores: int) -> list[str]:
+def texts(wall: np.ndarray, load: float, cores: int, others: float = np.nan) -> list[str]:
     """The texts of ``noise``: what summary.csv's ``noise`` column joins."""
-    return [text for _, text in noise(wall, load, cores)]
+    return [text for _, text in noise(wall, load, cores, others)]
 
 
-def column(wall: np.ndarray, load: float, cores: int) -> str:
+def column(wall: np.ndarray, load: float, cores: int, others: float = np.nan) -> str:
     """The ``noise`` column's value."""
-    return SEPARATOR.join(texts(wall, load, cores))
+    return SEPARATOR.join(texts(wall, load, cores, others))
 
 
 def codes(value: object) -> list[str]:
