@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import difflib
 import os
 import re
 import sys
@@ -23,12 +24,13 @@ import yaml
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.errors import HydraException
+from hydra.errors import HydraException, OverrideParseException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
 
 import workloads
+from runner.console import SUBCOMMANDS
 from runner.paths import CONF_DIR
 from runner.sweep import config, spec, trust, validate
 from runner.sweep.errors import Uncomposable, fail
@@ -41,6 +43,18 @@ LAB_CALLBACK = "runner.sweep.callbacks.LabCallback"
 
 class UnsafeConfig(ValueError):
     """A YAML file or override that would have the lab call code it names."""
+
+
+def not_an_override(text: str) -> str:
+    """An argument Hydra's grammar cannot read: a misspelt subcommand, a space after a sweep's comma."""
+    if "=" not in text:
+        close = difflib.get_close_matches(text, SUBCOMMANDS, n=1)
+        hint = f"; did you mean concurrency-lab {close[0]}?" if close else ""
+        return (
+            f"{text}: not an override; allowed: KEY=VALUE, KEY=A,B to sweep, or before them a subcommand of "
+            f"concurrency-lab: {', '.join(SUBCOMMANDS)}{hint}"
+        )
+    return f"{text}: not an override Hydra can read; allowed: KEY=VALUE, KEY=A,B to sweep (no space after a comma)"
 
 
 def one_line(exc: BaseException, argv: list[str]) -> str:
@@ -264,7 +278,7 @@ def _not_composed(exc: BaseException, argv: list[str], user_wants_traceback: boo
     raised it (out of the ``Uncomposable`` that carried it past Hydra's callbacks)."""
     error = exc.error if isinstance(exc, Uncomposable) else exc
     if not user_wants_traceback:
-        fail(one_line(error, argv))
+        fail(not_an_override(error.override) if isinstance(error, OverrideParseException) else one_line(error, argv))
     if error is exc:
         raise exc
     raise error from error.__cause__

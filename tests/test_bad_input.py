@@ -60,6 +60,13 @@ CATALOGUE: list[tuple[list[str], str]] = [
     # a sweep with one bad value fails before its first cell
     (["-m", "workers=1,2,0"], "workers: 0 is out of range"),
     (["-m", "workload.params.n=10,abc"], "workload.params.n: expected int"),
+    # words Hydra's grammar cannot read: a misspelt subcommand, a space after a sweep's comma
+    (
+        ["reprot"],
+        "reprot: not an override; allowed: KEY=VALUE, KEY=A,B to sweep, or before them a subcommand of"
+        " concurrency-lab: report, compare, replay; did you mean concurrency-lab report?",
+    ),
+    (["-m", "executor=thread,", "workers=1"], "executor=thread,: not an override Hydra can read"),
     # unsafe shared config
     (["+workload._target_=os.system"], "workload._target_: unknown key"),
     (["+hydra.callbacks.evil._target_=os.system"], "hydra.callbacks.evil: a shared config may not name code to run"),

@@ -27,3 +27,21 @@ def test_completion_offers_the_options_a_user_can_choose(tmp_path: Path, group: 
     offered = completions(f"concurrency-lab {group}=", tmp_path)
     assert offered == sorted(f"{group}={p.stem}" for p in (CONF_DIR / group).glob("*.yaml"))
     assert not [o for o in offered if "base_" in o], "the schemas the options extend are not options"
+
+
+@pytest.mark.parametrize(
+    ("line", "offered"),
+    [
+        ("concurrency-lab report ", []),  # nothing, and no error: the shell completes file names
+        ("concurrency-lab compare outputs/sw", []),
+        ("concurrency-lab rep", ["repeats=", "replay", "report", "report="]),
+    ],
+)
+def test_the_script_completes_its_subcommands_without_an_error(tmp_path: Path, line: str, offered: list[str]) -> None:
+    env = {**os.environ, "COMP_LINE": line, "COMP_POINT": str(len(line)), "PYTHONPATH": str(PROJECT_ROOT)}
+    script = "import sys; from runner.console import script; sys.argv[0] = 'concurrency-lab'; script()"
+    proc = subprocess.run(
+        [sys.executable, "-c", script, "-sc", "query=bash"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert sorted(proc.stdout.split()) == offered
