@@ -96,7 +96,20 @@ def one_line(exc: BaseException, argv: list[str]) -> str:
             # the schemas left the option groups (tab completion listed them as choices)
             return f"{group}: no option {name!r}; a config extends that schema with '- /{name}@_here_'"
         return f"{group}: no option {name!r}; allowed: {allowed}"
-    return f"{key}: {text}" if key and not text.startswith(key) else text
+    return _schema_key(text, key) or (f"{key}: {text}" if key and not text.startswith(key) else text)
+
+
+def _schema_key(text: str, key: str | None) -> str | None:
+    """A key that a file sets inside one of the lab's schemas (``chek:`` in an expect item), in the
+    lab's words: the file, and the keys the schema has."""
+    found = re.search(r"Key '([^']+)' not in '(\w+)'", text)
+    schema = getattr(config, found.group(2), None) if found else None
+    if found is None or not (isinstance(schema, type) and dataclasses.is_dataclass(schema)):
+        return None
+    source = re.search(r"In '([^']+)'", text)
+    where = f" (in {source.group(1)})" if source else ""
+    fields = ", ".join(f.name for f in dataclasses.fields(schema))
+    return f"{key or found.group(1)}: unknown key{where}; allowed: {fields}"
 
 
 def unknown_override(key: str, argv: list[str]) -> str:

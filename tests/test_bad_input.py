@@ -154,8 +154,15 @@ def experiment_dir(tmp_path: Path, text: str) -> Path:
     ("text", "expected"),
     [
         (BROKEN_YAML, "experiment/bad.yaml, line 3, column 1: YAML syntax error: expected ',' or ']'"),
-        ("# @package _global_\n_target_: os.system\n", "Key '_target_' not in 'Config'"),
-        ("# @package _global_\nworkload:\n  _target_: os.system\n", "Key '_target_' not in 'WorkloadConf'"),
+        ("# @package _global_\n_target_: os.system\n", "_target_: unknown key (in experiment/bad); allowed: workload,"),
+        (
+            "# @package _global_\nworkload:\n  _target_: os.system\n",
+            "workload._target_: unknown key (in experiment/bad); allowed: name, function, tasks, params, fail_rate",
+        ),
+        (
+            "# @package _global_\nexpect:\n  - claim: x\n    chek: speedup > 1\n",
+            "chek: unknown key (in experiment/bad); allowed: claim, where, check",
+        ),
         (
             "# @package _global_\nhydra:\n  callbacks:\n    evil:\n"
             "      _target_: os.system\n      command: touch pwned\n",
@@ -169,7 +176,16 @@ def experiment_dir(tmp_path: Path, text: str) -> Path:
         # a record separator ends a line for str.splitlines, an escape drives the terminal: both shown escaped
         ('# @package _global_\npython: "\\x1E\\e[31m"\n', "sets '\\x1e\\x1b[31m', which chooses a program to run"),
     ],
-    ids=["yaml-syntax", "target-top", "target-workload", "callback", "logging-factory", "import-path", "control"],
+    ids=[
+        "yaml-syntax",
+        "target-top",
+        "target-workload",
+        "expect-key",
+        "callback",
+        "logging-factory",
+        "import-path",
+        "control",
+    ],
 )
 def test_a_shared_experiment_cannot_break_in_or_run_code(tmp_path: Path, text: str, expected: str) -> None:
     folder = experiment_dir(tmp_path, text)

@@ -210,7 +210,13 @@ def test_a_report_it_cannot_write_is_one_line_and_exit_1(synthetic: Path) -> Non
 
 
 def test_a_directory_that_is_not_a_sweep_is_one_clear_error(tmp_path: Path) -> None:
-    for target, message in ((tmp_path / "nope", "no such directory"), (tmp_path, "no results.csv here")):
+    (tmp_path / "a-file").write_text("")
+    cases = (
+        (tmp_path / "nope", "no such directory"),
+        (tmp_path / "a-file", "not a directory"),
+        (tmp_path, "no results"),
+    )
+    for target, message in cases:
         proc = report_cli(str(target))
         assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
 

@@ -281,7 +281,7 @@ NAMES_NO_CODE = {
     "target-in-a-lab-key": (
         "workload:\n  _target_: os.system\n  _args_: ['touch {canary}.ran']\n",
         "workload._target_",
-        ("'_target_' not in 'WorkloadConf'",),
+        ("unknown key (in experiment/shared); allowed: name, function",),
     ),
     "import-path-as-workload": ("workload:\n  name: os:system\n", "workload.name", ("unknown workload 'os:system'",)),
     "import-path-as-executor": ("executor:\n  name: os:system\n", "executor.name", ("unknown executor 'os:system'",)),
@@ -642,6 +642,7 @@ def test_a_received_directory_s_names_reach_the_terminal_escaped(tmp_path: Path)
         assert proc.returncode == 0, proc.stderr
         assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stdout + proc.stderr
         assert "\\x1b[31mRED" in proc.stdout
+    assert "note: A and B are the same directory" in proc.stdout  # the compare of the directory with itself
 
 
 def test_a_small_received_file_cannot_cost_minutes_or_memory(tmp_path: Path) -> None:

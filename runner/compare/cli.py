@@ -65,6 +65,8 @@ def main(argv: list[str]) -> int:
         print_error(f"no cells in common; matched on {', '.join(comparison.keys)}")
         return 2
     print_table(comparison)
+    if args.ab is None and dir_a.resolve() == dir_b.resolve():
+        print(f"note: A and B are the same directory ({dir_a}): every cell is compared with itself")
     with writing():
         written = write(comparison, dir_a, dir_b, out)
     print(f"compare: {written[0]}")

@@ -391,7 +391,8 @@ def load(root: str | Path) -> Sweep:
     """The tidy tables of a run or sweep directory; DataError says what is wrong with it."""
     root = Path(root)
     if not root.is_dir():
-        raise DataError(f"{root}: no such directory; give a run or sweep directory")
+        what = "not a directory" if root.exists() else "no such directory"
+        raise DataError(f"{root}: {what}; give a run or sweep directory")
     if not (root / "results.csv").is_file():
         raise DataError(f"{root}: no results.csv here; give a run or sweep directory")
     problems: list[str] = []
