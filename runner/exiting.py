@@ -9,12 +9,14 @@ handler and flush still runs, but objects in reference cycles are not collected,
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import errno
 import gc
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any, NoReturn
 
 # A full disk, a quota, a read-only or forbidden place, a file where a folder should be or a
 # folder where a file should be, a path too long or looping: the user's to fix, not a bug.
@@ -83,3 +85,16 @@ def writing() -> Iterator[None]:
             raise
         print_error(line)
         raise SystemExit(1) from None
+
+
+class Parser(argparse.ArgumentParser):
+    """The reading commands' parser: a usage error is one line, as every error here, not argparse's
+    usage block and message; the description is the module docstring's first sentence."""
+
+    def __init__(self, prog: str, doc: str | None, **kwargs: Any) -> None:
+        first = (doc or "").strip().splitlines()[0] if doc else ""
+        super().__init__(prog=prog, description=first.split(": ``")[0].rstrip("."), **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        print_error(f"{message}; see {self.prog} --help")
+        raise SystemExit(2)

@@ -10,13 +10,12 @@ when its git revision is not the recorded one.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
 
-from runner.exiting import print_error
+from runner.exiting import Parser, print_error
 from runner.paths import PROJECT_ROOT, child_environment
 from runner.results.hydra_records import CONFIG_COPY, RecordError, read
 from runner.sweep import trust
@@ -44,7 +43,7 @@ def _revision_note(root: Path) -> str | None:
 
 def main(argv: list[str]) -> int:
     """``argv`` as in ``sys.argv``: the program's name, then its arguments."""
-    parser = argparse.ArgumentParser(prog=argv[0], description=__doc__.splitlines()[0])
+    parser = Parser(argv[0], __doc__)
     parser.add_argument("dir", type=Path, help="a run or sweep directory")
     parser.add_argument("--out", type=Path, help="where the replay lands (default: DIR-replay)")
     parser.add_argument(

@@ -54,6 +54,13 @@ def test_each_subcommand_has_its_own_help(tmp_path: Path, sub: str) -> None:
         [sys.executable, "-m", f"runner.{sub}", "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=60
     )
     assert module.stdout.startswith(f"usage: python -m runner.{sub} ")
+    assert "``" not in module.stdout  # the docstring's markup stays in the docstring
+    wrong = run(sub, "a", "b", "--no-such-flag", cwd=tmp_path)
+    assert wrong.returncode == 2 and wrong.stdout == ""
+    assert (
+        wrong.stderr
+        == f"error: unrecognized arguments: {'b ' * (sub != 'compare')}--no-such-flag; see concurrency-lab {sub} --help\n"
+    )
 
 
 @pytest.mark.slow

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import runner.compare
@@ -11,15 +10,15 @@ from runner.compare.comparison import MEASURES, compare
 from runner.compare.matching import IDENTITY
 from runner.compare.output import print_table, write
 from runner.compare.significance import FDR, MIN_EFFECT
-from runner.exiting import print_error, writing
+from runner.exiting import Parser, print_error, writing
 from runner.results.load import DataError, Sweep, load
 
 
 def main(argv: list[str]) -> int:
     """``argv`` as in ``sys.argv``: the program's name, then its arguments."""
-    parser = argparse.ArgumentParser(
-        prog=argv[0],
-        description=(runner.compare.__doc__ or "").splitlines()[0],
+    parser = Parser(
+        argv[0],
+        runner.compare.__doc__,
         epilog="With --ab KEY=A,B the arguments are a sweep's overrides instead of two directories: A and B are "
         "measured in one sweep, interleaved cell by cell, then compared (runner/sweep/interleave.py).",
     )

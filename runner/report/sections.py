@@ -7,7 +7,6 @@ fits.csv, report.md and a self-contained report.html at DIR.
 
 from __future__ import annotations
 
-import argparse
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from runner import files
 from runner.claims import verdicts
 from runner.claims.expression import Expr, ExprError
 from runner.claims.verdicts import Verdict
-from runner.exiting import print_error, writing
+from runner.exiting import Parser, print_error, writing
 from runner.report import blocks as document
 from runner.report import headline, plots
 from runner.report import html_page as html
@@ -385,7 +384,7 @@ def render(root: Path, timeline: str | None = None) -> Report:
 
 def main(argv: list[str]) -> int:
     """``argv`` as in ``sys.argv``: the program's name, then its arguments."""
-    parser = argparse.ArgumentParser(prog=argv[0], description=__doc__.splitlines()[0])
+    parser = Parser(argv[0], __doc__)
     parser.add_argument("dir", type=Path, help="a run or sweep directory")
     parser.add_argument(
         "--timeline",
