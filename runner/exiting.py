@@ -14,7 +14,7 @@ import atexit
 import errno
 import gc
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
@@ -73,16 +73,17 @@ def cannot_write(exc: OSError) -> str | None:
 
 
 @contextmanager
-def writing() -> Iterator[None]:
-    """A reading command's writes (report, compare, replay): a failure of the user's is one line
-    and exit code 1, and what was written before it is whole (runner/files.py writes atomically).
-    The sweep has its own (runner/sweep/errors.py), which first stops the progress display."""
+def writing(first: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """A command's writes: a failure of the user's is one line and exit code 1, and what was written
+    before it is whole (runner/files.py writes atomically). ``first`` runs before the line is
+    printed (the sweep stops its progress display: runner/sweep/errors.py)."""
     try:
         yield
     except OSError as exc:
         line = cannot_write(exc)
         if line is None:
             raise
+        first()
         print_error(line)
         raise SystemExit(1) from None
 

@@ -114,39 +114,27 @@ def test_cells_match_on_swept_values_and_constant_differences_are_named(tmp_path
     assert len(result.table) == len(load(a).summary)
 
 
+def compare_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "runner.compare", *args], capture_output=True, text=True, env=env, timeout=120
+    )
+
+
 def test_the_command_prints_a_table_and_writes_compare_md(pair: tuple[Path, Path], tmp_path: Path) -> None:
     out = tmp_path / "out"
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "runner.compare", str(pair[0]), str(pair[1]), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    proc = compare_cli(str(pair[0]), str(pair[1]), "--out", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "B / A [95% CI]" in proc.stdout and "no significant change" in proc.stdout
     text = (out / "compare.md").read_text()
     assert "## How the verdict is reached" in text and "![ratio of medians](compare.png)" in text
     assert (out / "compare.png").stat().st_size > 1000 and (out / "compare.svg").exists()
     assert len(pd.read_csv(out / "compare.csv")) == len(load(pair[0]).summary)
-    bad = subprocess.run(
-        [sys.executable, "-m", "runner.compare", str(pair[0]), str(tmp_path / "missing")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    bad = compare_cli(str(pair[0]), str(tmp_path / "missing"))
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
     blocker = tmp_path / "a-file"
     blocker.write_text("kept")
-    onto_file = subprocess.run(
-        [sys.executable, "-m", "runner.compare", str(pair[0]), str(pair[1]), "--out", str(blocker)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    onto_file = compare_cli(str(pair[0]), str(pair[1]), "--out", str(blocker))
     assert onto_file.returncode == 1 and blocker.read_text() == "kept"
     assert onto_file.stderr.splitlines()[-1] == f"error: output: cannot write {blocker}: File exists"
     assert "Traceback" not in onto_file.stderr

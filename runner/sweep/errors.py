@@ -6,11 +6,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
 
-from runner.exiting import cannot_write, print_error
+from runner.exiting import print_error, writing
 from runner.sweep.progress import SweepProgress
 
 EXIT_BAD_INPUT = 2
-EXIT_WRITE_FAILED = 1
 
 
 class Uncomposable(BaseException):
@@ -39,11 +38,6 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
 
 @contextmanager
 def writing_output() -> Iterator[None]:
-    """Turn a failed write into one line; the files written so far are whole (atomic)."""
-    try:
+    """Turn a failed write into one line and exit code 1; the files written so far are whole (atomic)."""
+    with writing(first=SweepProgress.stop):
         yield
-    except OSError as exc:
-        line = cannot_write(exc)
-        if line is None:
-            raise
-        fail(line, code=EXIT_WRITE_FAILED)
