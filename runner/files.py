@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,14 @@ TIDY_SCHEMA = 1
 
 
 def write_bytes(path: Path, data: bytes) -> None:
-    """Write atomically: a reader sees the whole file or none (a temporary file, then os.replace)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Write atomically: a reader sees the whole file or none (a temporary file, then os.replace).
+    The temporary file is created new (O_EXCL, which refuses a link too, under a name no one can
+    guess), so a link planted in a received directory cannot send the bytes elsewhere; the umask
+    sets its mode, as for any file the user writes."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        tmp.write_bytes(data)
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as out:
+            out.write(data)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -55,7 +60,10 @@ def leads_out(root: Path, path: Path) -> bool:
     """Whether ``path``, named inside ``root``, leads out of it through a symbolic link (to a file
     elsewhere, to /dev/zero, to a folder elsewhere): the lab reads and writes a results directory,
     which may have come from someone else, only inside it (docs/security.md)."""
-    return (path.is_symlink() or path.exists()) and not path.resolve().is_relative_to(root.resolve())
+    try:
+        return (path.is_symlink() or path.exists()) and not path.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a loop of links (Python 3.11 raises RuntimeError): leads nowhere inside
+        return True
 
 
 def links_out(folder: Path, root: Path | None = None) -> Path | None:

@@ -93,9 +93,15 @@ def test_a_directory_holding_other_files_is_not_swept_into(tmp_path: Path) -> No
     (mine / "results.csv").write_text("a,b\n1,2\n")
     (mine / "report.html").write_text("mine")
     proc = lab("-m", *QUICK, f"hydra.sweep.dir={mine}", cwd=tmp_path)
-    assert proc.returncode == 2 and "holds files that are not a sweep's" in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "holds report.html, which a sweep would overwrite" in proc.stderr, proc.stderr
     assert len(proc.stderr.splitlines()) == 1 and (mine / "report.html").read_text() == "mine"
     assert sorted(p.name for p in mine.iterdir()) == ["report.html", "results.csv"]
+    # a file no sweep writes is no clash: the sweep goes in beside it
+    prepared = tmp_path / "prepared"
+    prepared.mkdir()
+    (prepared / ".gitignore").write_text("*\n")
+    assert lab("-m", *QUICK, f"hydra.sweep.dir={prepared}", cwd=tmp_path).returncode == 0
+    assert (prepared / ".gitignore").read_text() == "*\n" and (prepared / "results.csv").exists()
 
 
 def test_resume_false_refuses_a_used_directory(tmp_path: Path) -> None:

@@ -596,6 +596,8 @@ def _linked_out(root: Path, name: str, target: Path) -> None:
         ("compare", "compare", "compare: a symbolic link out of"),
         ("replay", "config", "config: a symbolic link out of"),
         ("sweep", "0", "0: a symbolic link out of"),  # a resumed sweep: Hydra writes the job's records there
+        ("sweep", ".a", ".a: a symbolic link out of"),  # a loop of links, which resolve() cannot follow
+        ("report", "summary.csv", "summary.csv: a symbolic link out of"),  # a loop where a file is read
     ],
 )
 def test_a_received_directory_s_links_lead_nowhere_outside(
@@ -609,7 +611,10 @@ def test_a_received_directory_s_links_lead_nowhere_outside(
     outside.mkdir()
     secret = outside / "secret.json"
     secret.write_text('{"cpu_model": "SECRET"}')
-    target = {"environment.json": secret, "tasks.csv": Path("/dev/zero"), "multirun.yaml": secret}.get(name, outside)
+    loops = {".a": received / ".a", "summary.csv": received / "summary.csv"}
+    target = {"environment.json": secret, "tasks.csv": Path("/dev/zero"), "multirun.yaml": secret, **loops}.get(
+        name, outside
+    )
     _linked_out(received, name, target)
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     argv = {

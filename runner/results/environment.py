@@ -171,7 +171,9 @@ def cores(env: dict[str, Any]) -> int:
 
 def read_environment(root: Path) -> dict[str, Any]:
     path = root / "environment.json"
-    env: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    env = json.loads(path.read_text()) if path.exists() else {}
+    if not isinstance(env, dict):
+        raise ValueError(f"{path}: expected a JSON object")
     return env
 
 

@@ -60,11 +60,31 @@ def here(hydra: Any) -> bool:
     return str(OmegaConf.select(hydra, "launcher._target_", default="")).endswith(".BasicLauncher")
 
 
-# What a sweep writes first: a directory holding one of them is the lab's, to resume.
-LAB_FILES = ("cells", "plan.json", "environment.json")
+# What a sweep writes first (config/ is the copy of --config-dir): a directory holding one is the lab's, to resume.
+LAB_FILES = ("cells", "plan.json", "environment.json", "config")
+# What a sweep writes besides: one of them in a directory no sweep wrote would be overwritten (and Hydra's 0/, 1/, ...).
+SWEEP_WRITES = (
+    "results.csv",
+    "summary.csv",
+    "tasks.csv",
+    "report.md",
+    "report.html",
+    "fits.csv",
+    "plots",
+    "multirun.yaml",
+)
 
 # Launchers that run several jobs at once on the machine that measures them.
 CONCURRENT_LAUNCHERS = ("joblib", "submitit_launcher.LocalLauncher", "ray", "rq_launcher")
+
+
+def prepared(root: Path, config: DictConfig, choices: list[dict[str, Any]]) -> None:
+    """``prepare``, whose every failure stops the command in one line: Hydra turns an exception
+    raised in a callback into a warning and sweeps on, into a directory the lab refused."""
+    try:
+        prepare(root, config, choices)
+    except Exception as exc:
+        fail(f"{root}: {type(exc).__name__}: {exc}")
 
 
 def prepare(root: Path, config: DictConfig, choices: list[dict[str, Any]]) -> None:
@@ -86,10 +106,12 @@ def prepare(root: Path, config: DictConfig, choices: list[dict[str, Any]]) -> No
     used = (root / "cells").is_dir()
     if used and not config.resume:
         fail(f"resume: {root} already holds measured cells; allowed: resume=true, or a new directory")
-    if root.is_dir() and not any((root / name).exists() for name in LAB_FILES) and any(root.iterdir()):
+    theirs = root.is_dir() and not any((root / name).exists() for name in LAB_FILES)
+    clash = sorted(p.name for p in root.iterdir() if p.name in SWEEP_WRITES or p.name.isdigit()) if theirs else []
+    if clash:
         fail(
-            f"{root}: holds files that are not a sweep's, which a sweep would overwrite; allowed: a new or empty "
-            "directory, or one a sweep wrote (to resume it)"
+            f"{root}: holds {clash[0]}, which a sweep would overwrite, and no sweep wrote it; allowed: a new "
+            "directory, one without the sweep's files, or one a sweep wrote (to resume it)"
         )
     linked = files.links_out(root) if root.is_dir() else None
     if linked is not None:  # Hydra and the lab would write through it, outside the directory
@@ -119,7 +141,7 @@ class LabCallback(Callback):
             cells, choices = validate(config, jobs)
         except (HydraException, OmegaConfBaseException, ValueError) as exc:
             raise Uncomposable(exc) from exc
-        prepare(root, config, choices)
+        prepared(root, config, choices)
         plan = {"jobs": len(jobs), "cells": cells, "session": uuid.uuid4().hex, "overrides": jobs}
         write_json(root / "plan.json", plan)
         SweepProgress.start(len(jobs))
@@ -134,7 +156,7 @@ class LabCallback(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         build_spec(plain(config))  # bad input fails before Hydra creates the run directory
-        prepare(Path(config.hydra.run.dir), config, [carry.choices(config)])
+        prepared(Path(config.hydra.run.dir), config, [carry.choices(config)])
         finishing.wait_until_ready()
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
