@@ -15,7 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from runner.exiting import Parser, print_error
+from runner import files
+from runner.exiting import Parser, print_error, printable
 from runner.paths import PROJECT_ROOT, child_environment
 from runner.results.hydra_records import CONFIG_COPY, RecordError, read
 from runner.sweep import trust
@@ -30,14 +31,18 @@ def default_out(root: Path) -> Path:
 
 
 def _revision_note(root: Path) -> str | None:
-    try:
-        recorded = json.loads((root / "environment.json").read_text()).get("git_revision")
-    except (OSError, json.JSONDecodeError):
+    path = root / "environment.json"
+    if files.leads_out(root, path):  # a received directory's link (to /dev/zero, to a file of yours)
         return None
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError):  # missing, not JSON, not UTF-8, nested past reading
+        return None
+    recorded = found.get("git_revision") if isinstance(found, dict) else None
     head = subprocess.run(["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
     current = head.stdout.strip() if head.returncode == 0 else None
-    if recorded and current and recorded != current:
-        return f"note: {root} was measured at revision {recorded[:12]}; this checkout is at {current[:12]}"
+    if isinstance(recorded, str) and current and recorded != current:
+        return printable(f"note: {root} was measured at revision {recorded[:12]}; this checkout is at {current[:12]}")
     return None
 
 
@@ -79,7 +84,7 @@ def main(argv: list[str]) -> int:
         )
         return 2
     command = [sys.executable, "-m", "runner", *recorded.argv(out, config_dirs)]
-    print(recorded.command(out, config_dirs), flush=True)
+    print(printable(recorded.command(out, config_dirs)), flush=True)  # as it runs: no control character acts
     if not args.trust:
         # recorded overrides reach the command line, where they would be trusted: check them first
         record = args.dir / ("multirun.yaml" if recorded.multirun else ".hydra/hydra.yaml")

@@ -636,7 +636,9 @@ def test_a_received_directory_s_links_lead_nowhere_outside(
 def test_a_received_directory_s_names_reach_the_terminal_escaped(tmp_path: Path) -> None:
     from benchmarks.synthetic import make_sweep
 
-    received = make_sweep(tmp_path / "received", small_design(executors=["serial", "thread"], workers=[1, 2]))
+    claim = [{"claim": "\x1b[2Kfast\x1b[31m", "where": "workers > 1", "check": "speedup > 0"}]
+    design = small_design(executors=["serial", "thread"], workers=[1, 2], expect=claim)
+    received = make_sweep(tmp_path / "received", design)
     results = pd.read_csv(received / "results.csv")
     results["workload"] = results["workload"].astype(object).replace("cpu", "\x1b[31mRED\x1b]0;title\x07")
     results.to_csv(received / "results.csv", index=False)
@@ -648,6 +650,17 @@ def test_a_received_directory_s_names_reach_the_terminal_escaped(tmp_path: Path)
         assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stdout + proc.stderr
         assert "\\x1b[31mRED" in proc.stdout
     assert "note: A and B are the same directory" in proc.stdout  # the compare of the directory with itself
+    # replay shows the command it would run as it would run it; a link to /dev/zero is not read for its note
+    (received / "environment.json").unlink()
+    (received / "environment.json").symlink_to("/dev/zero")
+    replay = subprocess.run(
+        [sys.executable, "-m", "runner.replay", str(received), "--dry-run"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert replay.returncode == 0 and "\x1b" not in replay.stdout, replay.stderr
 
 
 def test_a_small_received_file_cannot_cost_minutes_or_memory(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from runner.exiting import printable
 from runner.results import aggregate, noise
 from runner.results.labels import PANEL, flag, flags, label, native_setting, table_order, with_panels
 
@@ -143,5 +144,8 @@ def print_verdicts(verdicts: list[Verdict]) -> None:
         grid.add_column(column)
     for verdict in verdicts:
         style = VERDICT_STYLES.get(verdict.verdict, "")
-        grid.add_row(verdict.claim, f"[{style}]{verdict.verdict}[/]", verdict.numbers)
+        # a claim's words come from a file that may have been received: shown, never acted on
+        grid.add_row(
+            escape(printable(verdict.claim)), f"[{style}]{verdict.verdict}[/]", escape(printable(verdict.numbers))
+        )
     console.print(grid)

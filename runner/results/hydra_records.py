@@ -59,20 +59,21 @@ class Recorded:
             args += ["--config-dir", directory]
         args += [*self.task_overrides, *self.hydra_overrides]
         if out is not None:
-            args.append(f"hydra.{'sweep' if self.multirun else 'run'}.dir={_override_value(str(out))}")
+            args.append(f"hydra.{'sweep' if self.multirun else 'run'}.dir={override_value(str(out))}")
         return args
 
     def command(self, out: Path | None = None, config_dirs: list[str] | None = None) -> str:
         return shlex.join(["python", "-m", "runner", *self.argv(out, config_dirs)])
 
 
-def _override_value(text: str) -> str:
+def override_value(text: str) -> str:
     """``text`` as a value Hydra's override grammar reads back whole: quoted where it holds
-    anything but the plain characters of a path (a comma would make a sweep, non-ASCII fails)."""
-    if re.fullmatch(r"[A-Za-z0-9_./~+\-@%:]+", text):
+    anything but the plain characters of a path (a comma would make a sweep, non-ASCII fails),
+    with ``${`` escaped (a quoted value is still interpolated)."""
+    if re.fullmatch(r"[A-Za-z0-9_./+\-@%:]+", text):
         return text
     # in Hydra's quoted strings a backslash is literal but before a quote (or the closing one)
-    quoted = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", text)
+    quoted = re.sub(r"(\\*)'", lambda m: m.group(1) * 2 + "\\'", text).replace("${", "\\${")
     return "'" + re.sub(r"(\\+)$", lambda m: m.group(1) * 2, quoted) + "'"
 
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from runner.paths import child_environment
+from runner.results.hydra_records import override_value
 from runner.results.load import DataError, Sweep, load
 
 
@@ -34,7 +35,15 @@ def parse(ab: str) -> tuple[str, str, str]:
 def run_side_by_side(ab: str, overrides: list[str], out: Path) -> int:
     """Sweep ``overrides`` with KEY=A,B innermost into ``out``; the lab's exit code."""
     key, a, b = parse(ab)
-    command = [sys.executable, "-m", "runner", "-m", *overrides, f"{key}={a},{b}", f"hydra.sweep.dir={out}"]
+    command = [
+        sys.executable,
+        "-m",
+        "runner",
+        "-m",
+        *overrides,
+        f"{key}={a},{b}",
+        f"hydra.sweep.dir={override_value(str(out))}",
+    ]
     return subprocess.run(command, env=child_environment()).returncode
 
 
