@@ -144,7 +144,8 @@ def test_a_change_where_other_programs_took_the_cpus_is_inconclusive(pair: tuple
     busy = slower_threads(tmp_path / "busy", others=0.4)
     comparison = compare.compare(load(pair[0]), load(busy))
     assert (comparison.table[comparison.table["executor"] == "thread"]["verdict"] == compare.INCONCLUSIVE).all()
-    assert compare.display(comparison)["verdict"].str.contains("40% of the CPUs").any()
+    # 40% less the tick per CPU that /proc/stat may have counted too many: at least 35%
+    assert compare.display(comparison)["verdict"].str.contains(r"took (3[5-9]|40)% of the CPUs").any()
     # nor is "no change" said where other programs took the CPUs: they may have hidden one
     unchanged = compare.compare(load(pair[0]), load(slower_threads(tmp_path / "busy-same", others=0.4, factor=1.0)))
     threads = unchanged.table[unchanged.table["executor"] == "thread"]

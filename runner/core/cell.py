@@ -73,9 +73,11 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
     ready = time.perf_counter()
     try:
         before = probes.snapshot(pool.pids())  # outside both timed phases
+        own = time.process_time()
         t1 = time.perf_counter()
         records = pool.run(bound, range(workload["tasks"]))
         t2 = time.perf_counter()
+        own = time.process_time() - own
         noise = probes.between(before, probes.snapshot(pool.pids()))
         rss = peak_rss_mb(pool.pids())
         metrics = pool.metrics()
@@ -93,6 +95,9 @@ def repetition(spec: dict[str, Any], bound: Bound, rep: int) -> dict[str, Any]:
         "wall_s": t2 - t1,
         "shutdown_s": t3 - t2,
         "peak_rss_mb": rss,
+        # what this process spent handing tasks to workers elsewhere (pickling, the pool's threads):
+        # the lab's own CPU, not another program's; where tasks ran here, already their processes' CPU
+        "dispatch_cpu_s": own if os.getpid() not in {r.pid for r in records} else 0.0,
         "probe": probed,
         "load_1m": loads[0] if loads else None,
         **noise,

@@ -112,8 +112,11 @@ def notes(console: Console, table: pd.DataFrame) -> None:
     impossible = table[table["impossible"].astype(bool)] if "impossible" in table else table.iloc[0:0]
     for _, row in impossible.iterrows():
         console.print(f"[red]impossible[/] {label(row)}: {row['impossible_why']}; not a measurement (summary.csv)")
-    for _, row in table[flags(table, "above_limit")].iterrows():
+    at_limit = table[flags(table, "above_limit")]
+    for _, row in at_limit.head(3).iterrows():
         console.print(f"[yellow]at limit[/] {label(row)}: {aggregate.at_limit(row)} (summary.csv above_limit)")
+    if len(at_limit) > 3:
+        console.print(f"[yellow]at limit[/] {len(at_limit) - 3} more cell(s) likewise (summary.csv above_limit)")
     causes = table[table["noisy"].astype(bool) & table["noise_cause"].fillna("").astype(bool)] if noisy else table[0:0]
     for _, row in causes.head(5).iterrows():
         console.print(f"[yellow]noisy[/] {label(row)}: {row['noise_cause']}")

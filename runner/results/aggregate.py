@@ -102,9 +102,10 @@ def _native_limit(record: dict[str, Any]) -> int | None:
 
 
 def _others(rep: dict[str, Any], cpu: float) -> float | None:
-    """What other programs ran while the tasks did: the machine's busy CPU time less the cell's own."""
+    """What other programs ran while the tasks did: the machine's busy CPU time less the cell's own
+    (its tasks' processes, and the cell's process handing them tasks)."""
     busy = rep.get("machine_busy_s")
-    return None if busy is None else max(busy - cpu, 0.0)
+    return None if busy is None else max(busy - cpu - (rep.get("dispatch_cpu_s") or 0.0), 0.0)
 
 
 def _rows(
@@ -310,12 +311,14 @@ RESOLVED_TICKS = 10
 
 
 def others_share(frame: pd.DataFrame, cores: int) -> pd.Series:
-    """Per repetition, the share of the machine's CPU time that other programs took while it ran:
-    unknown (NaN) for a repetition too short for the ticks to resolve, and at most all of it."""
+    """Per repetition, the share of the machine's CPU time that other programs took while it ran, at
+    least: less the tick per CPU that /proc/stat may have counted too many, at most all of it, and
+    unknown (NaN) for a repetition too short for the ticks to resolve."""
     if "others_cpu_s" not in frame:  # files from before the probe
         return pd.Series(dtype=float)
-    share = frame["others_cpu_s"] / (frame["wall_s"] * cores)
-    return share.where(frame["wall_s"] * probes.TICKS_PER_S >= RESOLVED_TICKS).clip(upper=1.0)
+    ticks = frame["wall_s"] * probes.TICKS_PER_S
+    share = frame["others_cpu_s"] / (frame["wall_s"] * cores) - 1 / ticks
+    return share.where(ticks >= RESOLVED_TICKS).clip(lower=0.0, upper=1.0)
 
 
 def _medians(frame: pd.DataFrame, column: str) -> float:
@@ -423,7 +426,9 @@ def summary(results: pd.DataFrame, cores: int, cells: Iterable[str] | None = Non
         row["impossible_why"] = "; ".join(impossible(row, ok, base, cores)) if len(ok) else ""
         row["impossible"] = bool(row["impossible_why"])
         # past the limit by less than the slack: the reference's noise, read as the limit, never as more
-        row["above_limit"] = bool(not row["impossible"] and row["speedup_median"] > row["speedup_limit"])
+        # (a serial cell's speedup is its own time over the reference's: about 1 by construction)
+        serial = row.get("executor") == "serial"
+        row["above_limit"] = bool(not serial and not row["impossible"] and row["speedup_median"] > row["speedup_limit"])
         if "precision" in ok and ok["precision"].notna().any():
             row["precision"] = float(ok["precision"].dropna().iloc[0])
             half = (row["speedup_ci_high"] - row["speedup_ci_low"]) / 2 / row["speedup_median"]

@@ -354,8 +354,13 @@ def doubts(sweep: Sweep, fitted: pd.DataFrame) -> list[str]:
             "left out of the verdicts that read speedup or efficiency and marked in the figures; measure again on a "
             "quieter machine"
         )
-    for _, cell in summary[flags(summary, "above_limit")].iterrows():
-        found.append(f"{label(cell)}: {aggregate.at_limit(cell)}")
+    at_limit = summary[flags(summary, "above_limit")]
+    if len(at_limit):
+        first = at_limit.iloc[0]
+        others = (
+            f"; likewise {', '.join(label(r) for _, r in at_limit.iloc[1:6].iterrows())}" if len(at_limit) > 1 else ""
+        )
+        found.append(f"{len(at_limit)} cell(s) at the limit: {label(first)}: {aggregate.at_limit(first)}{others}")
     noisy = summary[flags(summary, "noisy")]
     if len(noisy):
         worst = noisy.sort_values("cv", ascending=False).head(5)
