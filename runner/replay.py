@@ -11,6 +11,7 @@ when its git revision is not the recorded one.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -64,7 +65,7 @@ def main(argv: list[str]) -> int:
         "a launcher, an output place): the directory came from someone you trust",
     )
     args = parser.parse_args(argv[1:])
-    args.dir = args.dir.resolve()  # ".", "..": the replay is named after the directory's own name
+    args.dir = Path(os.path.abspath(args.dir))  # ".", "..": named after the directory's own name (links kept)
     try:
         recorded = read(args.dir)
     except RecordError as exc:

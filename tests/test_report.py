@@ -149,6 +149,14 @@ def _environment_of_the_wrong_type(root: Path) -> None:
     (root / "environment.json").write_text('{"cpu_count": "many", "cpu_affinity": 5}')
 
 
+def _affinity_of_words(root: Path) -> None:
+    (root / "environment.json").write_text('{"cpu_affinity": ["a"], "packages": [1]}')
+
+
+def _words_for_other_programs(root: Path) -> None:
+    pd.read_csv(root / "results.csv").assign(others_cpu_s="x").to_csv(root / "results.csv", index=False)
+
+
 def _broken_json(root: Path) -> None:
     (root / "environment.json").write_text("{not json")
 
@@ -165,6 +173,8 @@ def _broken_json(root: Path) -> None:
         (_no_workers, "results.csv: column 'workers' holds nan on line 2; expected a whole number of at least 1"),
         (_two_configurations, "has rows with different workers or tasks; expected one configuration"),
         (_environment_of_the_wrong_type, "environment.json: cpu_count is 'many'; expected a whole number"),
+        (_affinity_of_words, "environment.json: cpu_affinity is ['a']; expected a list of CPU numbers"),
+        (_words_for_other_programs, "results.csv: column 'others_cpu_s' holds 'x' on line 2; expected a number"),
     ],
 )
 def test_corrupt_files_are_one_clear_error(synthetic: Path, damage: Callable[[Path], None], message: str) -> None:
@@ -181,9 +191,11 @@ def test_corrupt_files_are_one_clear_error(synthetic: Path, damage: Callable[[Pa
     [
         (lambda f: f.drop(columns=["speedup_median"]), "lacks column 'speedup_median'"),
         (lambda f: f.assign(cv="wide"), "column 'cv' holds 'wide'"),
-        (lambda f: pd.concat([f, f.iloc[:1]]), "twice"),
+        (lambda f: pd.concat([f, f.iloc[:1]]), "disagrees with results.csv"),
+        (lambda f: f.assign(errors="x"), "column 'errors' holds 'x'"),
+        (lambda f: f.assign(above_limit="maybe"), "column 'above_limit' holds 'maybe'; expected True or False"),
     ],
-    ids=["a column gone", "text for a number", "a cell twice"],
+    ids=["a column gone", "text for a number", "a cell twice", "text for a count", "a flag neither true nor false"],
 )
 def test_a_damaged_summary_is_made_again_from_results(
     synthetic: Path, damage: Callable[[pd.DataFrame], pd.DataFrame], why: str

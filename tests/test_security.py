@@ -681,6 +681,25 @@ def test_a_small_received_file_cannot_cost_minutes_or_memory(tmp_path: Path) -> 
         timeout=60,
     )
     assert replay.returncode == 2 and "a YAML alias (*name)" in replay.stderr and len(replay.stderr) < 2200
+    # deep nesting: 100 KB of brackets crashed the YAML reader (exit 139); a shape or an override Hydra
+    # never writes: one line each
+    for text, said in (
+        (recorded.replace("expect:", "deep: " + "[" * 50000 + "]" * 50000 + "\nexpect:"), "nested deeper than 100"),
+        (recorded.replace("hydra:", "hydra:\n  runtime:\n    config_sources: 5", 1), "expected a list, found int"),
+        (
+            recorded.replace("    task:\n", '    task:\n    - "\\u00fc=1"\n', 1),
+            "is not an override",
+        ),
+    ):
+        (received / "multirun.yaml").write_text(text)
+        replay = subprocess.run(
+            [sys.executable, "-m", "runner.replay", str(received), "--dry-run"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert replay.returncode == 2 and said in replay.stderr and len(replay.stderr.splitlines()) == 1, replay.stderr
     # text times a number would allocate as much as the number says
     from runner.claims.expression import Expr, ExprError
 

@@ -87,13 +87,29 @@ def _own(root: Path, path: Path) -> Path:
 def _load(root: Path, path: Path) -> dict[str, Any]:
     try:
         text = _own(root, path).read_text()
-        # Hydra writes no anchors; a received file's aliases can nest a small file into billions of items
-        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=SafeLoader)):
-            raise RecordError(f"{path}: a YAML alias (*name), which Hydra's records never hold; allowed: plain YAML")
+        _plain(text, path)
         data = yaml.load(text, Loader=SafeLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise RecordError(f"{path}: cannot read Hydra's record ({type(exc).__name__})") from None
     return _mapping(data, str(path))
+
+
+# Deeper than any config: a received file nested further would crash the YAML reader (its C stack).
+DEEPEST = 100
+
+
+def _plain(text: str, path: Path) -> None:
+    """Refuse a received record that could cost minutes or memory to read: Hydra writes no anchors
+    (aliases nest a small file into billions of items) and no deep nesting."""
+    depth = 0
+    for event in yaml.parse(text, Loader=SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise RecordError(f"{path}: a YAML alias (*name), which Hydra's records never hold; allowed: plain YAML")
+        depth += isinstance(event, yaml.CollectionStartEvent) - isinstance(event, yaml.CollectionEndEvent)
+        if depth > DEEPEST:
+            raise RecordError(
+                f"{path}: nested deeper than {DEEPEST} levels; allowed: Hydra's records as it writes them"
+            )
 
 
 def _mapping(value: Any, where: str) -> dict[str, Any]:
@@ -189,6 +205,8 @@ def read(root: Path) -> Recorded:
     overrides = _mapping(hydra.get("overrides"), "hydra.overrides")
     runtime = _mapping(hydra.get("runtime"), "hydra.runtime")
     sources = runtime.get("config_sources") or []
+    if not isinstance(sources, list):
+        raise RecordError(f"hydra.runtime.config_sources: expected a list, found {type(sources).__name__}")
     task = _strings(overrides.get("task"), "hydra.overrides.task")
     expect = _as_list(config.get("expect"))
     swept = {o.partition("=")[0]: o.partition("=")[2] for o in task}

@@ -35,7 +35,11 @@ SUMMARY_COLUMNS = (
     "cell", "n", "workload", "executor", "workers", "tasks", "status", "cv", "noisy",
     "wall_s_median", "speedup_median", "speedup_ci_low", "speedup_ci_high", "parallelism_median",
 )  # fmt: skip
-NUMERIC = ("workers", "tasks", "rep", "round", "wall_s", "startup_s", "cpu_s", "parallelism", "speedup")
+NUMERIC = (
+    "workers", "tasks", "rep", "round", "wall_s", "startup_s", "cpu_s", "parallelism", "speedup", "process_cpu_s",
+    "others_cpu_s", "steal", "runqueue_s", "involuntary_switches", "load_1m", "task_cpu_share", "outside_cpu_share",
+    "reference_task_cpu_s", "probe_cpu_s", "probe_tasks", "drift",
+)  # fmt: skip
 # medians the summary lacks but the report and the verdicts use
 EXTRA_MEDIANS = (
     "startup_s", "throughput", "cpu_s", "peak_rss_mb", "process_cpu_s", "outside_cpu_share", "task_parallelism",
@@ -188,7 +192,7 @@ def _plausible(results: pd.DataFrame) -> None:
 
 def _expected_rows(results: pd.DataFrame, recorded: Recorded | None) -> pd.Series:
     """Per cell, the repetitions a complete cell has: repeats per round times the rounds."""
-    rounds = results["round"].nunique() if "round" in results else 1
+    rounds = results["round"].nunique()
     if aggregate.EXPECTED in results:
         per_cell = results.groupby("cell")[aggregate.EXPECTED].max()
     else:  # written before the column existed: the recorded config, else the most any cell has
@@ -205,12 +209,13 @@ def _unusable(summary: pd.DataFrame) -> str | None:
     missing = [c for c in SUMMARY_COLUMNS if c not in summary]
     if missing:
         return f"lacks column {missing[0]!r}"
-    if summary["cell"].duplicated().any():
-        return f"has cell {summary.loc[summary['cell'].duplicated(), 'cell'].iloc[0]} twice"
+    for column in [c for c in ("noisy", "impossible", "above_limit", "oversubscribed") if c in summary]:
+        odd = ~summary[column].astype(object).isin([True, False, "True", "False"]) & summary[column].notna()
+        if odd.any():
+            return f"column {column!r} holds {summary.loc[odd, column].iloc[0]!r}; expected True or False"
     names = [str(c) for c in summary]
-    numbers = [
-        c for c in names if c in ("n", "workers", "tasks", "cv") or c.endswith(("_median", "_ci_low", "_ci_high"))
-    ]
+    counted = ("n", "workers", "tasks", "cv", "errors", "speedup_limit", "precision", "precision_reached")
+    numbers = [c for c in names if c in counted or c.endswith(("_median", "_ci_low", "_ci_high"))]
     try:
         _numeric(summary, "summary.csv", tuple(numbers))
     except DataError as exc:
@@ -231,7 +236,7 @@ def _reconcile(
         if in_results:
             problems.append(f"summary.csv {unusable or 'missing or unreadable'}: summarised again from results.csv")
     else:
-        n = summary.set_index("cell")["n"]
+        n = summary.groupby("cell")["n"].sum()  # a cell measured under two patch versions of python has two rows
         stale = {c for c in in_results if c not in n.index or counted.get(c, 0) != n[c]}
         orphans = ~summary["cell"].isin(in_results)
         if orphans.any():  # every row of these cells is gone from results.csv: nothing measured remains
@@ -310,7 +315,16 @@ def _numbers(value: Any) -> bool:
 ENVIRONMENT_TYPES = (
     ("cpu_count", _count, "a whole number of at least 1"),
     ("physical_cores", _count, "a whole number of at least 1"),
-    ("cpu_affinity", lambda v: isinstance(v, list) and all(_count(c + 1) for c in v), "a list of CPU numbers"),
+    (
+        "cpu_affinity",
+        lambda v: isinstance(v, list) and all(isinstance(c, int) and _count(c + 1) for c in v),
+        "a list of CPU numbers",
+    ),
+    (
+        "packages",
+        lambda v: isinstance(v, dict) and all(isinstance(x, str | None) for x in v.values()),
+        "a mapping of package names to versions",
+    ),
     ("load_before", _numbers, "a list of numbers"),
     ("load_after", _numbers, "a list of numbers"),
 )
@@ -323,7 +337,7 @@ def _environment(root: Path, problems: list[str]) -> dict[str, Any]:
         return {}
     try:
         found = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:  # JSON that is not, bytes that are not UTF-8
+    except (OSError, ValueError, RecursionError) as exc:  # JSON that is not, not UTF-8, nested past reading
         raise DataError(f"environment.json: not readable JSON ({type(exc).__name__})") from None
     if not isinstance(found, dict):
         raise DataError("environment.json: expected a JSON object")

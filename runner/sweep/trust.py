@@ -21,6 +21,7 @@ from hydra.core.config_search_path import SearchPathQuery
 from hydra.core.default_element import GroupDefault
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType
+from hydra.errors import OverrideParseException
 from omegaconf import OmegaConf
 
 from runner.paths import CONF_DIR
@@ -247,8 +248,15 @@ def check_files(config_dir: str | None, config_name: str, overrides: list[str], 
 
 
 def check_recorded(overrides: list[str], where: str) -> None:
-    """Refuse recorded overrides (from a results directory) that only a person may type."""
-    for override in OverridesParser.create().parse_overrides(overrides):
+    """Refuse recorded overrides (from a results directory) that only a person may type, or that
+    are not overrides at all."""
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except OverrideParseException as exc:
+        raise Refused(
+            f"{where} records {exc.override!r}, which is not an override Hydra can read; allowed: KEY=VALUE"
+        ) from None
+    for override in parsed:
         key = override.key_or_group
         if override.is_discrete_sweep():
             value: Any = list(override.sweep_string_iterator())
