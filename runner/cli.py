@@ -54,7 +54,10 @@ def not_an_override(text: str) -> str:
             f"{text}: not an override; allowed: KEY=VALUE, KEY=A,B to sweep, or before them a subcommand of "
             f"concurrency-lab: {', '.join(SUBCOMMANDS)}{hint}"
         )
-    return f"{text}: not an override Hydra can read; allowed: KEY=VALUE, KEY=A,B to sweep (no space after a comma)"
+    return (
+        f"{text}: not an override Hydra can read; allowed: KEY=VALUE, KEY=A,B to sweep (no space after a comma), "
+        "a value with other characters quoted (KEY='a value')"
+    )
 
 
 def one_line(exc: BaseException, argv: list[str]) -> str:
