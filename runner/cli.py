@@ -30,7 +30,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException, ValidationError
 
 import workloads
-from runner.console import SUBCOMMANDS
+from runner.commands import SUBCOMMANDS
 from runner.paths import CONF_DIR
 from runner.sweep import config, spec, trust, validate
 from runner.sweep.errors import Uncomposable, fail

@@ -12,11 +12,8 @@ import importlib
 import os
 import sys
 
+from runner.commands import SUBCOMMANDS
 from runner.exiting import without_final_collection
-
-# ``concurrency-lab NAME ...`` runs ``python -m runner.NAME ...`` (the module whose ``main`` that runs);
-# anything else is the Hydra app.
-SUBCOMMANDS = {"report": "runner.report.sections", "compare": "runner.compare.cli", "replay": "runner.replay"}
 
 
 def sweep(argv: list[str]) -> None:
