@@ -653,14 +653,14 @@ def test_a_received_directory_s_names_reach_the_terminal_escaped(tmp_path: Path)
     # replay shows the command it would run as it would run it; a link to /dev/zero is not read for its note
     (received / "environment.json").unlink()
     (received / "environment.json").symlink_to("/dev/zero")
-    replay = subprocess.run(
-        [sys.executable, "-m", "runner.replay", str(received), "--dry-run"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    replay = dry_replay(received)
     assert replay.returncode == 0 and "\x1b" not in replay.stdout, replay.stderr
+
+
+def dry_replay(received: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    command = [sys.executable, "-m", "runner.replay", str(received), "--dry-run"]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
 
 
 def test_a_small_received_file_cannot_cost_minutes_or_memory(tmp_path: Path) -> None:
@@ -672,14 +672,7 @@ def test_a_small_received_file_cannot_cost_minutes_or_memory(tmp_path: Path) -> 
     levels += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 10)}]" for i in range(1, 9)]
     recorded = (received / "multirun.yaml").read_text()
     (received / "multirun.yaml").write_text("\n".join(levels) + "\n" + recorded.replace("expect:", "expect: *l8\nold:"))
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    replay = subprocess.run(
-        [sys.executable, "-m", "runner.replay", str(received), "--dry-run"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    replay = dry_replay(received)
     assert replay.returncode == 2 and "a YAML alias (*name)" in replay.stderr and len(replay.stderr) < 2200
     # deep nesting: 100 KB of brackets crashed the YAML reader (exit 139); a shape or an override Hydra
     # never writes: one line each
@@ -692,13 +685,7 @@ def test_a_small_received_file_cannot_cost_minutes_or_memory(tmp_path: Path) -> 
         ),
     ):
         (received / "multirun.yaml").write_text(text)
-        replay = subprocess.run(
-            [sys.executable, "-m", "runner.replay", str(received), "--dry-run"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=60,
-        )
+        replay = dry_replay(received)
         assert replay.returncode == 2 and said in replay.stderr and len(replay.stderr.splitlines()) == 1, replay.stderr
     # text times a number would allocate as much as the number says
     from runner.claims.expression import Expr, ExprError
