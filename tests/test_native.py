@@ -31,12 +31,14 @@ def task_cpu(rep: dict[str, Any]) -> float:
     return float(sum(t[5] for t in rep["tasks"]))
 
 
+@pytest.mark.alone  # the pool's second thread needs a CPU of its own (1.3x once, beside another test's cells)
 def test_the_cpu_of_a_blas_pool_is_counted_beside_the_task_thread(tmp_path: Path) -> None:
     # A fresh interpreter per cell: the limit is the process's for its whole life.
     two = counted(run_cell(matmul_spec(native_threads=2), tmp_path / "two"))[0]
     one = counted(run_cell(matmul_spec(native_threads=1), tmp_path / "one"))[0]
-    # the pool's second thread does about half of every product, outside the task's thread
-    assert two["process_cpu_s"] > 1.3 * task_cpu(two)
+    # the pool's second thread does part of every product, outside the task's thread: more than
+    # one native thread's process can show (the bound below)
+    assert two["process_cpu_s"] > 1.15 * task_cpu(two) + 0.01
     assert two["native_threads_seen"] == 2 and "blas x2" in two["native_pools"]
     assert two["os_threads"] >= 2
     # one native thread: the task thread is the process (less what a clock tick can blur)
