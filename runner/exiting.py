@@ -93,7 +93,7 @@ class Parser(argparse.ArgumentParser):
     usage block and message; the description is the module docstring's first sentence."""
 
     def __init__(self, prog: str, doc: str | None, **kwargs: Any) -> None:
-        first = (doc or "").strip().splitlines()[0] if doc else ""
+        first = doc.strip().splitlines()[0] if doc else ""
         super().__init__(prog=prog, description=first.split(": ``")[0].rstrip("."), **kwargs)
 
     def error(self, message: str) -> NoReturn:
