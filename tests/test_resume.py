@@ -49,6 +49,27 @@ def test_a_resumed_sweep_measures_exactly_the_missing_cells(tmp_path: Path) -> N
     assert len(sessions) == 2 and "workers=1,2,4" in sessions[1]["command"]
 
 
+def every_file(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_sweep_that_would_replace_the_records_of_other_cells_is_refused(tmp_path: Path) -> None:
+    """Hydra's records of a sweep (multirun.yaml, 0/, 1/) describe its cells; a resume
+    rewrites them, so it must measure every cell the directory holds, or replay and the
+    report would lose the others."""
+    root = tmp_path / "sweep"
+    assert lab("-m", *QUICK, "workers=1,2", f"hydra.sweep.dir={root}", cwd=tmp_path).returncode == 0
+    before = every_file(root)
+    other = lab("-m", *QUICK, "workers=4", f"hydra.sweep.dir={root}", cwd=tmp_path)
+    assert other.returncode == 2 and other.stderr.count("\n") == 1 and "Traceback" not in other.stderr
+    assert other.stderr.startswith(f"error: {root}: holds cells this sweep would not measure, e.g. workload=sleep")
+    assert "executor=thread workers=" in other.stderr and "or a new directory" in other.stderr
+    assert every_file(root) == before
+    single = lab(*QUICK, "workers=4", f"hydra.run.dir={root}", cwd=tmp_path)  # nor may a single run
+    assert single.returncode == 2 and "holds cells this sweep would not measure" in single.stderr
+    assert every_file(root) == before
+
+
 def test_failed_cells_are_measured_again_and_the_failure_is_kept(tmp_path: Path) -> None:
     root = tmp_path / "sweep"
     slow = [*QUICK, "workload.params.seconds=0.5", "workers=4"]
@@ -128,20 +149,19 @@ def test_rounds_interleave_whole_passes_and_pool_in_the_summary(tmp_path: Path) 
 
 @pytest.mark.alone
 def test_calibration_sizes_the_workload_once_for_every_cell(tmp_path: Path) -> None:
-    root, _proc = sweep(
-        tmp_path,
-        "workload=cpu",
-        "workload.tasks=8",
-        "repeats=2",
-        "warmup=1",
-        "executor=thread",
-        "workers=1,2",
-        "calibrate=true",
-        "target_s=0.1",
-    )
+    args = [
+        "workload=cpu", "workload.tasks=8", "repeats=2", "warmup=1", "executor=thread", "workers=1,2", "calibrate=true",
+        "target_s=0.1", "report=false",
+    ]  # fmt: skip
+    root, _proc = sweep(tmp_path, *args)
     (calibration,) = [json.loads(p.read_text()) for p in (root / "calibration").glob("*.json")]
     assert calibration["param"] == "n" and calibration["original"] == 200_000
     results = pd.read_csv(root / "results.csv")
     assert set(results["workload.n"]) == {calibration["calibrated"]}
     serial = results[results["executor"] == "serial"]["wall_s"].median()
     assert 0.03 < serial < 0.3  # about target_s, with room for a shared machine
+    # a resume knows the calibrated cells it stored, so it measures none of them again
+    before = measured_cells(root)
+    again = lab("-m", *args, f"hydra.sweep.dir={root}", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert measured_cells(root) == before

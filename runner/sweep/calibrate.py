@@ -39,17 +39,26 @@ def _key(cell_spec: dict[str, Any], target_s: float) -> str:
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
 
 
+def _record_path(cell_spec: dict[str, Any], root: Path, target_s: float) -> Path:
+    return root / "calibration" / f"{_key(cell_spec, target_s)}.json"
+
+
+def _scaled(cell_spec: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
+    workload = cell_spec["workload"]
+    return {**cell_spec, "workload": {**workload, "params": {**workload["params"], name: value}}}
+
+
 def calibrated(cell_spec: dict[str, Any], root: Path, target_s: float, limits: Limits | None = None) -> dict[str, Any]:
     """``cell_spec`` with its workload's size scaled to ``target_s``, probing once per directory."""
     name, value = _size(cell_spec["workload"])
-    path = root / "calibration" / f"{_key(cell_spec, target_s)}.json"
+    path = _record_path(cell_spec, root, target_s)
     if path.exists():
         record = json.loads(path.read_text())
     else:
         record = {"workload": cell_spec["workload"]["name"], "param": name, "original": value, "target_s": target_s}
         probe = {**specs.baseline(cell_spec), "repeats": 1, "warmup": 1}
         for attempt in range(PROBES):
-            probe["workload"] = {**probe["workload"], "params": {**probe["workload"]["params"], name: value}}
+            probe = _scaled(probe, name, value)
             result = run_cell(probe, path.with_suffix("") / f"probe{attempt}", limits)
             if result["status"] != "ok":
                 raise CalibrationFailed(f"calibration probe {result['status']}: {result['message']}")
@@ -58,5 +67,13 @@ def calibrated(cell_spec: dict[str, Any], root: Path, target_s: float, limits: L
             value = max(1, round(scaled)) if isinstance(value, int) else scaled
         record.update(calibrated=value, probe_wall_s=wall)
         write_json(path, record)
-    workload = cell_spec["workload"]
-    return {**cell_spec, "workload": {**workload, "params": {**workload["params"], name: record["calibrated"]}}}
+    return _scaled(cell_spec, name, record["calibrated"])
+
+
+def recorded(cell_spec: dict[str, Any], root: Path, target_s: float) -> dict[str, Any]:
+    """``cell_spec`` as ``calibrated`` makes it where ``root`` holds its calibration already,
+    else as it is: what a cell of a resumed sweep is stored as, known without probing."""
+    path = _record_path(cell_spec, root, target_s)
+    if not path.is_file():
+        return cell_spec
+    return _scaled(cell_spec, _size(cell_spec["workload"])[0], json.loads(path.read_text())["calibrated"])

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +22,22 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from runner import files
+from runner.exiting import printable
 from runner.files import write_json
 from runner.results import environment
-from runner.sweep import carry, composed, finishing, launch
+from runner.results.cell_store import CellStore
+from runner.sweep import calibrate, carry, composed, finishing, launch, spec
 from runner.sweep.errors import Uncomposable, fail, writing_output
 from runner.sweep.hydra_internals import BasicSweeper
 from runner.sweep.progress import SweepProgress
 from runner.sweep.validate import build_spec, plain
+
+
+@dataclass(frozen=True)
+class Plan:
+    cells: int  # distinct cells the jobs measure
+    choices: list[dict[str, Any]]  # the jobs' config group choices: the files they load
+    stored: set[tuple[str, int]]  # the records they store, baselines included (``stored_as``)
 
 
 def planned_jobs(config: DictConfig) -> list[list[str]]:
@@ -38,19 +49,30 @@ def planned_jobs(config: DictConfig) -> list[list[str]]:
     return BasicSweeper.split_arguments(overrides, None)[0]
 
 
-def validate(config: DictConfig, jobs: list[list[str]]) -> tuple[int, list[dict[str, Any]]]:
-    """Compose every job (once: the launcher reuses it) and validate its spec; return the
-    number of distinct cells and the jobs' config group choices (the files they load)."""
+def stored_as(resolved: dict[str, Any], root: Path) -> set[tuple[str, int]]:
+    """The cell records a job's config stores in ``root`` (runner/sweep/app.py): its cell and
+    its serial baseline, by cell id and round, the cell as a calibration recorded there sized it."""
+    cell_spec = build_spec(resolved)
+    if resolved["calibrate"]:
+        cell_spec = calibrate.recorded(cell_spec, root, resolved["target_s"])
+    return {(spec.cell_id(s), resolved["round"]) for s in (cell_spec, spec.baseline(cell_spec))}
+
+
+def validate(config: DictConfig, jobs: list[list[str]], root: Path) -> Plan:
+    """Compose every job (once: the launcher reuses it) and validate its spec."""
     loader = GlobalHydra.instance().config_loader()
     cells = set()
+    stored: set[tuple[str, int]] = set()
     choices: dict[str, dict[str, Any]] = {}  # by their JSON: a thousand jobs choose a few sets of files
     for job in jobs:
         job_cfg = composed.compose(loader, config, job)
-        cell_spec = build_spec(plain(job_cfg))
+        resolved = plain(job_cfg)
+        cell_spec = build_spec(resolved)
         cells.add((json.dumps(cell_spec, sort_keys=True), job_cfg.round))
+        stored |= stored_as(resolved, root)
         chosen = carry.choices(job_cfg)
         choices[json.dumps(chosen, sort_keys=True)] = chosen
-    return len(cells), list(choices.values())
+    return Plan(len(cells), list(choices.values()), stored)
 
 
 def here(hydra: Any) -> bool:
@@ -58,6 +80,26 @@ def here(hydra: Any) -> bool:
     the config's hydra node): only then may the next cell's interpreter start ahead, between two
     cells (runner/sweep/launch.py)."""
     return str(OmegaConf.select(hydra, "launcher._target_", default="")).endswith(".BasicLauncher")
+
+
+def other_cells(root: Path, stored: set[tuple[str, int]]) -> Iterator[str]:
+    """The cells ``root`` holds that are not among ``stored``, each as the overrides that name it."""
+    for record in CellStore(root).records():
+        if (record.get("cell"), record.get("round")) not in stored:
+            found = record.get("spec")
+            measured: dict[str, Any] = found if isinstance(found, dict) else {}
+            named = {
+                "workload": _name(measured.get("workload")),
+                "executor": _name(measured.get("executor")),
+                "start_method": measured.get("start_method"),
+                "workers": measured.get("workers"),
+                "round": record.get("round"),
+            }
+            yield printable(" ".join(f"{k}={v}" for k, v in named.items() if v not in (None, "")))
+
+
+def _name(part: object) -> object:
+    return part.get("name") if isinstance(part, dict) else None
 
 
 # What a sweep writes first (config/ is the copy of --config-dir): a directory holding one is the lab's, to resume.
@@ -78,21 +120,23 @@ SWEEP_WRITES = (
 CONCURRENT_LAUNCHERS = ("joblib", "submitit_launcher.LocalLauncher", "ray", "rq_launcher")
 
 
-def prepared(root: Path, config: DictConfig, choices: list[dict[str, Any]]) -> None:
+def prepared(root: Path, config: DictConfig, plan: Plan) -> None:
     """``prepare``, whose every failure stops the command in one line: Hydra turns an exception
     raised in a callback into a warning and sweeps on, into a directory the lab refused."""
     try:
-        prepare(root, config, choices)
+        prepare(root, config, plan)
     except Exception as exc:
         fail(f"{root}: {type(exc).__name__}: {exc}")
 
 
-def prepare(root: Path, config: DictConfig, choices: list[dict[str, Any]]) -> None:
+def prepare(root: Path, config: DictConfig, plan: Plan) -> None:
     """Check the directory can be written and may be used; record the environment, and keep a
-    copy of the ``--config-dir`` files that ``choices`` (each job's config groups) load.
+    copy of the ``--config-dir`` files that the plan's jobs load.
 
     A directory that already holds cells is resumed (``resume=true``, the default):
-    its environment.json gains a session rather than being replaced.
+    its environment.json gains a session rather than being replaced. The sweep must measure
+    every cell the directory holds (it may add cells): Hydra's records of this sweep
+    (multirun.yaml, 0/, 1/, ...) replace those of the last, so they must describe them all.
     """
     overrides = list(config.hydra.overrides.task)
     launcher = str(OmegaConf.select(config, "hydra.launcher._target_", default=""))
@@ -106,6 +150,13 @@ def prepare(root: Path, config: DictConfig, choices: list[dict[str, Any]]) -> No
     used = (root / "cells").is_dir()
     if used and not config.resume:
         fail(f"resume: {root} already holds measured cells; allowed: resume=true, or a new directory")
+    other = next(other_cells(root, plan.stored), None) if used else None
+    if other is not None:
+        fail(
+            f"{root}: holds cells this sweep would not measure, e.g. {other}; a directory keeps one sweep's records, "
+            "which a resume replaces; allowed: the same sweep again (its missing or failed cells), one that adds "
+            "values or rounds to it, or a new directory"
+        )
     theirs = root.is_dir() and not any((root / name).exists() for name in LAB_FILES)
     clash = sorted(p.name for p in root.iterdir() if p.name in SWEEP_WRITES or p.name.isdigit()) if theirs else []
     if clash:
@@ -118,7 +169,7 @@ def prepare(root: Path, config: DictConfig, choices: list[dict[str, Any]]) -> No
         fail(f"{linked}: a symbolic link out of {root}; allowed: a sweep directory without such links")
     with writing_output():
         root.mkdir(parents=True, exist_ok=True)
-        carry.keep(root, config, choices)  # first: a resumed sweep whose files changed stops here, unrecorded
+        carry.keep(root, config, plan.choices)  # first: a resumed sweep whose files changed stops here, unrecorded
         env = environment.read_environment(root) or environment.collect()
         this = {**environment.session(overrides), "launcher": launcher, "concurrent_launcher": side_by_side}
         env["sessions"] = [*env.get("sessions", []), this]
@@ -138,12 +189,12 @@ class LabCallback(Callback):
         root = LabCallback.current_root = Path(config.hydra.sweep.dir)
         try:  # a job that cannot be composed stops the sweep here, before its directory exists
             jobs = planned_jobs(config)
-            cells, choices = validate(config, jobs)
+            plan = validate(config, jobs, root)
         except (HydraException, OmegaConfBaseException, ValueError) as exc:
             raise Uncomposable(exc) from exc
-        prepared(root, config, choices)
-        plan = {"jobs": len(jobs), "cells": cells, "session": uuid.uuid4().hex, "overrides": jobs}
-        write_json(root / "plan.json", plan)
+        prepared(root, config, plan)
+        record = {"jobs": len(jobs), "cells": plan.cells, "session": uuid.uuid4().hex, "overrides": jobs}
+        write_json(root / "plan.json", record)
         SweepProgress.start(len(jobs))
         finishing.wait_until_ready()  # no cell measures while the summary's helper imports
         if here(config.hydra):  # the first cell's interpreter starts while Hydra sets up the first job
@@ -155,8 +206,10 @@ class LabCallback(Callback):
         finishing.finish(Path(config.hydra.sweep.dir), bool(config.get("report", True)))
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        build_spec(plain(config))  # bad input fails before Hydra creates the run directory
-        prepared(Path(config.hydra.run.dir), config, [carry.choices(config)])
+        root = Path(config.hydra.run.dir)
+        resolved = plain(config)
+        build_spec(resolved)  # bad input fails before Hydra creates the run directory
+        prepared(root, config, Plan(1, [carry.choices(config)], stored_as(resolved, root)))
         finishing.wait_until_ready()
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
