@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,15 @@ def links_out(folder: Path, root: Path | None = None) -> Path | None:
             if entry.is_symlink() and leads_out(root, entry):
                 return entry
     return None
+
+
+def first_free(path: Path, taken: Callable[[Path], bool] = os.path.lexists) -> Path:
+    """``path``, else ``path-2``, ``path-3``, ...: the first that is not ``taken`` (by default:
+    that does not exist, a dangling link included), so that no earlier output is replaced."""
+    candidate, n = path, 2
+    while taken(candidate):
+        candidate, n = path.with_name(f"{path.name}-{n}"), n + 1
+    return candidate
 
 
 def move(source: Path, target: Path) -> None:

@@ -23,14 +23,6 @@ from runner.results.hydra_records import CONFIG_COPY, RecordError, read
 from runner.sweep import trust
 
 
-def default_out(root: Path) -> Path:
-    """``DIR-replay``, or ``DIR-replay-2`` and so on where that exists."""
-    candidate, n = root.with_name(f"{root.name}-replay"), 2
-    while candidate.exists():
-        candidate, n = root.with_name(f"{root.name}-replay-{n}"), n + 1
-    return candidate
-
-
 def _revision_note(root: Path) -> str | None:
     path = root / "environment.json"
     if files.leads_out(root, path):  # a received directory's link (to /dev/zero, to a file of yours)
@@ -71,7 +63,7 @@ def main(argv: list[str]) -> int:
     except RecordError as exc:
         print_error(f"{exc}")
         return 2
-    out = (args.out or default_out(args.dir)).absolute()
+    out = (args.out or files.first_free(args.dir.with_name(f"{args.dir.name}-replay"))).absolute()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         print_error(f"--out: {out} exists and is not an empty directory; allowed: a new or empty directory")
         return 2

@@ -140,6 +140,26 @@ def test_the_command_prints_a_table_and_writes_compare_md(pair: tuple[Path, Path
     assert "Traceback" not in onto_file.stderr
 
 
+def test_a_second_comparison_keeps_the_first(tmp_path: Path) -> None:
+    """Compared with another A, B keeps its earlier comparison: the next goes into compare-2/;
+    an --out that holds one is refused, its files as they were."""
+    a, b = make_sweep(tmp_path / "a", small_design(), seed=1), make_sweep(tmp_path / "b", small_design(), seed=2)
+    other = make_sweep(tmp_path / "other", small_design(), seed=3)
+    assert compare_cli(str(a), str(b)).returncode == 0
+    first = {p.name: p.read_bytes() for p in (b / "compare").iterdir()}
+    second = compare_cli(str(other), str(b))
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.splitlines()[-1] == f"compare: {b / 'compare-2' / 'compare.md'}"
+    assert {p.name: p.read_bytes() for p in (b / "compare").iterdir()} == first
+    assert f"A: `{other}`" in (b / "compare-2" / "compare.md").read_text()
+    onto = compare_cli(str(other), str(b), "--out", str(b / "compare"))
+    assert (
+        onto.returncode == 2
+        and onto.stderr == f"error: --out: {b / 'compare'} holds a comparison already; allowed: a folder without one\n"
+    )
+    assert {p.name: p.read_bytes() for p in (b / "compare").iterdir()} == first
+
+
 def test_a_change_where_other_programs_took_the_cpus_is_inconclusive(pair: tuple[Path, Path], tmp_path: Path) -> None:
     busy = slower_threads(tmp_path / "busy", others=0.4)
     comparison = compare.compare(load(pair[0]), load(busy))

@@ -8,7 +8,7 @@ import runner.compare
 from runner import files
 from runner.compare.comparison import MEASURES, compare
 from runner.compare.matching import IDENTITY
-from runner.compare.output import print_table, write
+from runner.compare.output import holds_comparison, print_table, write
 from runner.compare.significance import FDR, MIN_EFFECT
 from runner.exiting import Parser, print_error, writing
 from runner.results.load import DataError, Sweep, load
@@ -53,9 +53,12 @@ def main(argv: list[str]) -> int:
             dir_a, dir_b = Path(args.dirs[0]), Path(args.dirs[1])
             sweep_a, sweep_b = load(dir_a), load(dir_b)
         inside = args.ab is not None or args.out is None  # else the place the user typed
-        out = dir_b / "compare" if inside else args.out
+        # an earlier comparison in B is kept: this one goes into compare-2/, compare-3/, ...
+        out = files.first_free(dir_b / "compare", holds_comparison) if inside else args.out
         if inside and files.leads_out(dir_b, out):  # a received directory's link would take the files elsewhere
-            raise DataError(f"compare: a symbolic link out of {dir_b}; compare writes only inside it: remove it")
+            raise DataError(f"{out.name}: a symbolic link out of {dir_b}; compare writes only inside it: remove it")
+        if not inside and holds_comparison(out):
+            raise DataError(f"--out: {out} holds a comparison already; allowed: a folder without one")
     except DataError as exc:
         print_error(f"{exc}")
         return 2

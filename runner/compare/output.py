@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -103,6 +104,14 @@ def markdown(comparison: Comparison, dir_a: Path, dir_b: Path, figure: Path | No
         ),
     ]
     return blocks.markdown(found)
+
+
+# What a comparison writes into its folder
+OUTPUTS = ("compare.md", "compare.csv", "compare.png", "compare.svg")
+
+
+def holds_comparison(folder: Path) -> bool:
+    return any(os.path.lexists(folder / name) for name in OUTPUTS)
 
 
 def write(comparison: Comparison, dir_a: Path, dir_b: Path, out: Path) -> list[Path]:
