@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from runner import files
 from runner.paths import PROJECT_ROOT
 from tests.conftest import lab
 
@@ -65,7 +66,7 @@ def run(command: str, tmp: Path, sweeps: list[Path], name: str = "") -> subproce
         raise AssertionError(f"unexpected install command: {command}")
     module = args[2]
     if module == "runner.compare" and "--ab" in args:  # measures its own sweep: small, into tmp
-        out = tmp / f"ab{len(sweeps)}"
+        out = files.first_free(tmp / "ab")  # a directory of its own: a sweep refuses one of other cells
         return subprocess.run(
             [sys.executable, *args[1:], *SMALL, *ONE_WORKER_COUNT, "--out", str(out)],
             cwd=tmp,
