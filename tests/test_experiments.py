@@ -29,16 +29,17 @@ def test_the_seed_s_groups_of_ideas_each_have_an_experiment() -> None:
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
-def test_every_experiment_plans_its_own_grid_and_every_cell_validates(compose_cfg, name: str) -> None:
+def test_every_experiment_plans_its_own_grid_and_every_cell_validates(compose_cfg, name: str, tmp_path: Path) -> None:
     cfg, jobs = plan([f"+experiment={name}"])
     text = (CONF_DIR / "experiment" / f"{name}.yaml").read_text()
     assert text.startswith("# @package _global_\n")
     assert "?" in text.split("defaults:")[0], "the header comment says which question it answers"
     assert cfg.hydra.sweeper.params.workload != "cpu,sleep", "an experiment replaces the default workload axis"
     assert len(jobs) > 1
-    cells, _ = validate(cfg, planned_jobs(cfg))
+    planned = validate(cfg, planned_jobs(cfg), tmp_path)
     # a minute or two on two cores: a few dozen cells at most
-    assert 1 < cells <= 30
+    assert 1 < planned.cells <= 30
+    assert planned.cells <= len(planned.stored) <= 2 * planned.cells  # and their serial baselines
     assert f"| `{name}` |" in (PROJECT_ROOT / "README.md").read_text()
 
 
