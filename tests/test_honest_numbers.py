@@ -394,6 +394,7 @@ def test_ab_measures_a_and_b_interleaved_in_one_sweep_and_compares_them(tmp_path
         (["--ab", "workers=1,2"], "error: --ab: cells are matched on workers, so A and B would share no cell;"),
         (["--ab", "+executor.name=thread,process"], "error: --ab: cells are matched on executor,"),
         (["--ab", "python=3.11,3.12", "python=3.12"], "error: --ab: python is also given as python=3.12;"),
+        (["--ab", "python=3.11,3.12", "dir_a", "dir_b"], "error: --ab: dir_a is not an override; allowed:"),
     ],
 )
 def test_ab_refuses_before_measuring_what_could_not_be_compared(tmp_path: Path, args: list[str], expected: str) -> None:

@@ -93,6 +93,9 @@ def measured_side_by_side(ab: str, overrides: list[str], out: Path | None) -> tu
             "a key that changes how a cell runs, e.g. python, gil, switch_interval, native_threads, "
             "workload.params.NAME"
         )
+    loose = next((o for o in overrides if "=" not in o and not o.startswith("~")), None)
+    if loose is not None:  # two directories, as without --ab
+        raise DataError(f"--ab: {loose} is not an override; allowed: with --ab, the sweep's KEY=VALUE overrides")
     again = [o for o in overrides if o.lstrip("+~").partition("=")[0] == key.lstrip("+")]
     if again:
         raise DataError(f"--ab: {key} is also given as {again[0]}; allowed: the key once, in --ab")
