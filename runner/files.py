@@ -67,6 +67,14 @@ def leads_out(root: Path, path: Path) -> bool:
         return True
 
 
+def own(root: Path, path: Path, error: Callable[[str], Exception]) -> Path:
+    """``path``, where it does not lead out of ``root`` (``leads_out``); else ``error`` of one line."""
+    if leads_out(root, path):
+        named = path.relative_to(root) if path.is_relative_to(root) else path
+        raise error(f"{named}: a symbolic link out of {root}; allowed: the directory's own files")
+    return path
+
+
 def links_out(folder: Path, root: Path | None = None) -> Path | None:
     """The first entry under ``folder`` that leads out of ``root`` (by default ``folder``) through a
     symbolic link, if any; links are not followed into, so a link to a folder elsewhere is found,
