@@ -23,7 +23,10 @@ the machine's drift hits both, and prints one markdown table of medians over ``-
   the default 3 repetitions and 1 warm-up; 2 records with its serial baseline);
 - ``python -m runner --help``;
 - ``python -m runner.report DIR`` on that round's default sweep (by the same tree) and on a
-  synthetic sweep of ``--cells 1000`` (benchmarks/synthetic.py: 1,068 cells; a copy per tree);
+  synthetic sweep of ``--cells 1000`` (benchmarks/synthetic.py: 1,068 cells; a copy per tree),
+  twice each: with an empty figure cache (every figure drawn), then again (nothing changed:
+  a tree that keeps figures, plots/kept.py, keeps them all). Every command runs with a cache
+  of the run's own (``CONCURRENCY_LAB_CACHE``), never the user's;
 - the anchor: Hydra's basic launcher running a no-op ``@hydra.main`` app over a grid of as
   many jobs as each lab sweep (``-m x=0,1,...``), wall time and wall time per job.
 
@@ -67,8 +70,10 @@ TARGETS = {
     "200 `tiny` cells: overhead per cell (s)": 0.15,
     "1-cell `tiny` sweep end to end (s)": 1.5,
     "`python -m runner --help` (s)": 0.4,
-    "`python -m runner.report` on the default sweep (s)": 1.0,
-    "`python -m runner.report` on 1,000 synthetic cells (s)": 3.0,
+    "`python -m runner.report` on the default sweep, figures drawn (s)": 1.0,
+    "`python -m runner.report` on the default sweep again, nothing changed (s)": 1.0,
+    "`python -m runner.report` on 1,000 synthetic cells, figures drawn (s)": 3.0,
+    "`python -m runner.report` on 1,000 synthetic cells again, nothing changed (s)": 3.0,
 }
 
 NOOP_APP = """\
@@ -175,12 +180,12 @@ def measured(sweep_dir: Path) -> tuple[int, float]:
     return records, seconds
 
 
-def make_tree(name: str, root: Path, shadow: Path) -> Tree:
+def make_tree(name: str, root: Path, shadow: Path, cache: Path) -> Tree:
     # The editable install puts /work/main's hydra_plugins on every interpreter's path; a tree
     # without its own plugin would load that one (and, through the install, modules its runner
     # lacks), so an empty package of the same name after the tree hides it.
     path = [str(root)] if (root / "hydra_plugins" / "concurrency_lab").is_dir() else [str(root), str(shadow)]
-    return Tree(name, root, {**os.environ, "PYTHONPATH": os.pathsep.join(path)})
+    return Tree(name, root, {**os.environ, "PYTHONPATH": os.pathsep.join(path), "CONCURRENCY_LAB_CACHE": str(cache)})
 
 
 def write_noop_app(where: Path) -> Path:
@@ -207,7 +212,10 @@ class Bench:
         before_root.mkdir()
         archive = subprocess.run(["git", "-C", str(PROJECT_ROOT), "archive", before], check=True, capture_output=True)
         subprocess.run(["tar", "-x", "-C", str(before_root)], input=archive.stdout, check=True)
-        self.trees = [make_tree(f"before ({before})", before_root, shadow), make_tree("now", PROJECT_ROOT, shadow)]
+        self.trees = [
+            make_tree(f"before ({before})", before_root, shadow, tmp / "cache-before"),
+            make_tree("now", PROJECT_ROOT, shadow, tmp / "cache-now"),
+        ]
         for tree in self.trees:
             where = subprocess.run(
                 [sys.executable, "-c", "import runner; print(runner.__file__)"],
@@ -252,6 +260,18 @@ class Bench:
 
     def command(self, tree: Tree, *args: str) -> float:
         return run_timed([sys.executable, "-m", *args], tree.root, tree.env).wall_s
+
+    def reports(self, what: str, where: Callable[[int], Path], cache: Path) -> None:
+        """``python -m runner.report`` on what ``where`` gives each tree: with an empty figure
+        cache, then again with what that run kept."""
+        for again in (False, True):
+            label = f"{what} again, nothing changed" if again else f"{what}, figures drawn"
+
+            def report(t: Tree, i: int) -> float:
+                env = {**t.env, "CONCURRENCY_LAB_CACHE": str(cache / str(i))}
+                return run_timed([sys.executable, "-m", "runner.report", str(where(i))], t.root, env).wall_s
+
+            self.each_tree(f"`python -m runner.report` on {label} (s)", report)
 
     def sweep(self, tree: Tree, overrides: list[str], sweep_dir: Path, label: str) -> float:
         """Overhead per cell of one sweep; its wall time, cells and peak memory as rows of their own."""
@@ -304,15 +324,9 @@ class Bench:
                 f"{label}: overhead per cell (s)",
                 lambda t, i: self.sweep(t, DEFAULT_SWEEP, d / f"default-{i}", label),
             )
-            self.each_tree(
-                "`python -m runner.report` on the default sweep (s)",
-                lambda t, i: self.command(t, "runner.report", str(d / f"default-{i}")),
-            )
+            self.reports("the default sweep", lambda i: d / f"default-{i}", d / "report-cache-default")
             self.anchor(16, d)
-        self.each_tree(
-            "`python -m runner.report` on 1,000 synthetic cells (s)",
-            lambda t, i: self.command(t, "runner.report", str(self.tmp / f"synthetic-{i}")),
-        )
+        self.reports("1,000 synthetic cells", lambda i: self.tmp / f"synthetic-{i}", d / "report-cache-synthetic")
         shutil.rmtree(d, ignore_errors=True)
 
 

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import atexit
 import fcntl
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,11 @@ from runner.core.native import usable_cpus
 from runner.paths import CONF_DIR, PROJECT_ROOT
 from runner.results.aggregate import others_share
 from runner.sweep import config
+
+# The tests' own cache of figures and fits (runner/cache.py), never the user's; every command a
+# test runs inherits it
+os.environ["CONCURRENCY_LAB_CACHE"] = tempfile.mkdtemp(prefix="concurrency-lab-cache-")
+atexit.register(shutil.rmtree, os.environ["CONCURRENCY_LAB_CACHE"], ignore_errors=True)
 
 # Small enough that a cell takes a fraction of a second on a shared 2-core machine.
 TINY = ["workload.tasks=4", "repeats=2", "warmup=0"]

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from runner import cache
 from runner.results.labels import flags, native_setting, param_columns
 
 MIN_POINTS = 3
@@ -36,10 +37,8 @@ FLAT_SPEEDUP = 1.2
 CURVE_KEYS = [
     "workload", "executor", "start_method", "python", "gil", "switch_interval", "native_threads", "tasks", "fail_rate"
 ]  # fmt: skip
-COLUMNS = [
-    "points",
-    "workers_max",
-    "speedup_max",
+# What ``_fit`` finds for a curve, in its order
+FITTED = [
     "amdahl_serial_fraction",
     "amdahl_max_speedup",
     "amdahl_r2",
@@ -53,6 +52,7 @@ COLUMNS = [
     "usl_peak_workers",
     "usl_peak_speedup",
 ]
+COLUMNS = ["points", "workers_max", "speedup_max", *FITTED]
 
 
 def amdahl(n: Any, s: float) -> Any:
@@ -103,6 +103,19 @@ def _usl_jacobian(n: np.ndarray, a: float, b: float) -> np.ndarray:
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Both laws fitted to one curve; kept in the user's cache (runner/cache.py), so that a
+    report of the same curves again needs no scipy, whose import costs more than the rest of
+    a small report's tables."""
+    name = cache.key("fit", x.astype(float).tobytes(), y.astype(float).tobytes())
+    kept = cache.read("fits", name)
+    if isinstance(kept, dict) and list(kept) == FITTED:
+        return kept
+    fitted = _least_squares(x, y)
+    cache.write("fits", name, fitted)
+    return fitted
+
+
+def _least_squares(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     # imported here: scipy.optimize takes a third of a second to import, which the report
     # spends in the worker process that draws the speedup figure rather than up front
     from scipy.optimize import least_squares, minimize_scalar

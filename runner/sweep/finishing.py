@@ -189,7 +189,10 @@ def finish(root: Path, report: bool) -> None:
 def serve(told: int) -> int:
     """The helper: import, say so on ``told``, then summarize the directory named on stdin."""
     from runner.report import sections, terminal  # noqa: F401  (what a summary imports, now)
+    from runner.report.plots import common
     from runner.results import aggregate  # noqa: F401
+
+    common.matplotlib_ready()  # a sweep's figures are new: the report draws them all
 
     try:
         os.write(told, b"r")

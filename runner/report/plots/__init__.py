@@ -7,13 +7,15 @@
 - ``timeline``     Gantt of chosen cells: a row per worker, a bar per task
 - ``latency``      task latency distribution per cell
 
-``common`` holds what they share (colours, markers, facets, saving as PNG and SVG), ``figure``
-what a figure's entry is. Adding a figure: a module here that ends with
+``common`` holds what they share (colours, markers, facets, saving as PNG and SVG, importing
+matplotlib only where a figure is drawn), ``figure`` what a figure's entry is, ``kept`` which
+figures a report need not draw again. Adding a figure: a module here that ends with
 ``FIGURE = ReportFigure(name, title, caption, cost, paint)``, and its line in ``FIGURES`` below.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -21,7 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from runner.report.plots import efficiency, latency, parallelism, speedup, startup, timeline
+from runner import cache
+from runner.report.plots import common, efficiency, kept, latency, parallelism, speedup, startup, timeline
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
 from runner.results import fits
 from runner.results.load import Sweep
@@ -53,7 +56,8 @@ def _paint(name: str) -> Painted:
 class Painter:
     """Draws the figures into ``out``, in worker processes where the platform can fork,
     while the caller goes on (judging verdicts, writing tables); the scaling fits are
-    computed with the speedup figure, which draws them.
+    computed with the speedup figure, which draws them. A figure drawn before from the
+    same tables by the same code is kept instead (``kept``).
 
         with Painter(sweep, None, out) as painter:
             ...
@@ -65,13 +69,26 @@ class Painter:
         out.mkdir(parents=True, exist_ok=True)
         cells = timeline.default_cells(sweep.summary) if timeline_cells is None else timeline_cells
         _JOB["current"] = Canvas(sweep, cells, out)
-        processes = min(len(ORDER), os.cpu_count() or 1) if processes is None else processes
+        drawn_from = kept.tables(sweep)
+        self._keys = {
+            name: cache.key(name, drawn_from, json.dumps(cells if name == timeline.FIGURE.name else None))
+            for name in ORDER
+            if drawn_from is not None
+        }
         self.failed: dict[str, str] = {}
         self._done: dict[str, tuple[list[Path], pd.DataFrame | None]] = {}
+        for name, key in self._keys.items():
+            found = kept.find(key, out)
+            if found is not None:
+                self._done[name] = (found, None)
+        to_draw = [name for name in ORDER if name not in self._done]
+        processes = min(len(to_draw), os.cpu_count() or 1) if processes is None else processes
         self._pool: ProcessPoolExecutor | None = None
-        if processes > 1 and "fork" in multiprocessing.get_all_start_methods():
+        if to_draw:
+            common.matplotlib_ready()  # before the fork: every drawing process inherits it
+        if to_draw and processes > 1 and "fork" in multiprocessing.get_all_start_methods():
             self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
-            self._futures = {name: self._pool.submit(_paint, name) for name in ORDER}
+            self._futures = {name: self._pool.submit(_paint, name) for name in to_draw}
 
     def _get(self, name: str) -> tuple[list[Path], pd.DataFrame | None]:
         if name not in self._done:
@@ -80,6 +97,9 @@ class Painter:
             except Exception as exc:  # a figure's bug must not cost the whole report
                 self.failed[name] = f"{type(exc).__name__}: {exc}"
                 self._done[name] = ([], None)
+            else:
+                if name in self._keys:
+                    kept.record(self._keys[name], self._done[name][0])
         return self._done[name]
 
     def fits(self) -> pd.DataFrame:

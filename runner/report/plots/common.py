@@ -11,25 +11,26 @@ quick to draw.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-import matplotlib.style
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection, PolyCollection
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from runner import files
 from runner.core.executors import EXECUTORS
 from runner.results.labels import PANEL, value_text
+
+# matplotlib is imported where a figure is drawn, not with this module: a report whose figures
+# are kept (plots/kept.py) draws none, and its import is a third of such a report's time
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 MAX_CURVES = 6
 DPI = 100
@@ -49,17 +50,36 @@ EXECUTOR_ORDER = list(EXECUTORS)
 MARKERS = {"": "o", "fork": "o", "forkserver": "^", "spawn": "s"}
 SPARE_MARKERS = ["D", "v", "P", "X", "*"]
 
-# seaborn's whitegrid theme at paper scale, as matplotlib ships it: importing seaborn itself
-# imports scipy.stats, half of what a report costs (docs/overhead.md)
-matplotlib.style.use(["seaborn-v0_8-whitegrid", "seaborn-v0_8-paper"])
-matplotlib.rcParams.update(
-    {
-        "svg.fonttype": "none",  # text stays text: smaller files, quicker to write
-        "svg.hashsalt": "concurrency-lab",  # the same data gives the same SVG
-        # a fixed title height: automatic placement lays out every tick label again, per panel
-        "axes.titley": 1.0,
-    }
-)
+
+@functools.cache
+def matplotlib_ready() -> None:
+    """Import matplotlib and apply the figures' theme, once per process: seaborn's whitegrid theme
+    at paper scale, as matplotlib ships it (importing seaborn itself imports scipy.stats, half of
+    what a report costs: docs/overhead.md). The report calls it before its drawing processes fork,
+    so that they inherit both."""
+    import matplotlib.backends.backend_agg
+    import matplotlib.backends.backend_svg
+    import matplotlib.figure
+    import matplotlib.style
+
+    matplotlib.rcdefaults()  # the user's matplotlibrc changes no figure: the same data draw the same files
+    matplotlib.style.use(["seaborn-v0_8-whitegrid", "seaborn-v0_8-paper"])
+    matplotlib.rcParams.update(
+        {
+            "svg.fonttype": "none",  # text stays text: smaller files, quicker to write
+            "svg.hashsalt": "concurrency-lab",  # the same data gives the same SVG
+            # a fixed title height: automatic placement lays out every tick label again, per panel
+            "axes.titley": 1.0,
+        }
+    )
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """An empty figure of this size in inches, themed."""
+    matplotlib_ready()
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height))
 
 
 def executors(frame: pd.DataFrame) -> list[str]:
@@ -68,6 +88,8 @@ def executors(frame: pd.DataFrame) -> list[str]:
 
 
 def colours(names: Sequence[str]) -> dict[str, Any]:
+    import matplotlib
+
     tab10, dark2 = matplotlib.colormaps["tab10"].resampled(10), matplotlib.colormaps["Dark2"].resampled(8)
     palette = [tuple(c) for c in [*tab10(range(10)), *dark2(range(8))]]
     known = {name: palette[i] for i, name in enumerate(EXECUTOR_ORDER)}
@@ -142,13 +164,15 @@ class Panel:
             ticks += list(block.x(shown))
             labels += [value_text(int(v)) if float(v).is_integer() else value_text(v) for v in shown]
             lines += list(block.x(values))
+        from matplotlib.ticker import MaxNLocator, NullLocator
+
         self.ax.set_xticks(ticks, labels)
-        self.ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        self.ax.xaxis.set_minor_locator(NullLocator())
         self.ax.grid(False, axis="x")
         self.ax.vlines(lines, 0, 1, transform=self.ax.get_xaxis_transform(), colors="0.92", lw=0.8, zorder=0)
         self.ax.set_xlim(min(lines) - 0.4, max(lines) + 0.4)
         if self.ax.get_yscale() == "linear":
-            self.ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=4))
+            self.ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
         if len(self.blocks) > 1:
             for block in self.blocks:
                 span = block.x(sorted(block.rows[column].unique()))
@@ -170,7 +194,7 @@ def grid(
     panel_w = PANEL_W if nblocks == 1 else BLOCK_W * nblocks
     width = LEFT_IN + ncols * panel_w + (ncols - 1) * WSPACE_IN + LEGEND_IN
     height = TOP_IN + nrows * PANEL_H + (nrows - 1) * HSPACE_IN + BOTTOM_IN
-    fig = Figure(figsize=(width, height))
+    fig = new_figure(width, height)
     axes = fig.subplots(nrows, ncols, squeeze=False, sharey=sharey)
     fig.subplots_adjust(
         left=LEFT_IN / width,
@@ -231,6 +255,8 @@ class Layer:
         self.markers(x, y, colour, shape)
 
     def draw(self, ax: Axes, band_alpha: float = 0.15) -> None:
+        from matplotlib.collections import LineCollection, PolyCollection
+
         # Data limits from the arrays at hand: a collection works its own out path by path.
         arrays = [p for p, _ in self.bands] + [xy for items in self.lines.values() for xy, _ in items]
         arrays += [np.column_stack([x, y]) for items in self.points.values() for x, y, _ in items]
@@ -277,22 +303,28 @@ def ring(ax: Axes, x: list[float], y: list[float]) -> None:
         ax.scatter(x, y, s=70, facecolors="none", edgecolors="firebrick", linewidths=1.2, zorder=4)
 
 
-RING = Line2D([], [], ls="", marker="o", ms=8, mfc="none", mec="firebrick", mew=1.2)
+def ring_handle() -> Any:
+    """The legend's entry for ``ring``."""
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], ls="", marker="o", ms=8, mfc="none", mec="firebrick", mew=1.2)
 
 
 def log10_axis(ax: Axes, values: Any) -> None:
     """A log y axis labelled with plain numbers (mathtext labels, 10^k, cost more to lay
     out than the rest of a figure); linear where the values span less than LOG_SPAN,
     which a log axis would label with one tick or none."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+
     finite = np.asarray(values, dtype=float)
     finite = finite[np.isfinite(finite) & (finite > 0)]
     if len(finite) == 0 or finite.max() / finite.min() < LOG_SPAN:
-        ax.yaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=4))
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
         return
     ax.set_yscale("log")
-    ax.yaxis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.yaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_locator(NullLocator())
 
 
 def label_axes(fig: Figure, panels: list[Panel], xlabel: str, ylabel: str) -> None:
@@ -313,6 +345,8 @@ def label_axes(fig: Figure, panels: list[Panel], xlabel: str, ylabel: str) -> No
 
 def legend(fig: Figure, frame: pd.DataFrame, extra: Sequence[tuple[Any, str]] = ()) -> None:
     """One legend per figure: executors by colour, start methods by marker, then the figure's own lines."""
+    from matplotlib.lines import Line2D
+
     names = executors(frame)
     colour = colours(names)
     handles: list[Any] = [Line2D([], [], color=colour[e], lw=2) for e in names]

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
 from runner.report.plots import common
 from runner.results.labels import with_panels
@@ -18,6 +16,9 @@ SIGNIFICANT = ("faster", "slower")
 def draw(table: pd.DataFrame, min_effect: float, path: Path, measure: str) -> list[Path]:
     """Ratio of medians B / A per cell with its 95% CI, on a log scale; filled markers are
     significant changes, hollow ones are not; the grey band is the minimum effect."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     if "ratio" not in table:
         return []
     data = table[table["ratio"].notna()].copy()

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
 
 from runner.report.plots import common
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
 from runner.results.labels import PANEL, with_panels
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 COLUMNS = 2
 CELL_W, CELL_H = 0.5, 0.24  # inches per heatmap cell
@@ -62,7 +62,7 @@ def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
     nrows = math.ceil(len(labels) / ncols)
     width = ncols * (ROW_LABELS_IN + panel_w) + common.LEGEND_IN / 2
     height = common.TOP_IN + nrows * (panel_h + common.HSPACE_IN + 0.2) + common.BOTTOM_IN
-    fig = Figure(figsize=(width, height))
+    fig = common.new_figure(width, height)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     fig.subplots_adjust(
         left=ROW_LABELS_IN / width,
@@ -88,6 +88,9 @@ def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
         ax.set_xlabel("workers")
         if same_rows and i % ncols:  # the row names are those of the panel to its left
             ax.set_yticks([])
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
     right = fig.subplotpars.right
     bar = fig.add_axes((right + 0.25 / width, 0.3, 0.12 / width, 0.4))
     fig.colorbar(ScalarMappable(norm=Normalize(0, 1), cmap=CMAP), cax=bar, label="speedup / workers")

@@ -5,8 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
 from runner.report.plots import common
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
@@ -19,6 +17,9 @@ def draw(summary: pd.DataFrame, cores: int, path: Path) -> list[Path]:
     Concurrency without parallelism stays on y = 1 (one machine, queues taking turns);
     parallelism climbs the diagonal until it meets the cores.
     """
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     data = with_panels(summary[(summary["status"] == "ok") & summary["parallelism_median"].notna()])
     if data.empty:
         return []
@@ -57,7 +58,7 @@ def draw(summary: pd.DataFrame, cores: int, path: Path) -> list[Path]:
             (Line2D([], [], color="0.4", ls=":", lw=0.6), "1: one coffee machine"),
             (Patch(color="0.5", alpha=0.25), "bootstrap 95% CI"),
             *[(Line2D([], [], color="0.3", ls=":", lw=1.0), "task threads only")] * outside,
-            *[(common.RING, "oversubscribed")] * bool(common.oversubscribed(data).any()),
+            *[(common.ring_handle(), "oversubscribed")] * bool(common.oversubscribed(data).any()),
         ],
     )
     return common.save(fig, path, "Concurrency against parallelism")

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
 
 from runner.report.plots import common
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
@@ -22,6 +20,9 @@ PASSES = 1.1  # a curve "passes the ideal line" where its interval lies 10% abov
 
 def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cpus: str = "CPUs") -> list[Path]:
     """Median speedup and its bootstrap 95% CI per curve; ideal min(N, cores); Amdahl and USL dashed."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     data = with_panels(summary[(summary["status"] == "ok") & (summary["executor"] != "serial")])
     data = data[data["speedup_median"].notna()]
     if data.empty:
@@ -75,7 +76,7 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cp
             *[(Line2D([], [], color="0.3", lw=0.9, ls=USL_DOTS), "USL fit")] * ("USL" in laws),
             *[(Line2D([], [], color="firebrick", marker="x", lw=0, ms=8, mew=2), "impossible: not a measurement")]
             * bool(flags(data, "impossible").any()),
-            *[(common.RING, "oversubscribed")] * bool(common.oversubscribed(data).any()),
+            *[(common.ring_handle(), "oversubscribed")] * bool(common.oversubscribed(data).any()),
         ],
     )
     return common.save(fig, path, "Speedup against workers (median of repetitions)")

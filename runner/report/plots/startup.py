@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from matplotlib.patches import Patch
 
 from runner.report.plots import common
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
@@ -18,6 +17,8 @@ MS = 1000.0
 def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
     """Median time to start a ready pool, in ms on a log scale, pooled over workloads;
     the band is the fastest to the slowest repetition."""
+    from matplotlib.patches import Patch
+
     if "startup_s_median" not in summary:
         return []
     ok = summary[(summary["status"] == "ok") & summary["startup_s_median"].notna()]

@@ -10,13 +10,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 import pandas as pd
-from matplotlib.cm import ScalarMappable
-from matplotlib.collections import PolyCollection
-from matplotlib.colors import Normalize
-from matplotlib.figure import Figure
 
 from runner.report.plots import common
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
@@ -62,7 +57,12 @@ def draw(summary: pd.DataFrame, tasks: pd.DataFrame, cells: list[str], path: Pat
     nrows = max(len(c) for c in columns)
     width = common.LEFT_IN + len(labels) * PANEL_W + (len(labels) - 1) * common.WSPACE_IN + 1.2
     height = common.TOP_IN + nrows * PANEL_H + (nrows - 1) * common.HSPACE_IN + common.BOTTOM_IN
-    fig = Figure(figsize=(width, height))
+    fig = common.new_figure(width, height)
+    import matplotlib
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.collections import PolyCollection
+    from matplotlib.colors import Normalize
+
     axes = fig.subplots(nrows, len(labels), sharex="col", squeeze=False)
     fig.subplots_adjust(
         left=common.LEFT_IN / width,

@@ -1,0 +1,78 @@
+"""What the lab keeps between runs: the results of pure computations, under a hash of every input.
+
+The cache lives in the user's own folder (``$CONCURRENCY_LAB_CACHE``, else
+``$XDG_CACHE_HOME/concurrency-lab``, else ``~/.cache/concurrency-lab``), never in a results
+directory, which may have come from someone else (docs/security.md). Every key includes this
+code (every source file of the ``runner`` package), the interpreter and the versions of the
+libraries that compute or draw, so a change to any of them computes afresh. Losing the cache
+costs time, never a result: an entry that is missing, unreadable or cannot be written is
+computed as if there were no cache. Standard library only: the measuring core may import it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from runner import files
+
+VERSION = 1
+# What computes or draws what is kept: the figures, the scaling fits
+LIBRARIES = ("matplotlib", "numpy", "pandas", "pillow", "scipy")
+
+
+def folder() -> Path:
+    chosen = os.environ.get("CONCURRENCY_LAB_CACHE")
+    if chosen:
+        return Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "concurrency-lab"
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+@functools.cache
+def code() -> bytes:
+    """A digest of what computes every kept result: this package's sources, Python, the libraries."""
+    digest = hashlib.sha256(f"{VERSION} {sys.version}".encode())
+    digest.update(json.dumps([_version(name) for name in LIBRARIES]).encode())
+    package = Path(__file__).parent
+    for source in sorted(package.rglob("*.py")):
+        digest.update(str(source.relative_to(package)).encode() + b"\0" + source.read_bytes())
+    return digest.digest()
+
+
+def key(*parts: bytes | str) -> str:
+    """The key of a result computed from ``parts`` by this code."""
+    digest = hashlib.sha256(code())
+    for part in parts:
+        data = part.encode() if isinstance(part, str) else part
+        digest.update(len(data).to_bytes(8, "little") + data)
+    return digest.hexdigest()
+
+
+def read(kind: str, name: str) -> Any:
+    """What ``write`` kept under ``kind/name``, or None."""
+    try:
+        return json.loads((folder() / kind / f"{name}.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write(kind: str, name: str, data: Any) -> None:
+    try:
+        (folder() / kind).mkdir(parents=True, exist_ok=True)
+        files.write_json(folder() / kind / f"{name}.json", data)
+    except OSError:  # a read-only home, a full disk: the next run computes it again
+        pass

@@ -1,0 +1,87 @@
+"""A report keeps the figures and fits it computed before from the same tables by the same
+code (runner/cache.py, runner/report/plots/kept.py), and redraws everything else."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from runner.paths import PROJECT_ROOT
+from runner.report import sections as report
+
+FIGURES = {"speedup", "concurrency_parallelism", "efficiency", "startup", "timeline", "latency"}
+
+
+def written(root: Path) -> dict[str, tuple[int, bytes]]:
+    """Each figure file's inode (a rewrite replaces the file) and bytes."""
+    return {p.name: (p.stat().st_ino, p.read_bytes()) for p in sorted((root / "plots").iterdir())}
+
+
+def redrawn(before: dict[str, tuple[int, bytes]], after: dict[str, tuple[int, bytes]]) -> set[str]:
+    return {name.rsplit(".", 1)[0] for name in after if before.get(name, (None,))[0] != after[name][0]}
+
+
+def test_the_same_tables_again_keep_every_figure_and_what_changed_is_redrawn(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONCURRENCY_LAB_CACHE", str(tmp_path / "cache"))
+    first = report.render(synthetic)
+    drawn = written(synthetic)
+    md = (synthetic / "report.md").read_text()
+    assert set(first.figures) == FIGURES
+
+    again = report.render(synthetic)
+    assert written(synthetic) == drawn and (synthetic / "report.md").read_text() == md
+    assert again.figures == first.figures and again.fits.equals(first.fits)
+
+    report.render(synthetic, timeline="executor == 'thread'")  # other cells on the timeline: only it changes
+    assert redrawn(drawn, written(synthetic)) == {"timeline"}
+
+    drawn = written(synthetic)
+    (synthetic / "plots" / "latency.png").write_bytes(b"not the figure")  # a file that is not what was drawn
+    speedup = synthetic / "plots" / "speedup.svg"
+    copy = tmp_path / "speedup.svg"
+    copy.write_bytes(speedup.read_bytes())
+    speedup.unlink()
+    speedup.symlink_to(copy)  # the very bytes, through a link: never kept
+    report.render(synthetic, timeline="executor == 'thread'")
+    now = written(synthetic)
+    assert redrawn(drawn, now) == {"latency", "speedup"} and not speedup.is_symlink()
+    assert now["latency.png"][1] == drawn["latency.png"][1] and now["speedup.svg"][1] == copy.read_bytes()
+
+
+def test_figures_received_with_a_directory_are_drawn_again(synthetic: Path, tmp_path: Path) -> None:
+    """Another user's cache, or none, vouches for nothing in plots/: each figure is drawn, whatever the
+    directory holds."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "CONCURRENCY_LAB_CACHE": str(tmp_path / "theirs")}
+    subprocess.run([sys.executable, "-m", "runner.report", str(synthetic)], env=env, check=True, capture_output=True)
+    received = written(synthetic)
+    env["CONCURRENCY_LAB_CACHE"] = str(tmp_path / "mine")
+    subprocess.run([sys.executable, "-m", "runner.report", str(synthetic)], env=env, check=True, capture_output=True)
+    assert redrawn(received, written(synthetic)) == FIGURES
+
+
+def test_a_report_with_nothing_to_draw_imports_neither_matplotlib_nor_scipy(synthetic: Path, tmp_path: Path) -> None:
+    """What costs a small report most (matplotlib's import, scipy's for the fits) is skipped where
+    every figure and fit is kept; fits.csv and report.md are the same."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "CONCURRENCY_LAB_CACHE": str(tmp_path / "cache")}
+    script = (
+        "import json, sys; from pathlib import Path; from runner.report import sections; "
+        "sections.render(Path(sys.argv[1])); "
+        "print(json.dumps([m for m in ('matplotlib', 'scipy.optimize') if m in sys.modules]))"
+    )
+    runs = []
+    for _ in range(2):
+        proc = subprocess.run(
+            [sys.executable, "-c", script, str(synthetic)], env=env, capture_output=True, text=True, check=True
+        )
+        runs.append(
+            (json.loads(proc.stdout), (synthetic / "fits.csv").read_text(), (synthetic / "report.md").read_text())
+        )
+    assert "matplotlib" in runs[0][0] and runs[1][0] == []  # (scipy fits in the process that draws the speedup)
+    assert runs[0][1:] == runs[1][1:]
