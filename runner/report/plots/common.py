@@ -14,10 +14,10 @@ from __future__ import annotations
 import functools
 import io
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -47,36 +47,55 @@ MAX_TICKS = 4  # labelled x ticks per block, where blocks share an axis
 LOG_SPAN = 4.0  # a y range narrower than this factor stays linear
 # Known executors keep their colour from one sweep to the next (the registry's order); others follow.
 EXECUTOR_ORDER = list(EXECUTORS)
+P = ParamSpec("P")
+R = TypeVar("R")
 MARKERS = {"": "o", "fork": "o", "forkserver": "^", "spawn": "s"}
 SPARE_MARKERS = ["D", "v", "P", "X", "*"]
 
 
+# seaborn's whitegrid theme at paper scale, as matplotlib ships it (importing seaborn itself
+# imports scipy.stats, half of what a report costs: docs/overhead.md), on matplotlib's own
+# defaults: a user's matplotlibrc changes no figure, so the same tables draw the same files
+THEME: list[Any] = [
+    "default",
+    "seaborn-v0_8-whitegrid",
+    "seaborn-v0_8-paper",
+    {
+        "svg.fonttype": "none",  # text stays text: smaller files, quicker to write
+        "svg.hashsalt": "concurrency-lab",  # the same data gives the same SVG
+        # a fixed title height: automatic placement lays out every tick label again, per panel
+        "axes.titley": 1.0,
+    },
+]
+
+
 @functools.cache
 def matplotlib_ready() -> None:
-    """Import matplotlib and apply the figures' theme, once per process: seaborn's whitegrid theme
-    at paper scale, as matplotlib ships it (importing seaborn itself imports scipy.stats, half of
-    what a report costs: docs/overhead.md). The report calls it before its drawing processes fork,
-    so that they inherit both."""
+    """Import what drawing and saving a figure need, once per process. The report calls it before
+    its drawing processes fork, so that they inherit it."""
     import matplotlib.backends.backend_agg
     import matplotlib.backends.backend_svg
     import matplotlib.figure
-    import matplotlib.style
+    import matplotlib.style  # noqa: F401
 
-    matplotlib.rcdefaults()  # the user's matplotlibrc changes no figure: the same data draw the same files
-    matplotlib.style.use(["seaborn-v0_8-whitegrid", "seaborn-v0_8-paper"])
-    matplotlib.rcParams.update(
-        {
-            "svg.fonttype": "none",  # text stays text: smaller files, quicker to write
-            "svg.hashsalt": "concurrency-lab",  # the same data gives the same SVG
-            # a fixed title height: automatic placement lays out every tick label again, per panel
-            "axes.titley": 1.0,
-        }
-    )
+
+def themed(draw: Callable[P, R]) -> Callable[P, R]:
+    """A figure's ``draw``, in the figures' theme; what it changes of matplotlib's settings is
+    restored after it (a notebook's own figures keep theirs)."""
+
+    @functools.wraps(draw)
+    def drawing(*args: P.args, **kwargs: P.kwargs) -> R:
+        matplotlib_ready()
+        import matplotlib.style
+
+        with matplotlib.style.context(THEME):
+            return draw(*args, **kwargs)
+
+    return drawing
 
 
 def new_figure(width: float, height: float) -> Figure:
-    """An empty figure of this size in inches, themed."""
-    matplotlib_ready()
+    """An empty figure of this size in inches."""
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height))

@@ -13,6 +13,7 @@ from runner.results.labels import with_panels
 SIGNIFICANT = ("faster", "slower")
 
 
+@common.themed
 def draw(table: pd.DataFrame, min_effect: float, path: Path, measure: str) -> list[Path]:
     """Ratio of medians B / A per cell with its 95% CI, on a log scale; filled markers are
     significant changes, hollow ones are not; the grey band is the minimum effect."""

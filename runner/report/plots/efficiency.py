@@ -47,6 +47,7 @@ def _heatmap(ax: Axes, values: pd.DataFrame, text: pd.DataFrame) -> None:
             ax.text(c + 0.5, r + 0.5, label, ha="center", va="center", fontsize=7, color="white" if dark else "0.1")
 
 
+@common.themed
 def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
     """Median speedup / workers; 1 is perfect scaling. An asterisk marks an incomplete cell."""
     data = with_panels(summary[(summary["status"] == "ok") & summary["efficiency_median"].notna()])

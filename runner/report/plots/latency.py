@@ -23,6 +23,7 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 DODGE = 0.7  # log2 units shared by the boxes of one worker count
 
 
+@common.themed
 def draw(summary: pd.DataFrame, tasks: pd.DataFrame, path: Path) -> list[Path]:
     if tasks.empty:
         return []

@@ -11,6 +11,7 @@ from runner.report.plots.figure import Canvas, Painted, ReportFigure
 from runner.results.labels import with_panels
 
 
+@common.themed
 def draw(summary: pd.DataFrame, cores: int, path: Path) -> list[Path]:
     """Tasks in flight (x) against CPU seconds per wall second (y), per executor and start method.
 

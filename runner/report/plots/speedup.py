@@ -18,6 +18,7 @@ USL_DOTS = (0, (1, 1.5))
 PASSES = 1.1  # a curve "passes the ideal line" where its interval lies 10% above it
 
 
+@common.themed
 def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cpus: str = "CPUs") -> list[Path]:
     """Median speedup and its bootstrap 95% CI per curve; ideal min(N, cores); Amdahl and USL dashed."""
     from matplotlib.lines import Line2D

@@ -14,6 +14,7 @@ from runner.results.load import Sweep
 MS = 1000.0
 
 
+@common.themed
 def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
     """Median time to start a ready pool, in ms on a log scale, pooled over workloads;
     the band is the fastest to the slowest repetition."""

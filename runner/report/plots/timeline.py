@@ -44,6 +44,7 @@ def _typical_rep(tasks: pd.DataFrame) -> pd.DataFrame:
     return typical
 
 
+@common.themed
 def draw(summary: pd.DataFrame, tasks: pd.DataFrame, cells: list[str], path: Path) -> list[Path]:
     chosen = with_panels(summary[summary["cell"].isin(cells)])
     tasks = tasks[tasks["cell"].isin(cells)]
