@@ -85,3 +85,21 @@ def test_a_report_with_nothing_to_draw_imports_neither_matplotlib_nor_scipy(synt
         )
     assert "matplotlib" in runs[0][0] and runs[1][0] == []  # (scipy fits in the process that draws the speedup)
     assert runs[0][1:] == runs[1][1:]
+
+
+def test_a_users_matplotlib_settings_change_no_figure_and_are_restored(synthetic: Path, tmp_path: Path) -> None:
+    """The same tables draw the same files whatever the user's matplotlibrc says (what lets a
+    record vouch for a kept figure), and a notebook keeps its own settings after a figure."""
+    import matplotlib
+
+    from runner.report.plots import startup
+    from runner.results.load import load
+
+    summary = load(synthetic).summary
+    startup.draw(summary, tmp_path / "plain.png")
+    with matplotlib.rc_context({"lines.linewidth": 10.0, "font.size": 30.0, "axes.facecolor": "black"}):
+        startup.draw(summary, tmp_path / "theirs.png")
+        assert matplotlib.rcParams["lines.linewidth"] == 10.0 and matplotlib.rcParams["font.size"] == 30.0
+    for suffix in (".png", ".svg"):
+        plain, theirs = (tmp_path / f"{n}{suffix}" for n in ("plain", "theirs"))
+        assert plain.read_bytes().replace(b"plain", b"") == theirs.read_bytes().replace(b"theirs", b"")
