@@ -11,7 +11,7 @@ from omegaconf import DictConfig
 
 from runner.paths import CONF_DIR, PROJECT_ROOT
 from runner.sweep import config
-from runner.sweep.callbacks import planned_jobs, validate
+from runner.sweep.callbacks import planned_jobs, stored_in, validate
 from tests.conftest import busy_of_free, lab
 
 EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
@@ -36,10 +36,11 @@ def test_every_experiment_plans_its_own_grid_and_every_cell_validates(compose_cf
     assert "?" in text.split("defaults:")[0], "the header comment says which question it answers"
     assert cfg.hydra.sweeper.params.workload != "cpu,sleep", "an experiment replaces the default workload axis"
     assert len(jobs) > 1
-    planned = validate(cfg, planned_jobs(cfg), tmp_path)
+    validated = validate(cfg, planned_jobs(cfg))
     # a minute or two on two cores: a few dozen cells at most
-    assert 1 < planned.cells <= 30
-    assert planned.cells <= len(planned.stored) <= 2 * planned.cells  # and their serial baselines
+    assert 1 < validated.cells == len(validated.planned) <= 30
+    stored = stored_in(tmp_path, validated.planned)
+    assert validated.cells <= len(stored) <= 2 * validated.cells  # and their serial baselines
     assert f"| `{name}` |" in (PROJECT_ROOT / "README.md").read_text()
 
 

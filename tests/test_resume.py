@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from runner.results.cell_store import CellStore
-from tests.conftest import lab, sweep
+from tests.conftest import cell_spec, lab, sweep
 
 pytestmark = pytest.mark.slow
 QUICK = [
@@ -68,6 +69,37 @@ def test_a_sweep_that_would_replace_the_records_of_other_cells_is_refused(tmp_pa
     single = lab(*QUICK, "workers=4", f"hydra.run.dir={root}", cwd=tmp_path)  # nor may a single run
     assert single.returncode == 2 and "holds cells this sweep would not measure" in single.stderr
     assert every_file(root) == before
+
+
+def test_a_cell_record_that_is_not_one_is_named_not_read_forever(tmp_path: Path) -> None:
+    root = tmp_path / "sweep"
+    assert lab("-m", *QUICK, f"hydra.sweep.dir={root}", cwd=tmp_path).returncode == 0
+    (root / "cells" / "list.json").write_text("[1]")
+    os.mkfifo(root / "cells" / "fifo.json")  # a read would wait for a writer
+    before = every_file(root)
+    proc = lab("-m", *QUICK, f"hydra.sweep.dir={root}", cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1
+    assert "holds cells this sweep would not measure, e.g. fifo.json, not a cell record" in proc.stderr
+    assert every_file(root) == before
+
+
+def test_a_calibrated_cell_is_known_by_both_its_sizes(tmp_path: Path) -> None:
+    """A calibration that failed stores the cell as planned; once one succeeds, as sized: a resume
+    accepts both records, and a damaged calibration record is refused in one line, naming it."""
+    from runner.sweep import calibrate
+    from runner.sweep.callbacks import Planned, stored_in
+    from runner.sweep.spec import SpecError, baseline, cell_id
+
+    planned = cell_spec(executor={"name": "thread", "options": {}}, workers=2)
+    sized = {**planned, "workload": {**planned["workload"], "params": {"n": 5000}}}
+    record = calibrate._record_path(planned, tmp_path, 0.1)
+    record.parent.mkdir()
+    record.write_text(json.dumps({"workload": "cpu", "param": "n", "original": 2000, "calibrated": 5000}))
+    stored = stored_in(tmp_path, [Planned(planned, 0, 0.1)])
+    assert stored == {(cell_id(s), 0) for s in (planned, baseline(planned), sized, baseline(sized))}
+    record.write_text("{}")
+    with pytest.raises(SpecError, match=r"calibration/.*\.json: not a calibration record"):
+        stored_in(tmp_path, [Planned(planned, 0, 0.1)])
 
 
 def test_failed_cells_are_measured_again_and_the_failure_is_kept(tmp_path: Path) -> None:

@@ -25,7 +25,6 @@ from runner import files
 from runner.exiting import printable
 from runner.files import write_json
 from runner.results import environment
-from runner.results.cell_store import CellStore
 from runner.sweep import calibrate, carry, composed, finishing, launch, spec
 from runner.sweep.errors import Uncomposable, fail, writing_output
 from runner.sweep.hydra_internals import BasicSweeper
@@ -37,7 +36,19 @@ from runner.sweep.validate import build_spec, plain
 class Plan:
     cells: int  # distinct cells the jobs measure
     choices: list[dict[str, Any]]  # the jobs' config group choices: the files they load
-    stored: set[tuple[str, int]]  # the records they store, baselines included (``stored_as``)
+    planned: list[Planned]  # each distinct cell, as validation built it
+
+
+@dataclass(frozen=True)
+class Planned:
+    spec: dict[str, Any]
+    round: int
+    target_s: float | None  # calibrate=true: what one serial repetition is sized to last
+
+    @classmethod
+    def of(cls, resolved: dict[str, Any]) -> Planned:
+        """A job's cell, from its resolved config; SpecError where the config is bad input."""
+        return cls(build_spec(resolved), resolved["round"], resolved["target_s"] if resolved["calibrate"] else None)
 
 
 def planned_jobs(config: DictConfig) -> list[list[str]]:
@@ -49,30 +60,31 @@ def planned_jobs(config: DictConfig) -> list[list[str]]:
     return BasicSweeper.split_arguments(overrides, None)[0]
 
 
-def stored_as(resolved: dict[str, Any], root: Path) -> set[tuple[str, int]]:
-    """The cell records a job's config stores in ``root`` (runner/sweep/app.py): its cell and
-    its serial baseline, by cell id and round, the cell as a calibration recorded there sized it."""
-    cell_spec = build_spec(resolved)
-    if resolved["calibrate"]:
-        cell_spec = calibrate.recorded(cell_spec, root, resolved["target_s"])
-    return {(spec.cell_id(s), resolved["round"]) for s in (cell_spec, spec.baseline(cell_spec))}
-
-
-def validate(config: DictConfig, jobs: list[list[str]], root: Path) -> Plan:
+def validate(config: DictConfig, jobs: list[list[str]]) -> Plan:
     """Compose every job (once: the launcher reuses it) and validate its spec."""
     loader = GlobalHydra.instance().config_loader()
-    cells = set()
-    stored: set[tuple[str, int]] = set()
+    planned: dict[str, Planned] = {}  # by the cell's JSON and round
     choices: dict[str, dict[str, Any]] = {}  # by their JSON: a thousand jobs choose a few sets of files
     for job in jobs:
         job_cfg = composed.compose(loader, config, job)
-        resolved = plain(job_cfg)
-        cell_spec = build_spec(resolved)
-        cells.add((json.dumps(cell_spec, sort_keys=True), job_cfg.round))
-        stored |= stored_as(resolved, root)
+        cell = Planned.of(plain(job_cfg))
+        planned[json.dumps([cell.spec, cell.round], sort_keys=True)] = cell
         chosen = carry.choices(job_cfg)
         choices[json.dumps(chosen, sort_keys=True)] = chosen
-    return Plan(len(cells), list(choices.values()), stored)
+    return Plan(len(planned), list(choices.values()), list(planned.values()))
+
+
+def stored_in(root: Path, planned: list[Planned]) -> set[tuple[str, int]]:
+    """The cell records the planned cells store in ``root`` (runner/sweep/app.py), by cell id and
+    round: each cell and its serial baseline; a calibrated one both as planned (a calibration that
+    failed stores it so) and as sized by the calibration ``root`` holds for it, if any."""
+    stored = set()
+    for cell in planned:
+        sized = (
+            [cell.spec] if cell.target_s is None else [cell.spec, calibrate.recorded(cell.spec, root, cell.target_s)]
+        )
+        stored |= {(spec.cell_id(s), cell.round) for c in sized for s in (c, spec.baseline(c))}
+    return stored
 
 
 def here(hydra: Any) -> bool:
@@ -83,9 +95,12 @@ def here(hydra: Any) -> bool:
 
 
 def other_cells(root: Path, stored: set[tuple[str, int]]) -> Iterator[str]:
-    """The cells ``root`` holds that are not among ``stored``, each as the overrides that name it."""
-    for record in CellStore(root).records():
-        if (record.get("cell"), record.get("round")) not in stored:
+    """The cell records in ``root`` that are not among ``stored``, each as the overrides that name it."""
+    for path in sorted((root / "cells").glob("*.json")):
+        record = _cell_record(path)
+        if record is None:
+            yield f"{path.name}, not a cell record"
+        elif (record.get("cell"), record.get("round")) not in stored:
             found = record.get("spec")
             measured: dict[str, Any] = found if isinstance(found, dict) else {}
             named = {
@@ -96,6 +111,16 @@ def other_cells(root: Path, stored: set[tuple[str, int]]) -> Iterator[str]:
                 "round": record.get("round"),
             }
             yield printable(" ".join(f"{k}={v}" for k, v in named.items() if v not in (None, "")))
+
+
+def _cell_record(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():  # a folder, a FIFO, which would block the read
+        return None
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def _name(part: object) -> object:
@@ -150,13 +175,6 @@ def prepare(root: Path, config: DictConfig, plan: Plan) -> None:
     used = (root / "cells").is_dir()
     if used and not config.resume:
         fail(f"resume: {root} already holds measured cells; allowed: resume=true, or a new directory")
-    other = next(other_cells(root, plan.stored), None) if used else None
-    if other is not None:
-        fail(
-            f"{root}: holds cells this sweep would not measure, e.g. {other}; a directory keeps one sweep's records, "
-            "which a resume replaces; allowed: the same sweep again (its missing or failed cells), one that adds "
-            "values or rounds to it, or a new directory"
-        )
     theirs = root.is_dir() and not any((root / name).exists() for name in LAB_FILES)
     clash = sorted(p.name for p in root.iterdir() if p.name in SWEEP_WRITES or p.name.isdigit()) if theirs else []
     if clash:
@@ -167,6 +185,13 @@ def prepare(root: Path, config: DictConfig, plan: Plan) -> None:
     linked = files.links_out(root) if root.is_dir() else None
     if linked is not None:  # Hydra and the lab would write through it, outside the directory
         fail(f"{linked}: a symbolic link out of {root}; allowed: a sweep directory without such links")
+    other = next(other_cells(root, stored_in(root, plan.planned)), None) if used else None
+    if other is not None:
+        fail(
+            f"{root}: holds cells this sweep would not measure, e.g. {other}; a directory keeps one sweep's records, "
+            "which a resume replaces; allowed: the same sweep again (its missing or failed cells), one that adds "
+            "values or rounds to it, or a new directory"
+        )
     with writing_output():
         root.mkdir(parents=True, exist_ok=True)
         carry.keep(root, config, plan.choices)  # first: a resumed sweep whose files changed stops here, unrecorded
@@ -189,7 +214,7 @@ class LabCallback(Callback):
         root = LabCallback.current_root = Path(config.hydra.sweep.dir)
         try:  # a job that cannot be composed stops the sweep here, before its directory exists
             jobs = planned_jobs(config)
-            plan = validate(config, jobs, root)
+            plan = validate(config, jobs)
         except (HydraException, OmegaConfBaseException, ValueError) as exc:
             raise Uncomposable(exc) from exc
         prepared(root, config, plan)
@@ -206,10 +231,8 @@ class LabCallback(Callback):
         finishing.finish(Path(config.hydra.sweep.dir), bool(config.get("report", True)))
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        root = Path(config.hydra.run.dir)
-        resolved = plain(config)
-        build_spec(resolved)  # bad input fails before Hydra creates the run directory
-        prepared(root, config, Plan(1, [carry.choices(config)], stored_as(resolved, root)))
+        cell = Planned.of(plain(config))  # bad input fails here, before Hydra creates the run directory
+        prepared(Path(config.hydra.run.dir), config, Plan(1, [carry.choices(config)], [cell]))
         finishing.wait_until_ready()
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
