@@ -27,11 +27,15 @@ VERSION = 1
 LIBRARIES = ("matplotlib", "numpy", "pandas", "pillow", "scipy")
 
 
-def folder() -> Path:
+def folder() -> Path | None:
+    """Where the cache is; None where no home is known (a container without one): no cache."""
     chosen = os.environ.get("CONCURRENCY_LAB_CACHE")
     if chosen:
         return Path(chosen)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    except RuntimeError:
+        return None
     return Path(base) / "concurrency-lab"
 
 
@@ -44,7 +48,9 @@ def _version(name: str) -> str:
 
 @functools.cache
 def code() -> bytes:
-    """A digest of what computes every kept result: this package's sources, Python, the libraries."""
+    """A digest of what computes every kept result: this package's sources, Python, the libraries.
+    Taken when this module is first imported, with the modules that compute what is kept: a
+    source edited while a long sweep runs is not the code its summary draws with."""
     digest = hashlib.sha256(f"{VERSION} {sys.version}".encode())
     digest.update(json.dumps([_version(name) for name in LIBRARIES]).encode())
     package = Path(__file__).parent
@@ -64,15 +70,22 @@ def key(*parts: bytes | str) -> str:
 
 def read(kind: str, name: str) -> Any:
     """What ``write`` kept under ``kind/name``, or None."""
+    where = folder()
     try:
-        return json.loads((folder() / kind / f"{name}.json").read_text())
+        return None if where is None else json.loads((where / kind / f"{name}.json").read_text())
     except (OSError, ValueError):
         return None
 
 
 def write(kind: str, name: str, data: Any) -> None:
+    where = folder()
+    if where is None:
+        return
     try:
-        (folder() / kind).mkdir(parents=True, exist_ok=True)
-        files.write_json(folder() / kind / f"{name}.json", data)
+        (where / kind).mkdir(parents=True, exist_ok=True)
+        files.write_json(where / kind / f"{name}.json", data)
     except OSError:  # a read-only home, a full disk: the next run computes it again
         pass
+
+
+code()

@@ -88,13 +88,21 @@ def links_out(folder: Path, root: Path | None = None) -> Path | None:
     return None
 
 
-def first_free(path: Path, taken: Callable[[Path], bool] = os.path.lexists) -> Path:
-    """``path``, else ``path-2``, ``path-3``, ...: the first that is not ``taken`` (by default:
-    that does not exist, a dangling link included), so that no earlier output is replaced."""
+def first_free(path: Path, make: bool = False) -> Path:
+    """``path``, else ``path-2``, ``path-3``, ...: the first that does not exist (a dangling link
+    exists), so that no earlier output is replaced. ``make``: created here as a folder, which
+    claims it from another command looking at the same moment."""
     candidate, n = path, 2
-    while taken(candidate):
+    while True:
+        if make:
+            try:
+                candidate.mkdir()
+                return candidate
+            except FileExistsError:
+                pass
+        elif not os.path.lexists(candidate):
+            return candidate
         candidate, n = path.with_name(f"{path.name}-{n}"), n + 1
-    return candidate
 
 
 def move(source: Path, target: Path) -> None:

@@ -141,8 +141,9 @@ def test_the_command_prints_a_table_and_writes_compare_md(pair: tuple[Path, Path
 
 
 def test_a_second_comparison_keeps_the_first(tmp_path: Path) -> None:
-    """Compared with another A, B keeps its earlier comparison: the next goes into compare-2/;
-    an --out that holds one is refused, its files as they were."""
+    """Compared with another A, B keeps its earlier comparison: the next goes into compare-2/ (a
+    folder made for it, never a link's target); an --out that holds one is refused, its files as
+    they were."""
     a, b = make_sweep(tmp_path / "a", small_design(), seed=1), make_sweep(tmp_path / "b", small_design(), seed=2)
     other = make_sweep(tmp_path / "other", small_design(), seed=3)
     assert compare_cli(str(a), str(b)).returncode == 0
@@ -152,6 +153,12 @@ def test_a_second_comparison_keeps_the_first(tmp_path: Path) -> None:
     assert second.stdout.splitlines()[-1] == f"compare: {b / 'compare-2' / 'compare.md'}"
     assert {p.name: p.read_bytes() for p in (b / "compare").iterdir()} == first
     assert f"A: `{other}`" in (b / "compare-2" / "compare.md").read_text()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (b / "compare-3").symlink_to(outside)  # a received B's link under the next name: passed by
+    third = compare_cli(str(a), str(b))
+    assert third.returncode == 0 and third.stdout.splitlines()[-1] == f"compare: {b / 'compare-4' / 'compare.md'}"
+    assert not any(outside.iterdir())
     onto = compare_cli(str(other), str(b), "--out", str(b / "compare"))
     assert (
         onto.returncode == 2

@@ -103,3 +103,25 @@ def test_a_users_matplotlib_settings_change_no_figure_and_are_restored(synthetic
     for suffix in (".png", ".svg"):
         plain, theirs = (tmp_path / f"{n}{suffix}" for n in ("plain", "theirs"))
         assert plain.read_bytes().replace(b"plain", b"") == theirs.read_bytes().replace(b"theirs", b"")
+
+
+def test_the_key_of_the_tables_tells_apart_what_a_row_hash_would_not(synthetic: Path) -> None:
+    """A SHA-256 of each column's bytes: 0.0 and -0.0, None and "None", and two values swapped
+    between columns are different tables (pandas' 64-bit row hash folds each of these together)."""
+    from runner.report.plots import kept
+    from runner.results.load import load
+
+    sweep = load(synthetic)
+    first = kept.tables(sweep)
+    assert kept.tables(load(synthetic)) == first
+    changed = []
+    for change in (
+        lambda s: s.summary.__setitem__("speedup_median", s.summary["speedup_median"] * 0.0),
+        lambda s: s.summary.__setitem__("speedup_median", s.summary["speedup_median"] * -0.0),
+        lambda s: s.summary.__setitem__("message", None),
+        lambda s: s.summary.__setitem__("message", "None"),
+    ):
+        copy = load(synthetic)
+        change(copy)
+        changed.append(kept.tables(copy))
+    assert len({first, *changed}) == 5

@@ -593,7 +593,6 @@ def _linked_out(root: Path, name: str, target: Path) -> None:
         ("report", "environment.json", "environment.json: a symbolic link out of"),  # its text would be shown
         ("report", "tasks.csv", "tasks.csv: a symbolic link out of"),  # /dev/zero would never end
         ("replay", "multirun.yaml", "multirun.yaml: a symbolic link out of"),  # the report only warns: no verdicts
-        ("compare", "compare", "compare: a symbolic link out of"),
         ("replay", "config", "config: a symbolic link out of"),
         ("sweep", "0", "0: a symbolic link out of"),  # a resumed sweep: Hydra writes the job's records there
         ("sweep", ".a", ".a: a symbolic link out of"),  # a loop of links, which resolve() cannot follow

@@ -53,12 +53,8 @@ def main(argv: list[str]) -> int:
             dir_a, dir_b = Path(args.dirs[0]), Path(args.dirs[1])
             sweep_a, sweep_b = load(dir_a), load(dir_b)
         inside = args.ab is not None or args.out is None  # else the place the user typed
-        # an earlier comparison in B is kept: this one goes into compare-2/, compare-3/, ...
-        out = files.first_free(dir_b / "compare", holds_comparison) if inside else args.out
-        if inside and files.leads_out(dir_b, out):  # a received directory's link would take the files elsewhere
-            raise DataError(f"{out.name}: a symbolic link out of {dir_b}; compare writes only inside it: remove it")
-        if not inside and holds_comparison(out):
-            raise DataError(f"--out: {out} holds a comparison already; allowed: a folder without one")
+        if not inside and holds_comparison(args.out):
+            raise DataError(f"--out: {args.out} holds a comparison already; allowed: a folder without one")
     except DataError as exc:
         print_error(f"{exc}")
         return 2
@@ -70,6 +66,9 @@ def main(argv: list[str]) -> int:
     if args.ab is None and dir_a.resolve() == dir_b.resolve():
         print(f"note: A and B are the same directory ({dir_a}): every cell is compared with itself")
     with writing():
+        # a folder of its own in B, made here: compare/, else compare-2/, ... (an earlier comparison
+        # is kept, and a link a received B holds under such a name is passed by, never written through)
+        out = files.first_free(dir_b / "compare", make=True) if inside else args.out
         written = write(comparison, dir_a, dir_b, out)
     print(f"compare: {written[0]}")
     return 0

@@ -192,7 +192,7 @@ def serve(told: int) -> int:
     from runner.report.plots import common
     from runner.results import aggregate  # noqa: F401
 
-    common.matplotlib_ready()  # a sweep's figures are new: the report draws them all
+    common.matplotlib_ready()  # what drawing needs: imported before the first cell, not after the last
 
     try:
         os.write(told, b"r")

@@ -48,9 +48,11 @@ ORDER = [f.name for f in sorted(FIGURES, key=lambda f: -f.cost)]
 _JOB: dict[str, Canvas] = {}
 
 
-def _paint(name: str) -> Painted:
-    """One figure's files; the speedup figure also returns the fits it draws."""
-    return BY_NAME[name].paint(_JOB["current"])
+def _paint(name: str) -> tuple[Painted, dict[str, list[int | str]]]:
+    """One figure's files (the speedup figure's with the fits it draws), and what they are as
+    written (``kept.take``)."""
+    painted = BY_NAME[name].paint(_JOB["current"])
+    return painted, kept.take(painted[0])
 
 
 class Painter:
@@ -73,7 +75,6 @@ class Painter:
         self._keys = {
             name: cache.key(name, drawn_from, json.dumps(cells if name == timeline.FIGURE.name else None))
             for name in ORDER
-            if drawn_from is not None
         }
         self.failed: dict[str, str] = {}
         self._done: dict[str, tuple[list[Path], pd.DataFrame | None]] = {}
@@ -93,13 +94,13 @@ class Painter:
     def _get(self, name: str) -> tuple[list[Path], pd.DataFrame | None]:
         if name not in self._done:
             try:
-                self._done[name] = self._futures[name].result() if self._pool is not None else _paint(name)
+                painted, written = self._futures[name].result() if self._pool is not None else _paint(name)
             except Exception as exc:  # a figure's bug must not cost the whole report
                 self.failed[name] = f"{type(exc).__name__}: {exc}"
                 self._done[name] = ([], None)
             else:
-                if name in self._keys:
-                    kept.record(self._keys[name], self._done[name][0])
+                self._done[name] = painted
+                kept.record(self._keys[name], written)
         return self._done[name]
 
     def fits(self) -> pd.DataFrame:

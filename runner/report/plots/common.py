@@ -24,6 +24,7 @@ import pandas as pd
 
 from runner import files
 from runner.core.executors import EXECUTORS
+from runner.report.plots import kept
 from runner.results.labels import PANEL, value_text
 
 # matplotlib is imported where a figure is drawn, not with this module: a report whose figures
@@ -55,18 +56,15 @@ SPARE_MARKERS = ["D", "v", "P", "X", "*"]
 
 # seaborn's whitegrid theme at paper scale, as matplotlib ships it (importing seaborn itself
 # imports scipy.stats, half of what a report costs: docs/overhead.md), on matplotlib's own
-# defaults: a user's matplotlibrc changes no figure, so the same tables draw the same files
-THEME: list[Any] = [
-    "default",
-    "seaborn-v0_8-whitegrid",
-    "seaborn-v0_8-paper",
-    {
-        "svg.fonttype": "none",  # text stays text: smaller files, quicker to write
-        "svg.hashsalt": "concurrency-lab",  # the same data gives the same SVG
-        # a fixed title height: automatic placement lays out every tick label again, per panel
-        "axes.titley": 1.0,
-    },
-]
+# defaults: a user's matplotlibrc, or style of the same name, changes no figure, so the same
+# tables draw the same files
+STYLES = ("seaborn-v0_8-whitegrid", "seaborn-v0_8-paper")
+SETTINGS: dict[str, Any] = {
+    "svg.fonttype": "none",  # text stays text: smaller files, quicker to write
+    "svg.hashsalt": "concurrency-lab",  # the same data gives the same SVG
+    # a fixed title height: automatic placement lays out every tick label again, per panel
+    "axes.titley": 1.0,
+}
 
 
 @functools.cache
@@ -86,9 +84,12 @@ def themed(draw: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(draw)
     def drawing(*args: P.args, **kwargs: P.kwargs) -> R:
         matplotlib_ready()
+        import matplotlib
         import matplotlib.style
 
-        with matplotlib.style.context(THEME):
+        shipped = Path(matplotlib.get_data_path()) / "stylelib"  # by path: not a user's stylelib/ of that name
+        theme: list[str | Path | dict[str, Any]] = ["default", *(shipped / f"{n}.mplstyle" for n in STYLES), SETTINGS]
+        with matplotlib.style.context(theme):
             return draw(*args, **kwargs)
 
     return drawing
@@ -393,5 +394,6 @@ def save(fig: Figure, path: Path, title: str) -> list[Path]:
         image = io.BytesIO()
         fig.savefig(image, format=suffix[1:], dpi=DPI, **options)
         files.write_bytes(target, image.getvalue())
+        kept.saved(target, image.getvalue())
         written.append(target)
     return written

@@ -2,57 +2,88 @@
 
 A figure is a function of the tables it is drawn from (the summary, the repetitions, the
 tasks, the environment), of the cells a timeline shows, and of the code and libraries that
-draw it (runner/cache.py). After drawing one, the report records the SHA-256 of each file
-it wrote in the user's cache, under a hash of those inputs. A later report that finds the
-record, and in ``plots/`` files with exactly those hashes, keeps them: they are what it
-would draw. A received directory's figures are never trusted for what they claim: only the
-user's own record, written after drawing, can vouch for a file, and a link is never kept.
+draw it (runner/cache.py). When it saves a figure, the drawing process notes the size and
+SHA-256 of the bytes it wrote (``saved``); the report records them in the user's cache,
+under a SHA-256 of those inputs. A later report that finds the record, and in ``plots/``
+regular files of exactly those sizes and hashes, keeps them: they are what it would draw. A
+received directory's figures vouch for nothing: only the user's own record, of bytes this
+code wrote, can, and a link or a file changed since is drawn again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import stat
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 
 from runner import cache
 from runner.results.load import Sweep
 
+# What this process's figures wrote since the last ``take``: file name -> [size, SHA-256]
+_SAVED: dict[str, list[int | str]] = {}
 
-def tables(sweep: Sweep) -> bytes | None:
-    """A digest of everything a figure is drawn from; None where a table cannot be hashed."""
+
+def tables(sweep: Sweep) -> bytes:
+    """A SHA-256 of everything a figure is drawn from: each column's name, type and values (the
+    bytes of a numeric column, the JSON of any other), and the environment."""
     digest = hashlib.sha256()
-    try:
-        for frame in (sweep.summary, sweep.results, sweep.tasks):
-            digest.update(json.dumps([list(map(str, frame.columns)), list(map(str, frame.dtypes))]).encode())
-            digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
-        digest.update(json.dumps(sweep.environment, sort_keys=True, default=str).encode())
-    except TypeError:  # a column of unhashable values: draw it, keep nothing
-        return None
+    for frame in (sweep.summary, sweep.results, sweep.tasks):
+        digest.update(json.dumps([len(frame), list(map(str, frame.columns))]).encode())
+        for name in frame.columns:
+            values = frame[name].to_numpy()
+            if values.dtype.kind in "biufcmM":
+                data = np.ascontiguousarray(values).tobytes()
+            else:
+                data = json.dumps(frame[name].tolist(), default=repr).encode()
+            digest.update(f"{values.dtype}:{len(data)}:".encode() + data)
+    digest.update(json.dumps(sweep.environment, sort_keys=True, default=repr).encode())
     return digest.digest()
 
 
-def _sha256(path: Path) -> str | None:
-    try:
-        return None if path.is_symlink() else hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
+def saved(path: Path, data: bytes) -> None:
+    """Note what a figure wrote to ``path``: called by the process that drew it, with its bytes."""
+    _SAVED[path.name] = [len(data), hashlib.sha256(data).hexdigest()]
+
+
+def take(paths: list[Path]) -> dict[str, list[int | str]]:
+    """What was noted of ``paths``, forgotten here: a figure's record."""
+    return {p.name: _SAVED.pop(p.name) for p in paths if p.name in _SAVED}
 
 
 def find(name: str, out: Path) -> list[Path] | None:
     """The files of figure ``name`` (its key, ``cache.key``) in ``out``, where they are those the
     record vouches for; else None, and the figure is drawn."""
     record = cache.read("figures", name)
-    if not isinstance(record, dict) or not all(isinstance(v, str) and "/" not in k for k, v in record.items()):
+    if not isinstance(record, dict) or not all(_plausible(k, v) for k, v in record.items()):
         return None
     paths = [out / file for file in record]
-    return paths if all(_sha256(p) == record[p.name] for p in paths) else None
+    return paths if all(_matches(p, *record[p.name]) for p in paths) else None
 
 
-def record(name: str, paths: list[Path]) -> None:
-    """What a figure just drawn wrote: its files' names and hashes."""
-    hashes = {p.name: _sha256(p) for p in paths}
-    if all(hashes.values()):
-        cache.write("figures", name, hashes)
+def record(name: str, written: dict[str, list[int | str]]) -> None:
+    cache.write("figures", name, written)
+
+
+def _plausible(file: object, entry: object) -> bool:
+    return (
+        isinstance(file, str)
+        and "/" not in file
+        and isinstance(entry, list)
+        and len(entry) == 2
+        and isinstance(entry[0], int)
+        and isinstance(entry[1], str)
+    )
+
+
+def _matches(path: Path, size: int, sha256: str) -> bool:
+    """``path`` is a regular file (no link, no FIFO) of this size and hash; only then is it read."""
+    try:
+        found = path.lstat()
+        if not stat.S_ISREG(found.st_mode) or found.st_size != size:
+            return False
+        return hashlib.sha256(path.read_bytes()).hexdigest() == sha256
+    except OSError:
+        return False
