@@ -4,7 +4,8 @@ Writes a synthetic sweep directory (benchmarks/synthetic.py: 6 executors x 8 wor
 counts x 3 start methods x 12 workload configs, 3 repetitions of 64 tasks: 1,068
 cells, 205,056 task rows) unless ``--dir`` already holds one, then times the command
 as a user runs it, in a fresh interpreter, ``--runs`` times, and prints each wall
-time, the median, and the machine's load average.
+time, the median, and the machine's load average. Each run has an empty figure cache
+of its own (runner/cache.py), so every figure is drawn: what a report of new data costs.
 
     python benchmarks/report_speed.py --runs 5
 """
@@ -37,9 +38,10 @@ def main() -> None:
     root = args.dir or Path(tempfile.mkdtemp(prefix="report-speed-")) / "sweep"
     if not (root / "results.csv").exists():
         make_sweep(root, design_for(args.cells))
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     times = []
     for run in range(args.runs):
+        cache = tempfile.mkdtemp(prefix="report-speed-cache-")
+        env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "CONCURRENCY_LAB_CACHE": cache}
         load = os.getloadavg()[0]
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "runner.report", str(root)], check=True, env=env, capture_output=True)
