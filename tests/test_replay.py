@@ -48,8 +48,12 @@ hydra:
       executor: serial,thread,process
       workers: 1,2,4
 """
+# cpu_tiny's tasks last about 6 ms: at 1.5 ms (n=30000) a repetition of 8 tasks was too short for
+# its serial probes to tell this VM's speed, and a sweep and its replay called 4 of 144 cells
+# changed over 12 pairs of sweeps (2 in one pair, as in a CI run); at n=120000, 3 of 288 over 24
+# pairs, never 2 in one, for about a second more per sweep (2026-12-06: the fixture's two sweeps repeated by hand)
 WORKLOADS = {
-    "cpu_tiny": "defaults: [/base_workload@_here_, _self_]\nname: cpu\ntasks: 8\nparams: {n: 30000}\n",
+    "cpu_tiny": "defaults: [/base_workload@_here_, _self_]\nname: cpu\ntasks: 8\nparams: {n: 120000}\n",
     "sleep_tiny": "defaults: [/base_workload@_here_, _self_]\nname: sleep\ntasks: 8\nparams: {seconds: 0.005}\n",
 }
 
