@@ -6,7 +6,7 @@ directory, which may have come from someone else (docs/security.md). Every key i
 code (every source file of the ``runner`` package), the interpreter and the versions of the
 libraries that compute or draw, so a change to any of them computes afresh. Losing the cache
 costs time, never a result: an entry that is missing, unreadable or cannot be written is
-computed as if there were no cache. Standard library only: the measuring core may import it.
+computed as if there were no cache.
 """
 
 from __future__ import annotations

@@ -34,9 +34,12 @@ from runner.sweep.validate import build_spec, plain
 
 @dataclass(frozen=True)
 class Plan:
-    cells: int  # distinct cells the jobs measure
     choices: list[dict[str, Any]]  # the jobs' config group choices: the files they load
     planned: list[Planned]  # each distinct cell, as validation built it
+
+    @property
+    def cells(self) -> int:
+        return len(self.planned)
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def validate(config: DictConfig, jobs: list[list[str]]) -> Plan:
         planned[json.dumps([cell.spec, cell.round], sort_keys=True)] = cell
         chosen = carry.choices(job_cfg)
         choices[json.dumps(chosen, sort_keys=True)] = chosen
-    return Plan(len(planned), list(choices.values()), list(planned.values()))
+    return Plan(list(choices.values()), list(planned.values()))
 
 
 def stored_in(root: Path, planned: list[Planned]) -> set[tuple[str, int]]:
@@ -232,7 +235,7 @@ class LabCallback(Callback):
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         cell = Planned.of(plain(config))  # bad input fails here, before Hydra creates the run directory
-        prepared(Path(config.hydra.run.dir), config, Plan(1, [carry.choices(config)], [cell]))
+        prepared(Path(config.hydra.run.dir), config, Plan([carry.choices(config)], [cell]))
         finishing.wait_until_ready()
 
     def on_run_end(self, config: DictConfig, **kwargs: Any) -> None:
