@@ -60,6 +60,7 @@ class Design:
     repeats: int = 3
     tasks: int = 64
     cores: int = 16
+    task_s: float = 0.004  # the shortest workload's task; each workload's is between this and twice it
     expect: list[dict[str, Any]] = field(default_factory=lambda: list(GIL_EXPECT))
 
 
@@ -102,7 +103,7 @@ def make_sweep(root: Path, design: Design | None = None, seed: int = 0) -> Path:
     for name, params in design.workloads:
         base_cell = _cell_id(name, params, "serial")
         # the workload's own speed: the same in every sweep of the same design, as for the same code
-        task_s = 0.004 + 0.004 * (int(_cell_id(name, params)[:4], 16) / 0xFFFF)
+        task_s = design.task_s * (1 + int(_cell_id(name, params)[:4], 16) / 0xFFFF)
         for executor in design.executors:
             workers = [1] if executor == "serial" else design.workers
             methods = design.methods if executor in PROCESS_LIKE else [""]

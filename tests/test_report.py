@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -427,10 +428,16 @@ def test_a_newer_schema_is_refused_and_an_unversioned_file_is_read(synthetic: Pa
         load(synthetic)
 
 
+# A sweep of one cell of microsecond tasks: figures one narrow panel wide, whose titles are
+# wider than they are, and latencies whose ticks in milliseconds would be 0.00315.
+ONE_CELL = {"workloads": [("tiny", {"n": 1})], "executors": ["serial", "thread"], "workers": [4], "task_s": 3e-6}
+
+
+@pytest.mark.parametrize("design", [{}, ONE_CELL], ids=["small", "one-cell"])
 def test_no_figure_label_overlaps_a_tick_label_or_leaves_the_figure(
-    synthetic: Path, monkeypatch: pytest.MonkeyPatch
+    design: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each figure's texts, measured by matplotlib's own renderer just before saving."""
+    """Each figure's texts, its title among them, measured by matplotlib's own renderer just before saving."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.transforms import Bbox
@@ -438,10 +445,12 @@ def test_no_figure_label_overlaps_a_tick_label_or_leaves_the_figure(
     from runner.report import plots
     from runner.report.plots import common
 
+    synthetic = make_sweep(tmp_path / "sweep", small_design(**design))
     checked: list[str] = []
     save = common.save
 
     def measured(fig: Figure, path: Path, title: str) -> list[Path]:
+        common.titled(fig, title)
         canvas = FigureCanvasAgg(fig)  # the renderer savefig uses for a PNG
         canvas.draw()  # texts take their final places when drawn
         renderer = canvas.get_renderer()
@@ -449,17 +458,21 @@ def test_no_figure_label_overlaps_a_tick_label_or_leaves_the_figure(
         labels = [t for t in fig.texts if t.get_text()] + [
             t for ax in fig.axes for t in (ax.xaxis.label, ax.yaxis.label) if t.get_text()
         ]
-        ticks = [
+        ticks = [  # those drawn: a locator also labels ticks beyond the axis' limits, which are not
             t
             for ax in fig.axes
-            for t in [*ax.get_xticklabels(), *ax.get_yticklabels()]
-            if t.get_visible() and t.get_text()
+            for t, at, (low, high) in [
+                *((t, t.get_position()[0], sorted(ax.get_xlim())) for t in ax.get_xticklabels()),
+                *((t, t.get_position()[1], sorted(ax.get_ylim())) for t in ax.get_yticklabels()),
+            ]
+            if t.get_visible() and t.get_text() and low <= at <= high
         ]
         for label in labels:
             box = label.get_window_extent(renderer)
             if not label.get_visible() or box.height == 0:  # an axis the figure hides
                 continue
-            assert Bbox.intersection(box, whole) is not None and box.y0 >= whole.y0 - 1 and box.y1 <= whole.y1 + 1, (
+            inside = box.x0 >= whole.x0 - 1 and box.x1 <= whole.x1 + 1 and box.y0 >= whole.y0 - 1
+            assert Bbox.intersection(box, whole) is not None and inside and box.y1 <= whole.y1 + 1, (
                 path.name,
                 label.get_text(),
                 "leaves the figure",
@@ -590,3 +603,24 @@ def test_oversubscribed_cells_are_ringed_in_both_curve_figures(synthetic: Path, 
         assert "oversubscribed" in rings and "oversubscribed" not in plain, figure  # the legend's entry
         # a firebrick ring per oversubscribed point, one more in the legend
         assert rings.count("stroke: #b22222") >= plain.count("stroke: #b22222") + widest.sum() + 1, figure
+
+
+def test_the_ideal_shows_where_a_panel_has_one_worker_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line through one point draws nothing: the ideal is then a short level mark at min(workers, CPUs)."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.figure import Figure
+
+    from runner.report.plots import common, speedup
+
+    sweep = load(make_sweep(tmp_path / "sweep", small_design(**ONE_CELL)))
+    drawn: list[Figure] = []
+    monkeypatch.setattr(common, "save", lambda fig, path, title: drawn.append(fig) or [path])
+    speedup.draw(sweep.summary, pd.DataFrame(), cores=2, path=tmp_path / "speedup.png")
+    (fig,) = drawn
+    ideal = [
+        segment
+        for collection in fig.axes[0].collections
+        if isinstance(collection, LineCollection) and max(collection.get_linewidths()) == 3
+        for segment in collection.get_segments()
+    ]
+    assert len(ideal) == 1 and np.ptp(ideal[0][:, 0]) > 0 and set(ideal[0][:, 1]) == {2.0}

@@ -46,6 +46,7 @@ WRAP = 3
 GAP = 0.9  # between blocks, in log2 units of the x axis
 MAX_TICKS = 4  # labelled x ticks per block, where blocks share an axis
 LOG_SPAN = 4.0  # a y range narrower than this factor stays linear
+TITLE_EM = 0.62  # a title character's width in ems, at most, in DejaVu Sans: what decides where a title wraps
 # Known executors keep their colour from one sweep to the next (the registry's order); others follow.
 EXECUTOR_ORDER = list(EXECUTORS)
 P = ParamSpec("P")
@@ -330,21 +331,29 @@ def ring_handle() -> Any:
     return Line2D([], [], ls="", marker="o", ms=8, mfc="none", mec="firebrick", mew=1.2)
 
 
-def log10_axis(ax: Axes, values: Any) -> None:
+def log10_axis(ax: Axes, values: Any) -> bool:
     """A log y axis labelled with plain numbers (mathtext labels, 10^k, cost more to lay
     out than the rest of a figure); linear where the values span less than LOG_SPAN,
-    which a log axis would label with one tick or none."""
+    which a log axis would label with one tick or none. True where it is a log axis."""
     from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
     finite = np.asarray(values, dtype=float)
     finite = finite[np.isfinite(finite) & (finite > 0)]
     if len(finite) == 0 or finite.max() / finite.min() < LOG_SPAN:
         ax.yaxis.set_major_locator(MaxNLocator(nbins=4))
-        return
+        return False
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.yaxis.set_minor_locator(NullLocator())
+    return True
+
+
+def scale_words(logs: list[bool]) -> str:
+    """How a y label names the scale of panels drawn with ``log10_axis``."""
+    if all(logs):
+        return "log"
+    return "partly log" if any(logs) else "linear"
 
 
 def label_axes(fig: Figure, panels: list[Panel], xlabel: str, ylabel: str) -> None:
@@ -383,9 +392,20 @@ def legend(fig: Figure, frame: pd.DataFrame, extra: Sequence[tuple[Any, str]] = 
     )
 
 
+def titled(fig: Figure, title: str) -> None:
+    """The figure's title, on one line where it fits its width, else wrapped in a smaller size:
+    a figure of one narrow panel is narrower than most titles, which would be cut at both sides."""
+    import textwrap
+
+    size, lines = "large", [title]
+    if fig.get_figwidth() * 72 < len(title) * 12.0 * TITLE_EM:  # "large" is 12 points
+        size, lines = "medium", textwrap.wrap(title, int(fig.get_figwidth() * 72 / (10.0 * TITLE_EM)))
+    fig.suptitle("\n".join(lines), y=1 - 0.12 / fig.get_figheight(), fontsize=size)
+
+
 def save(fig: Figure, path: Path, title: str) -> list[Path]:
     """The figure as PNG (for the reports) and SVG (for print); returns both paths."""
-    fig.suptitle(title, y=1 - 0.12 / fig.get_figheight(), fontsize="large")
+    titled(fig, title)
     written = []
     for suffix in (".png", ".svg"):
         target = path.with_suffix(suffix)

@@ -18,7 +18,6 @@ from runner.report.plots import common
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
 from runner.results.labels import with_panels
 
-MS = 1000.0
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 DODGE = 0.7  # log2 units shared by the boxes of one worker count
 
@@ -33,8 +32,11 @@ def draw(summary: pd.DataFrame, tasks: pd.DataFrame, path: Path) -> list[Path]:
     data = with_panels(summary[summary["status"] == "ok"]).join(durations, on="cell", how="inner")
     if data.empty:
         return []
+    # microseconds where every task took less than a millisecond: ticks of 0.00315 ms crowd the axis label
+    scale, unit = (1e6, "µs") if data["q95"].max() < 1e-3 else (1e3, "ms")
     colour = common.colours(common.executors(data))
     fig, panels = common.grid(data, common.choose_split(data))
+    logs = []
     for panel in panels:
         ax, layer = panel.ax, common.Layer()
         for block in panel.blocks:
@@ -44,22 +46,23 @@ def draw(summary: pd.DataFrame, tasks: pd.DataFrame, path: Path) -> list[Path]:
                 c = colour[executor]
                 for x, q5, q25, q75, q95 in zip(
                     block.x(curve["workers"]) + (i - (len(series) - 1) / 2) * step,
-                    *(curve[q] * MS for q in ("q5", "q25", "q75", "q95")),
+                    *(curve[q] * scale for q in ("q5", "q25", "q75", "q95")),
                     strict=True,
                 ):
                     layer.line([x, x], [q5, q95], c, width=1)
                     layer.line([x, x], [q25, q75], c, width=4)
                 layer.markers(
                     block.x(curve["workers"]) + (i - (len(series) - 1) / 2) * step,
-                    curve["q50"] * MS,
+                    curve["q50"] * scale,
                     c,
                     common.marker(method),
                     hollow=True,
                 )
-        common.log10_axis(ax, panel.rows[["q5", "q95"]].to_numpy() * MS)
+        logs.append(common.log10_axis(ax, panel.rows[["q5", "q95"]].to_numpy() * scale))
         layer.draw(ax)
         panel.finish()
-    common.label_axes(fig, panels, "workers (log2 scale)", "task latency: start to end (ms, log)")
+    ylabel = f"task latency: start to end ({unit}, {common.scale_words(logs)})"
+    common.label_axes(fig, panels, "workers (log2 scale)", ylabel)
     common.legend(fig, data)
     return common.save(fig, path, "Task latency per cell: quartiles (bar), 5th-95th percentile (line), median (dot)")
 
@@ -72,7 +75,7 @@ FIGURE = ReportFigure(
     "latency",
     "Task latency",
     "Per cell, the time each task took from start to end in its worker, over all repetitions: quartiles "
-    "(thick bar), 5th to 95th percentile (line), median (dot); log scale.",
+    "(thick bar), 5th to 95th percentile (line), median (dot); a log scale where they span a factor of 4 or more.",
     cost=6,
     paint=paint,
 )

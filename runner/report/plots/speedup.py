@@ -39,6 +39,8 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cp
         over_y: list[float] = []
         for block in panel.blocks:
             workers, ideal_x = block.dense(block.rows["workers"].min(), block.rows["workers"].max())
+            if len(ideal_x) == 1:  # one worker count: a short level mark, as a line of one point would not show
+                workers, ideal_x = np.repeat(workers, 2), ideal_x + np.array([-0.12, 0.12])
             layer.line(ideal_x, np.minimum(workers, cores), (0.55, 0.55, 0.55, 0.35), width=3)
             for executor, method, curve in common.curves(block.rows):
                 c, x = colour[executor], block.x(curve["workers"])

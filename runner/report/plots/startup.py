@@ -16,7 +16,7 @@ MS = 1000.0
 
 @common.themed
 def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
-    """Median time to start a ready pool, in ms on a log scale, pooled over workloads;
+    """Median time to start a ready pool, in ms (a log scale where wide), pooled over workloads;
     the band is the fastest to the slowest repetition."""
     from matplotlib.patches import Patch
 
@@ -31,6 +31,7 @@ def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
     data["workload"] = data[PANEL] = "all workloads"
     colour = common.colours(common.executors(data))
     fig, panels = common.grid(data, common.choose_split(data))
+    logs = []
     for panel in panels:
         layer = common.Layer()
         for block in panel.blocks:
@@ -38,10 +39,10 @@ def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
                 c, x = colour[executor], block.x(curve["workers"])
                 layer.band(x, curve["low"] * MS, curve["high"] * MS, c)
                 layer.curve(x, curve["median"] * MS, c, common.marker(method))
-        common.log10_axis(panel.ax, panel.rows[["low", "high"]].to_numpy() * MS)
+        logs.append(common.log10_axis(panel.ax, panel.rows[["low", "high"]].to_numpy() * MS))
         layer.draw(panel.ax)
         panel.finish()
-    common.label_axes(fig, panels, "workers (log2 scale)", "pool ready (ms, log scale)")
+    common.label_axes(fig, panels, "workers (log2 scale)", f"pool ready (ms, {common.scale_words(logs)} scale)")
     common.legend(fig, data, [(Patch(color="0.5", alpha=0.25), "fastest to slowest repetition")])
     return common.save(fig, path, "Start-up cost: creating the pool until every worker is ready")
 
@@ -70,7 +71,7 @@ FIGURE = ReportFigure(
     "startup",
     "Start-up cost",
     "Time from creating the pool until every worker is ready, median over repetitions pooled over workloads "
-    "(band: fastest to slowest repetition), log scale.",
+    "(band: fastest to slowest repetition); a log scale where the times span a factor of 4 or more.",
     cost=1,
     paint=paint,
     facts=facts,

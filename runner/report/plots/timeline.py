@@ -98,8 +98,9 @@ def draw(summary: pd.DataFrame, tasks: pd.DataFrame, cells: list[str], path: Pat
             ax.add_collection(PolyCollection(list(boxes), facecolors=colours, edgecolors="white", linewidths=0.3))
             ax.set_xlim(0, max(ax.get_xlim()[1], float((left + span).max()) * 1.02))
             method = f" · {cell['start_method']}" if cell["start_method"] else ""
+            workers = int(cell["workers"])
             ax.set_title(
-                f"{cell[PANEL]} · {cell['executor']}{method} · {int(cell['workers'])} workers"
+                f"{cell[PANEL]} · {cell['executor']}{method} · {workers} worker{'s' * (workers != 1)}"
                 f" (rep {int(rep['rep'].iloc[0])})",
                 fontsize="small",
             )
