@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -105,10 +106,47 @@ def test_a_job_whose_cell_is_the_baseline_is_measured_once_and_said_fresh(tmp_pa
     assert len(lines) == 1 and lines[0].startswith("[1/1] ") and "already measured" not in lines[0], proc.stdout
 
 
+def _record(cell: str, workers: int, reps: list[dict[str, Any]]) -> dict[str, Any]:
+    """A cell record as a sweep stores it, of a workload whose baseline is cell "base"."""
+    return {
+        "cell": cell,
+        "round": 0,
+        "baseline": "base",
+        "spec": {"workers": workers},
+        "result": {"status": "ok", "message": "", "reps": reps},
+    }
+
+
+def _rep(wall_s: float, tasks: int = 4, probe_cpu_s: float | None = None) -> dict[str, Any]:
+    """A repetition of ``tasks`` tasks, each 0.1 s on a CPU (task, pid, thread, start, end, CPU, ok,
+    error: as stored), with a probe of its first task where ``probe_cpu_s`` is given."""
+    ran = [[i, 1, 1, 0.1 * i, 0.1 * (i + 1), 0.1, True, ""] for i in range(tasks)]
+    probe = {"cpu_s": probe_cpu_s, "wall_s": probe_cpu_s, "tasks": [0]} if probe_cpu_s else None
+    return {"warmup": False, "wall_s": wall_s, "process_cpu_s": 0.1 * tasks, "tasks": ran, "probe": probe}
+
+
+def test_a_jobs_line_reads_speedup_as_the_summary_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against every probe of the sweep so far, and never quoted beyond what its tasks in flight
+    permit on the CPUs (work that only computes): impossible past the slack, at the limit within it."""
+    monkeypatch.setattr(progress, "_cores", lambda: 2)
+    progress.SweepProgress.start(1)  # a sweep of one job: no bar, a fresh pool of probes
+    base = _record("base", 1, [_rep(0.4), _rep(0.4)])
+    line = progress.summary_line("[1/3] a", _record("a", 2, [_rep(0.2, probe_cpu_s=0.1)] * 3), base, True)
+    assert "speedup  2.00x  parallelism" in line, line
+    # one probe of 0.2 s a task (a slow moment) among four of 0.1: the reference stays at 0.1 a task
+    line = progress.summary_line("[2/3] b", _record("b", 2, [_rep(0.4, probe_cpu_s=0.2)]), base, True)
+    assert "speedup  1.00x  parallelism" in line, line
+    line = progress.summary_line("[3/3] c", _record("c", 1, [_rep(0.2)] * 3), base, True)
+    assert "speedup impossible (2.00x > 1, the most 1 task(s) in flight on 2 CPUs permit)" in line, line
+    line = progress.summary_line("[3/3] d", _record("d", 2, [_rep(0.19)] * 3), base, True)
+    assert "speedup  2.11x at limit  parallelism" in line, line
+
+
 def test_a_jobs_line_reads_parallelism_as_the_summary_does() -> None:
     task = [0, 1, 1, 0.0, 0.1, 0.05, True, ""]  # task, pid, thread, start, end, CPU, ok, error: as stored
     rep = {"warmup": False, "wall_s": 0.1, "process_cpu_s": 0.09, "tasks": [task]}
-    record = {"result": {"status": "ok", "message": "", "reps": [rep]}}
+    record = {"cell": "x", "round": 0, "baseline": "x", "spec": {"workers": 1}}
+    record["result"] = {"status": "ok", "message": "", "reps": [rep]}
     assert progress.summary_line("[1/1] x", record, record, True).endswith("parallelism  0.90")
     del rep["process_cpu_s"]  # a record from before the column: its tasks' CPU
     assert progress.summary_line("[1/1] x", record, record, True).endswith(

@@ -56,6 +56,10 @@ COMPUTES_LITTLE = 0.05
 # Above this share of the serial run's CPU burnt outside its task thread (native pools), the
 # task thread's CPU time is not the work's cost, and a probe cannot measure it.
 OUTSIDE = 0.10
+# A serial task on a CPU at least this share of its time is work that only computes: a cell of it
+# can speed up at most min(tasks in flight, CPUs), with this much left for the reference's noise.
+COMPUTES = 0.8
+CAPACITY_SLACK = 0.10
 
 
 def sample(tasks: int, m: int) -> list[int]:
@@ -72,6 +76,22 @@ def sample_cpu(tasks: Sequence[Sequence[Any]], indices: Sequence[int]) -> float 
 
 def task_cpu(rep: dict[str, Any]) -> float:
     return float(sum(stored(t).cpu_s for t in rep["tasks"]))
+
+
+def task_cpu_share(tasks: Sequence[Sequence[Any]]) -> float | None:
+    """How much of its time a repetition's median task spent on a CPU: near 1 for work that only computes."""
+    shares = [t.cpu_s / (t.end_s - t.start_s) for t in map(stored, tasks) if t.end_s > t.start_s]
+    return float(statistics.median(shares)) if shares else None
+
+
+def capacity(busy: float | None, outside: float | None, in_flight: int, cores: int) -> float | None:
+    """The most speedup a cell can show, min(tasks in flight, CPUs), where its serial baseline's median
+    task is ``busy`` on a CPU at least COMPUTES of its time and at most OUTSIDE of the serial run's CPU
+    is outside its task thread (``outside``: medians over its repetitions); None where no such bound
+    holds (waiting work, native pools that keep CPUs busy without work to show for it)."""
+    if busy is None or busy < COMPUTES or (outside is not None and outside > OUTSIDE):
+        return None
+    return float(min(in_flight, cores))
 
 
 def busy_cpu(rep: dict[str, Any]) -> float:

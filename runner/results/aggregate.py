@@ -43,20 +43,14 @@ OTHERS = noise.BUSY_OTHERS  # of the machine's CPU time, taken by other programs
 SWITCHES = 2.0  # the most preempted repetition over the median one
 # Impossible values: how far past the bound a median may go before it is flagged (timer
 # noise; half as far for the whole 95% interval), and how busy a serial task must keep its
-# CPU to count as work that only computes.
-CAPACITY_SLACK = 0.10
+# CPU to count as work that only computes (runner/core/pairing.py, where the sweep's live lines
+# apply the same bound).
+CAPACITY_SLACK = pairing.CAPACITY_SLACK
 ACCOUNTING_SLACK = 0.25
-COMPUTES = 0.8
 
 
 def _counted(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in record["result"]["reps"] if not r["warmup"]]
-
-
-def _task_cpu_share(tasks: list[list[Any]]) -> float | None:
-    """How much of its time the median task spent on a CPU: near 1 for work that only computes."""
-    shares = [t.cpu_s / (t.end_s - t.start_s) for t in map(stored, tasks) if t.end_s > t.start_s]
-    return float(np.median(shares)) if shares else None
 
 
 def _paired(rep: dict[str, Any], pool: list[float]) -> dict[str, Any]:
@@ -184,7 +178,7 @@ def _rows(
                 "others_cpu_s": _others(rep, pairing.busy_cpu(rep)),
                 "runqueue_s": rep.get("runqueue_s"),
                 "involuntary_switches": rep.get("involuntary_switches"),
-                "task_cpu_share": _task_cpu_share(rep["tasks"]),
+                "task_cpu_share": pairing.task_cpu_share(rep["tasks"]),
                 **_paired(rep, pool),
                 **rep.get("metrics", {}),
             }
@@ -328,13 +322,14 @@ def _medians(frame: pd.DataFrame, column: str) -> float:
 
 def speedup_limit(row: dict[str, Any], base: pd.DataFrame, cores: int) -> float:
     """min(workers, tasks, CPUs): the most speedup a cell can show where the work only computes
-    (the serial baseline's median task is on a CPU at least ``COMPUTES`` of its time) and the
+    (the serial baseline's median task is on a CPU at least ``pairing.COMPUTES`` of its time) and the
     serial run's CPU is all its task thread's; NaN where no such bound holds (waiting work, native
     pools that keep CPUs busy without work to show for it)."""
-    busy = _medians(base, "task_cpu_share")
-    if pd.isna(busy) or busy < COMPUTES or _medians(base, "outside_cpu_share") > pairing.OUTSIDE:
-        return np.nan
-    return float(min(row["workers"], row["tasks"], cores))
+    busy, outside = _medians(base, "task_cpu_share"), _medians(base, "outside_cpu_share")
+    found = pairing.capacity(
+        None if pd.isna(busy) else busy, None if pd.isna(outside) else outside, min(row["workers"], row["tasks"]), cores
+    )
+    return np.nan if found is None else found
 
 
 def at_limit(row: pd.Series) -> str:
@@ -352,13 +347,13 @@ def impossible(row: dict[str, Any], ok: pd.DataFrame, base: pd.DataFrame, cores:
     a gain that is not concurrency, never a plain result.
 
     Two bounds, for work that only computes (the serial baseline's median task is on a CPU
-    at least ``COMPUTES`` of its time): the capacity, ``row["speedup_limit"]`` (``speedup_limit``);
+    at least ``pairing.COMPUTES`` of its time): the capacity, ``row["speedup_limit"]`` (``speedup_limit``);
     and the accounting, the cell's parallelism times the CPU time per task of its own probes (else
     the baseline's) over its tasks' (the speedup if the reference had run at the speed of the moment).
     """
     speedup = row.get("speedup_median", np.nan)
     busy = _medians(base, "task_cpu_share")
-    if pd.isna(speedup) or pd.isna(busy) or busy < COMPUTES:
+    if pd.isna(speedup) or pd.isna(busy) or busy < pairing.COMPUTES:
         return []
     found = []
     base_per_task = _medians(base, "cpu_s") / row["tasks"]

@@ -46,7 +46,11 @@ class SweepProgress:
 
     @classmethod
     def start(cls, total: int) -> None:
+        """A sweep begins: a bar where there is a terminal to draw it, and no probes of another sweep."""
         from rich.console import Console
+
+        _PROBES.clear()
+        _PROBED.clear()
 
         if Console().is_terminal and not os.environ.get("CI") and total > 1:
             cls.current = cls(total)
@@ -82,6 +86,42 @@ def counted(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in record["result"]["reps"] if not r["warmup"]]
 
 
+# Per baseline, the CPU per probed task of every probe of this sweep's cells so far (and the cells
+# counted): the summary's reference uses all of a sweep's probes, a cell's line those measured by then.
+_PROBES: dict[str, list[float]] = {}
+_PROBED: set[tuple[str, Any]] = set()
+
+
+def _pool(record: dict[str, Any], reps: list[dict[str, Any]], base_reps: list[dict[str, Any]]) -> list[float]:
+    seen = _PROBES.setdefault(record["baseline"], [])
+    if (record["cell"], record["round"]) not in _PROBED:
+        _PROBED.add((record["cell"], record["round"]))
+        seen += [t for t in (pairing.per_task(r.get("probe")) for r in reps) if t is not None]
+    indices = next((r["probe"]["tasks"] for r in reps if r.get("probe")), None)
+    return seen + pairing.baseline_samples(base_reps, indices) if seen and indices else list(seen)
+
+
+def _speedup(record: dict[str, Any], reps: list[dict[str, Any]], base_reps: list[dict[str, Any]]) -> str:
+    """The median speedup as the summary will judge it: beyond what the cell's tasks in flight on this
+    machine's CPUs permit (work that only computes), flagged, not quoted (runner/results/aggregate.py)."""
+    paired = [s for s in pairing.speedups(reps, base_reps, _pool(record, reps, base_reps)) if s is not None]
+    if not paired:
+        return "   n/a"
+    speedup = statistics.median(paired)
+    shares = [b for b in map(pairing.task_cpu_share, (r["tasks"] for r in base_reps)) if b is not None]
+    busy = statistics.median(shares) if shares else None
+    in_flight, cores = min(record["spec"]["workers"], len(reps[0]["tasks"])), _cores()
+    limit = pairing.capacity(busy, pairing.outside_share(base_reps), in_flight, cores)
+    if limit is not None and speedup > limit * (1 + pairing.CAPACITY_SLACK):
+        return f"impossible ({speedup:.2f}x > {limit:g}, the most {in_flight} task(s) in flight on {cores} CPUs permit)"
+    return f"{speedup:5.2f}x" + (" at limit" if limit is not None and speedup > limit else "")
+
+
+def _cores() -> int:
+    """The CPUs this sweep's cells can use, as environment.json records them: its affinity."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def summary_line(prefix: str, record: dict[str, Any], base: dict[str, Any], fresh: bool) -> str:
     result = record["result"]
     reps = counted(record)
@@ -89,8 +129,6 @@ def summary_line(prefix: str, record: dict[str, Any], base: dict[str, Any], fres
         return f"{prefix}  {result['status'].upper()}: {result['message']}"
     wall = statistics.median(r["wall_s"] for r in reps)
     par = statistics.median(pairing.busy_cpu(r) / r["wall_s"] for r in reps)
-    pool = [t for t in (pairing.per_task(r.get("probe")) for r in reps) if t is not None]
-    paired = [s for s in pairing.speedups(reps, counted(base), pool) if s is not None]
-    speedup = f"{statistics.median(paired):5.2f}x" if paired else "   n/a"
     how = "" if fresh else "  (already measured)"
+    speedup = _speedup(record, reps, counted(base))
     return f"{prefix}  wall {wall:8.4f} s  speedup {speedup}  parallelism {par:5.2f}{how}"
