@@ -624,3 +624,22 @@ def test_the_ideal_shows_where_a_panel_has_one_worker_count(tmp_path: Path, monk
         for segment in collection.get_segments()
     ]
     assert len(ideal) == 1 and np.ptp(ideal[0][:, 0]) > 0 and set(ideal[0][:, 1]) == {2.0}
+
+
+def test_the_efficiency_heatmap_quotes_no_impossible_value(synthetic: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An impossible speedup has no colour and no number, only a cross; one at its limit shows the limit."""
+    from matplotlib.figure import Figure
+
+    from runner.report.plots import common, efficiency
+
+    summary = load(synthetic).summary
+    thread = summary.index[(summary["executor"] == "thread") & (summary["workload"] == "cpu")]
+    summary.loc[thread[0], ["impossible", "efficiency_median"]] = [True, 1.23]
+    summary.loc[thread[1], ["above_limit", "speedup_limit"]] = [True, 2.0]
+    summary.loc[thread[1], "efficiency_median"] = 1.07  # measured past the limit of 2 on 2 workers
+    drawn: list[Figure] = []
+    monkeypatch.setattr(common, "save", lambda fig, path, title: drawn.append(fig) or [path])
+    efficiency.draw(summary, synthetic / "efficiency.png")
+    texts = [t.get_text() for ax in drawn[0].axes for t in ax.texts]
+    assert efficiency.IMPOSSIBLE in texts and "1.23" not in texts
+    assert f"1.00{efficiency.AT_LIMIT}" in texts and "1.07" not in texts

@@ -11,7 +11,7 @@ import pandas as pd
 
 from runner.report.plots import common
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
-from runner.results.labels import PANEL, with_panels
+from runner.results.labels import PANEL, flags, with_panels
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -23,6 +23,8 @@ ROW_LABELS_IN = 1.9
 # every cell would take longer to lay out than the rest of the report.
 ANNOTATE_MAX = 400
 CMAP = "RdYlGn"
+# what a cell's text says of a speedup that is not a plain measurement
+IMPOSSIBLE, AT_LIMIT = "\N{MULTIPLICATION SIGN}", "^"
 
 
 def _label(row: pd.Series) -> str:
@@ -44,7 +46,8 @@ def _heatmap(ax: Axes, values: pd.DataFrame, text: pd.DataFrame) -> None:
     for (r, c), label in np.ndenumerate(text.to_numpy()):
         if label:
             dark = not 0.25 < numbers[r, c] < 0.8  # the colour map's ends are dark: white text there
-            ax.text(c + 0.5, r + 0.5, label, ha="center", va="center", fontsize=7, color="white" if dark else "0.1")
+            colour = "firebrick" if np.isnan(numbers[r, c]) else "white" if dark else "0.1"  # no colour: no value
+            ax.text(c + 0.5, r + 0.5, label, ha="center", va="center", fontsize=7, color=colour)
 
 
 @common.themed
@@ -54,6 +57,13 @@ def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
     if data.empty:
         return []
     data["row"] = data.apply(_label, axis=1)
+    # an impossible speedup is no measurement: no colour, a cross; one past its limit by less than the
+    # slack is shown at the limit, marked, never as more (aggregate.py)
+    impossible, at_limit = flags(data, "impossible"), flags(data, "above_limit")
+    data["shown"] = data["efficiency_median"].where(~impossible)
+    if at_limit.any():
+        data.loc[at_limit, "shown"] = data.loc[at_limit, "speedup_limit"] / data.loc[at_limit, "workers"]
+    data["mark"] = np.where(impossible, IMPOSSIBLE, np.where(at_limit, AT_LIMIT, ""))
     data["order"] = data["executor"].map({e: i for i, e in enumerate(common.executors(data))})
     labels = list(dict.fromkeys(data.sort_values(["workload", PANEL])[PANEL]))
     annotate = len(data) <= ANNOTATE_MAX
@@ -79,11 +89,12 @@ def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
     same_rows = len(set(rows_of.values())) == 1
     for i, (ax, panel) in enumerate(zip(axes.flat, labels, strict=False)):
         part = data[data[PANEL] == panel].sort_values(["order", "start_method"])
-        values = part.pivot_table(index="row", columns="workers", values="efficiency_median", sort=False)
-        done = part.pivot_table(index="row", columns="workers", values="complete", aggfunc="all", sort=False)
-        done = done.reindex_like(values).fillna(True).astype(bool)
-        text = values.map(lambda v: "" if np.isnan(v) or not annotate else f"{v:.2f}")
-        text = text.where(done, text + "*")
+        grid = {"index": "row", "columns": "workers", "sort": False, "dropna": False}
+        values = part.pivot_table(values="shown", **grid)
+        done = part.pivot_table(values="complete", aggfunc="all", **grid).reindex_like(values).fillna(True)
+        mark = part.pivot_table(values="mark", aggfunc="first", **grid).reindex_like(values).fillna("")
+        text = values.map(lambda v: "" if np.isnan(v) or not annotate else f"{v:.2f}") + mark
+        text = text.where(mark != IMPOSSIBLE, IMPOSSIBLE).where(done.astype(bool), text + "*")
         _heatmap(ax, values, text)
         ax.set_title(panel, fontsize="medium")
         ax.set_xlabel("workers")
@@ -95,7 +106,12 @@ def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
     right = fig.subplotpars.right
     bar = fig.add_axes((right + 0.25 / width, 0.3, 0.12 / width, 0.4))
     fig.colorbar(ScalarMappable(norm=Normalize(0, 1), cmap=CMAP), cax=bar, label="speedup / workers")
-    return common.save(fig, path, "Efficiency: speedup per worker (1 = perfect scaling; * incomplete)")
+    return common.save(
+        fig,
+        path,
+        f"Efficiency: speedup per worker (1 = perfect scaling; * incomplete; {AT_LIMIT} at the limit; "
+        f"{IMPOSSIBLE} impossible)",
+    )
 
 
 def paint(canvas: Canvas) -> Painted:
@@ -106,7 +122,9 @@ FIGURE = ReportFigure(
     "efficiency",
     "Efficiency heatmap",
     "Speedup divided by workers: 1 (green) is perfect scaling, 0 (red) is none. An asterisk marks a cell "
-    "with repetitions missing from results.csv.",
+    "with repetitions missing from results.csv; a caret, a speedup past what its tasks in flight permit on the "
+    "CPUs by less than the timing slack, shown at that limit; a cross without colour, an impossible speedup, "
+    "which is not a measurement (the warnings say why).",
     cost=3,
     paint=paint,
 )
