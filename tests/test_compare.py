@@ -177,3 +177,21 @@ def test_a_change_where_other_programs_took_the_cpus_is_inconclusive(pair: tuple
     unchanged = compare.compare(load(pair[0]), load(slower_threads(tmp_path / "busy-same", others=0.4, factor=1.0)))
     threads = unchanged.table[unchanged.table["executor"] == "thread"]
     assert (threads["verdict"] == compare.INCONCLUSIVE).all(), threads[["verdict", "busy"]]
+
+
+def test_no_relative_verdict_rests_on_an_impossible_speedup(pair: tuple[Path, Path], tmp_path: Path) -> None:
+    """A relative time is 1 / speedup: where the speedup is impossible, the cell is inconclusive and says
+    why; its wall times are its own, so a comparison of those still judges it."""
+    changed = load(slower_threads(tmp_path / "changed"))
+    threads = changed.summary.index[changed.summary["executor"] == "thread"]
+    changed.summary.loc[threads[0], "impossible"] = True
+    cell = changed.summary.loc[threads[0], "cell"]
+    relative = compare.compare(load(pair[0]), changed)
+    row = relative.table[relative.table["cell_b"] == cell].iloc[0]
+    assert row["verdict"] == compare.INCONCLUSIVE and row["impossible"] == "B"
+    said = compare.display(relative)["verdict"]
+    assert said.str.endswith("(the speedup is impossible in B: not a measurement)").sum() == 1
+    others = relative.table[(relative.table["executor"] == "thread") & (relative.table["cell_b"] != cell)]
+    assert (others["verdict"] == compare.SLOWER).all()
+    raw = compare.compare(load(pair[0]), changed, measure="wall_s").table
+    assert raw[raw["cell_b"] == cell].iloc[0]["verdict"] == compare.SLOWER

@@ -92,10 +92,10 @@ def test_a_cell_whose_native_pools_differ_from_the_baselines_is_not_probed(monke
         {"cell": c, "baseline": "b", "spec": probe_spec(0.05, w, "auto"), "result": {"reps": [rep or cell_rep(1.0)]}}
         for c, (w, rep) in cells.items()
     ]
-    assert aggregate.probe_pools(records, {"b": []}) == {"b": [pytest.approx(TASK_CPU)]}
+    assert pairing.probe_pools(records, {"b": []}) == {"b": [pytest.approx(TASK_CPU)]}
     # as the cells recorded it: auto resolved on the machine that measured, not here
     records[2]["result"]["native_limit"] = records[0]["result"]["native_limit"] = 2
-    assert sorted(aggregate.probe_pools(records, {"b": []})["b"]) == [pytest.approx(TASK_CPU), pytest.approx(0.018)]
+    assert sorted(pairing.probe_pools(records, {"b": []})["b"]) == [pytest.approx(TASK_CPU), pytest.approx(0.018)]
 
 
 def test_work_whose_serial_run_burns_cpu_outside_its_task_thread_is_not_probed() -> None:
@@ -111,7 +111,7 @@ def test_work_whose_serial_run_burns_cpu_outside_its_task_thread_is_not_probed()
         {"cell": "b", "baseline": "b", "spec": probe_spec(0.0, 1), "result": {"reps": native_reps}},
         {"cell": "c", "baseline": "b", "spec": probe_spec(0.05, 2), "result": {"reps": [cell_rep(1.0, 5, 1.8)]}},
     ]
-    assert aggregate.probe_pools(records, {"b": native_reps}) == {}
+    assert pairing.probe_pools(records, {"b": native_reps}) == {}
 
 
 def test_each_row_says_the_cpu_per_task_its_reference_assumed() -> None:

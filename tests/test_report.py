@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -456,7 +457,7 @@ def test_no_figure_label_overlaps_a_tick_label_or_leaves_the_figure(
         renderer = canvas.get_renderer()
         whole = fig.bbox
         labels = [t for t in fig.texts if t.get_text()] + [
-            t for ax in fig.axes for t in (ax.xaxis.label, ax.yaxis.label) if t.get_text()
+            t for ax in fig.axes for t in (ax.xaxis.label, ax.yaxis.label, ax.title) if t.get_text()
         ]
         ticks = [  # those drawn: a locator also labels ticks beyond the axis' limits, which are not
             t
@@ -483,6 +484,10 @@ def test_no_figure_label_overlaps_a_tick_label_or_leaves_the_figure(
                     label.get_text(),
                     tick.get_text(),
                 )
+        shown = [t for t in labels if t.get_visible() and t.get_window_extent(renderer).height > 0]
+        for one, other in itertools.combinations(shown, 2):  # a title over a panel's title, say
+            overlap = one.get_window_extent(renderer).overlaps(other.get_window_extent(renderer))
+            assert not overlap, (path.name, one.get_text(), other.get_text())
         checked.append(path.stem)
         return save(fig, path, title)
 
@@ -633,13 +638,22 @@ def test_the_efficiency_heatmap_quotes_no_impossible_value(synthetic: Path, monk
     from runner.report.plots import common, efficiency
 
     summary = load(synthetic).summary
-    thread = summary.index[(summary["executor"] == "thread") & (summary["workload"] == "cpu")]
-    summary.loc[thread[0], ["impossible", "efficiency_median"]] = [True, 1.23]
-    summary.loc[thread[1], ["above_limit", "speedup_limit"]] = [True, 2.0]
-    summary.loc[thread[1], "efficiency_median"] = 1.07  # measured past the limit of 2 on 2 workers
+    thread = (summary["executor"] == "thread") & (summary["workload"] == "cpu")
+    summary.loc[thread & (summary["workers"] == 1), ["impossible", "efficiency_median"]] = [True, 1.23]
+    # measured past the limit of 2 on 2 workers
+    summary.loc[thread & (summary["workers"] == 2), ["above_limit", "speedup_limit", "efficiency_median"]] = [
+        True,
+        2.0,
+        1.07,
+    ]
     drawn: list[Figure] = []
     monkeypatch.setattr(common, "save", lambda fig, path, title: drawn.append(fig) or [path])
     efficiency.draw(summary, synthetic / "efficiency.png")
     texts = [t.get_text() for ax in drawn[0].axes for t in ax.texts]
     assert efficiency.IMPOSSIBLE in texts and "1.23" not in texts
     assert f"1.00{efficiency.AT_LIMIT}" in texts and "1.07" not in texts
+    (panel,) = [ax for ax in drawn[0].axes if ax.get_title().startswith("cpu")]
+    rows, columns = ([t.get_text() for t in ticks] for ticks in (panel.get_yticklabels(), panel.get_xticklabels()))
+    colour = np.ma.filled(panel.collections[0].get_array(), np.nan).reshape(len(rows), len(columns))
+    assert np.isnan(colour[rows.index("thread"), columns.index("1")])
+    assert not np.isnan(colour[rows.index("thread"), columns.index("2")])

@@ -112,7 +112,11 @@ def _record(cell: str, workers: int, reps: list[dict[str, Any]]) -> dict[str, An
         "cell": cell,
         "round": 0,
         "baseline": "base",
-        "spec": {"workers": workers},
+        "spec": {
+            "executor": {"name": "serial" if cell == "base" else "thread"},
+            "workers": workers,
+            "workload": {"tasks": 4},
+        },
         "result": {"status": "ok", "message": "", "reps": reps},
     }
 
@@ -125,31 +129,33 @@ def _rep(wall_s: float, tasks: int = 4, probe_cpu_s: float | None = None) -> dic
     return {"warmup": False, "wall_s": wall_s, "process_cpu_s": 0.1 * tasks, "tasks": ran, "probe": probe}
 
 
-def test_a_jobs_line_reads_speedup_as_the_summary_does(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_jobs_line_reads_speedup_as_the_summary_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Against every probe of the sweep so far, and never quoted beyond what its tasks in flight
     permit on the CPUs (work that only computes): impossible past the slack, at the limit within it."""
     monkeypatch.setattr(progress, "_cores", lambda: 2)
-    progress.SweepProgress.start(1)  # a sweep of one job: no bar, a fresh pool of probes
+    sweep = str(tmp_path)  # a sweep of its own: another's probes are not this one's
     base = _record("base", 1, [_rep(0.4), _rep(0.4)])
-    line = progress.summary_line("[1/3] a", _record("a", 2, [_rep(0.2, probe_cpu_s=0.1)] * 3), base, True)
+    line = progress.summary_line("[1/4] a", _record("a", 2, [_rep(0.2, probe_cpu_s=0.1)] * 3), base, True, sweep)
     assert "speedup  2.00x  parallelism" in line, line
     # one probe of 0.2 s a task (a slow moment) among four of 0.1: the reference stays at 0.1 a task
-    line = progress.summary_line("[2/3] b", _record("b", 2, [_rep(0.4, probe_cpu_s=0.2)]), base, True)
+    line = progress.summary_line("[2/4] b", _record("b", 2, [_rep(0.4, probe_cpu_s=0.2)]), base, True, sweep)
     assert "speedup  1.00x  parallelism" in line, line
-    line = progress.summary_line("[3/3] c", _record("c", 1, [_rep(0.2)] * 3), base, True)
+    line = progress.summary_line("[3/4] c", _record("c", 1, [_rep(0.2)] * 3), base, True, sweep)
     assert "speedup impossible (2.00x > 1, the most 1 task(s) in flight on 2 CPUs permit)" in line, line
-    line = progress.summary_line("[3/3] d", _record("d", 2, [_rep(0.19)] * 3), base, True)
+    line = progress.summary_line("[4/4] d", _record("d", 2, [_rep(0.19)] * 3), base, True, sweep)
     assert "speedup  2.11x at limit  parallelism" in line, line
+    # the serial cell measures the reference itself: near 1 by construction, never "at limit"
+    fast = _record("base", 1, [_rep(0.37)] * 2)
+    assert "speedup  1.08x  parallelism" in progress.summary_line("[5/5] e", fast, fast, True, sweep)
 
 
 def test_a_jobs_line_reads_parallelism_as_the_summary_does() -> None:
     task = [0, 1, 1, 0.0, 0.1, 0.05, True, ""]  # task, pid, thread, start, end, CPU, ok, error: as stored
     rep = {"warmup": False, "wall_s": 0.1, "process_cpu_s": 0.09, "tasks": [task]}
-    record = {"cell": "x", "round": 0, "baseline": "x", "spec": {"workers": 1}}
-    record["result"] = {"status": "ok", "message": "", "reps": [rep]}
-    assert progress.summary_line("[1/1] x", record, record, True).endswith("parallelism  0.90")
+    record = _record("x", 1, [rep])
+    assert progress.summary_line("[1/1] x", record, record, True, "x").endswith("parallelism  0.90")
     del rep["process_cpu_s"]  # a record from before the column: its tasks' CPU
-    assert progress.summary_line("[1/1] x", record, record, True).endswith(
+    assert progress.summary_line("[1/1] x", record, record, True, "x").endswith(
         f"parallelism {pairing.task_cpu(rep) / 0.1:5.2f}"
     )
 

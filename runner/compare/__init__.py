@@ -25,8 +25,9 @@ judged at once, so the p-values are adjusted for the false discovery rate
 - *no significant change* when, otherwise, the ratio is within that threshold and its CI
   within twice the minimum effect: the data rule out any change worth the name;
 - *inconclusive* when neither: the estimate or its CI reaches past that, but the evidence
-  for a change is too weak. A and B measured interleaved in one run (``--ab``) decide it;
-  more repetitions of sweeps run apart do not, where the machine's speed moves between them.
+  for a change is too weak. A and B measured interleaved in one run (``--ab``, where both are
+  configurations of one checkout) decide it; more repetitions of sweeps run apart do not, where
+  the machine's speed moves between them.
 
 Cells with fewer than 2 repetitions on a side cannot be judged (*too few repetitions*).
 """

@@ -23,6 +23,7 @@ from runner.compare.significance import (
     verdict,
 )
 from runner.results import aggregate
+from runner.results.labels import flags
 from runner.results.load import Sweep
 
 BASELINE = "baseline"  # a serial cell under the relative measure: the reference, not judged
@@ -54,6 +55,7 @@ def compare(
     samples_a, samples_b = (samples(s.results, relative) for s in (sweep_a, sweep_b))
     walls_a, walls_b = (samples(s.results, False) for s in (sweep_a, sweep_b))
     busy_a, busy_b = (busy(s) for s in (sweep_a, sweep_b))
+    impossible_a, impossible_b = (set(s.summary["cell"][flags(s.summary, "impossible")]) for s in (sweep_a, sweep_b))
     rows, judged = [], []
     for _, row in merged.iterrows():
         serial = relative and row["executor_a"] == "serial"
@@ -93,6 +95,15 @@ def compare(
         out["busy"] = max(busy_a.get(out["cell_a"], 0.0), busy_b.get(out["cell_b"], 0.0))
         if label in (FASTER, SLOWER, SAME) and out["busy"] > aggregate.OTHERS:
             # the machine, not the code, may explain a change, or hide one: other programs took the CPUs
+            label = INCONCLUSIVE
+        # a relative time is 1 / speedup: where the speedup is impossible, the reference is off, and no
+        # verdict may rest on it (the wall times are still the cell's own)
+        out["impossible"] = " and ".join(
+            side
+            for side, cell, flagged in (("A", out["cell_a"], impossible_a), ("B", out["cell_b"], impossible_b))
+            if relative and not serial and cell in flagged
+        )
+        if label in (FASTER, SLOWER, SAME) and out["impossible"]:
             label = INCONCLUSIVE
         if serial:
             label = f"{BASELINE}: machine or workload {label}" if label in (FASTER, SLOWER) else BASELINE

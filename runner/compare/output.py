@@ -39,6 +39,11 @@ def _busy_note(row: pd.Series) -> str:
     return f" (other programs took {busy:.0%} of the CPUs)"
 
 
+def _impossible_note(row: pd.Series) -> str:
+    sides = row.get("impossible")
+    return f" (the speedup is impossible in {sides}: not a measurement)" if isinstance(sides, str) and sides else ""
+
+
 def display(comparison: Comparison) -> pd.DataFrame:
     """The table as people read it: one line per cell, ratio with its CI, the verdict."""
     rows = []
@@ -51,7 +56,7 @@ def display(comparison: Comparison) -> pd.DataFrame:
                 "B median": f"{r['median_b']:.4g}" if measured else "-",
                 "B / A [95% CI]": f"{r['ratio']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]" if measured else "-",
                 "n": f"{r['n_a']}/{r['n_b']}",
-                "verdict": r["verdict"] + _busy_note(r),
+                "verdict": r["verdict"] + _busy_note(r) + _impossible_note(r),
             }
         )
     return pd.DataFrame(rows)
@@ -97,10 +102,11 @@ def markdown(comparison: Comparison, dir_a: Path, dir_b: Path, figure: Path | No
             "of variation of both samples, combined in quadrature). It is **no significant change** when the ratio "
             "lies within that threshold and its interval within twice the minimum effect, and **inconclusive** "
             "when either reaches past that without the evidence for a change: A and B measured interleaved in one "
-            "run (`compare --ab`) decide those, where more repetitions of sweeps run apart would not see the machine "
-            "change between them. A change in a cell where other programs took more than "
-            f"{aggregate.OTHERS:.0%} of the CPUs during either sweep is inconclusive too: the machine may explain "
-            "it. Relative times divide by a serial reference sampled all along each sweep, so a machine that is "
+            "run (`compare --ab`, for two configurations of one checkout) decide those, where more repetitions of "
+            "sweeps run apart would not see the machine change between them. A change in a cell where other "
+            f"programs took more than {aggregate.OTHERS:.0%} of the CPUs during either sweep is inconclusive too: "
+            "the machine may explain it, and so is one whose speedup is impossible on either side. Relative times "
+            "divide by a serial reference sampled all along each sweep, so a machine that is "
             "slower on the day of one sweep moves no relative time."
         ),
     ]

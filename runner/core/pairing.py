@@ -201,3 +201,32 @@ def drift(probe: dict[str, Any] | None, pool: Sequence[float]) -> float | None:
     slower than usual for the sweep when the repetition started."""
     own = per_task(probe)
     return own / statistics.median(pool) if own is not None and pool else None
+
+
+def probe_pools(records: list[dict[str, Any]], base_reps: dict[str, list[dict[str, Any]]]) -> dict[str, list[float]]:
+    """Per baseline, the CPU per probed task of every probe of its workload in the sweep,
+    and of the same tasks in the baseline's own repetitions (runner/core/py)."""
+    pools: dict[str, list[float]] = {}
+    indices: dict[str, list[int]] = {}
+    by_cell = {record["cell"]: record for record in records}
+    for record in records:
+        # sweeps from before the rule probed every cell: leave out what a probe cannot measure
+        baseline = by_cell.get(record["baseline"])
+        limits = (native_limit(record), native_limit(baseline)) if baseline is not None else (None, None)
+        if not measurable(*limits, base_reps.get(record["baseline"], [])):
+            continue
+        for rep in record["result"]["reps"]:
+            found = per_task(rep.get("probe"))
+            if found is not None:
+                pools.setdefault(record["baseline"], []).append(found)
+                indices[record["baseline"]] = rep["probe"]["tasks"]
+    for base, tasks in indices.items():
+        pools[base] += baseline_samples(base_reps.get(base, []), tasks)
+    return pools
+
+
+def native_limit(record: dict[str, Any]) -> int | None:
+    """The native pool size a cell ran with: as recorded where it was (``auto`` resolved on the
+    machine that measured), else as its spec resolves here."""
+    result = record["result"]
+    return result["native_limit"] if "native_limit" in result else native.for_cell(record["spec"])

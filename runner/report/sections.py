@@ -234,7 +234,8 @@ def summary_blocks(summary: pd.DataFrame) -> list[Block]:
                 "wall s [95% CI]": _ci(r, "wall_s", ".4f"),
                 "speedup [95% CI]": ("impossible: " if flag(r, "impossible") else "") + _ci(r, "speedup", ".2f"),
                 "parallelism": _num(r.get("parallelism_median"), ".2f"),
-                "efficiency": _num(r.get("efficiency_median"), ".2f"),
+                # the speedup's number stays beside its flag (the warnings say why); its quotient is no number
+                "efficiency": "impossible" if flag(r, "impossible") else _num(r.get("efficiency_median"), ".2f"),
                 "start-up ms": _num(r.get("startup_s_median", np.nan) * 1000, ".3g"),
                 "cv": "-" if pd.isna(r["cv"]) else f"{r['cv']:.1%}",
                 "flags": ", ".join(marks),

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from runner import files
-from runner.core import native, pairing, probes
+from runner.core import pairing, probes
 from runner.core.task import stored
 from runner.files import TIDY_SCHEMA, write_json
 from runner.results import noise
@@ -64,35 +64,6 @@ def _paired(rep: dict[str, Any], pool: list[float]) -> dict[str, Any]:
         "probe_cpu_s": probe["cpu_s"],
         "drift": pairing.drift(probe, pool),
     }
-
-
-def probe_pools(records: list[dict[str, Any]], base_reps: dict[str, list[dict[str, Any]]]) -> dict[str, list[float]]:
-    """Per baseline, the CPU per probed task of every probe of its workload in the sweep,
-    and of the same tasks in the baseline's own repetitions (runner/core/pairing.py)."""
-    pools: dict[str, list[float]] = {}
-    indices: dict[str, list[int]] = {}
-    by_cell = {record["cell"]: record for record in records}
-    for record in records:
-        # sweeps from before the rule probed every cell: leave out what a probe cannot measure
-        baseline = by_cell.get(record["baseline"])
-        limits = (_native_limit(record), _native_limit(baseline)) if baseline is not None else (None, None)
-        if not pairing.measurable(*limits, base_reps.get(record["baseline"], [])):
-            continue
-        for rep in record["result"]["reps"]:
-            found = pairing.per_task(rep.get("probe"))
-            if found is not None:
-                pools.setdefault(record["baseline"], []).append(found)
-                indices[record["baseline"]] = rep["probe"]["tasks"]
-    for base, tasks in indices.items():
-        pools[base] += pairing.baseline_samples(base_reps.get(base, []), tasks)
-    return pools
-
-
-def _native_limit(record: dict[str, Any]) -> int | None:
-    """The native pool size a cell ran with: as recorded where it was (``auto`` resolved on the
-    machine that measured), else as its spec resolves here."""
-    result = record["result"]
-    return result["native_limit"] if "native_limit" in result else native.for_cell(record["spec"])
 
 
 def _others(rep: dict[str, Any], cpu: float) -> float | None:
@@ -208,7 +179,7 @@ def frames(records: Iterable[dict[str, Any]], sweep: str) -> tuple[pd.DataFrame,
     base_reps: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         base_reps.setdefault(record["cell"], []).extend(_counted(record) if record["result"]["status"] == "ok" else [])
-    pools = probe_pools(records, base_reps)
+    pools = pairing.probe_pools(records, base_reps)
     results: list[dict[str, Any]] = []
     tasks: list[dict[str, Any]] = []
     for record in records:

@@ -72,8 +72,8 @@ def measure_job(cfg: DictConfig) -> None:
     followed = in_turn and (own or not job.last)
     base, base_fresh = measure_or_reuse(store, base_spec, round_, job, failure, followed=followed)
     if own and base_fresh:
-        line = progress.summary_line(f"[{job.label}] baseline serial {cell_spec['workload']['name']}", base, base, True)
-        progress.cell_line(line, done=False)
+        said = f"[{job.label}] baseline serial {cell_spec['workload']['name']}"
+        progress.cell_line(progress.summary_line(said, base, base, True, str(job.root)), done=False)
     # the serial probe before each repetition samples the machine's speed (runner/core/pairing.py)
     cell_spec["probe_tasks"] = pairing.probe_tasks(base, cell_spec)
     if own:
@@ -82,4 +82,4 @@ def measure_job(cfg: DictConfig) -> None:
         record, fresh = base, base_fresh
     job_record = {"cell": record["cell"], "round": round_, "overrides": overrides}
     write_json(Path(hc.runtime.output_dir) / "job.json", job_record)
-    progress.cell_line(progress.summary_line(f"[{job.label}] {described}", record, base, fresh))
+    progress.cell_line(progress.summary_line(f"[{job.label}] {described}", record, base, fresh, str(job.root)))

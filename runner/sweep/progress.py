@@ -46,11 +46,7 @@ class SweepProgress:
 
     @classmethod
     def start(cls, total: int) -> None:
-        """A sweep begins: a bar where there is a terminal to draw it, and no probes of another sweep."""
         from rich.console import Console
-
-        _PROBES.clear()
-        _PROBED.clear()
 
         if Console().is_terminal and not os.environ.get("CI") and total > 1:
             cls.current = cls(total)
@@ -86,35 +82,34 @@ def counted(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in record["result"]["reps"] if not r["warmup"]]
 
 
-# Per baseline, the CPU per probed task of every probe of this sweep's cells so far (and the cells
-# counted): the summary's reference uses all of a sweep's probes, a cell's line those measured by then.
-_PROBES: dict[str, list[float]] = {}
-_PROBED: set[tuple[str, Any]] = set()
+# Per sweep directory, the records of its cells seen so far in this process: a job's line divides by
+# the probes measured by then, as the summary divides by all of them (pairing.probe_pools).
+_SEEN: dict[str, dict[tuple[str, Any], dict[str, Any]]] = {}
 
 
-def _pool(record: dict[str, Any], reps: list[dict[str, Any]], base_reps: list[dict[str, Any]]) -> list[float]:
-    seen = _PROBES.setdefault(record["baseline"], [])
-    if (record["cell"], record["round"]) not in _PROBED:
-        _PROBED.add((record["cell"], record["round"]))
-        seen += [t for t in (pairing.per_task(r.get("probe")) for r in reps) if t is not None]
-    indices = next((r["probe"]["tasks"] for r in reps if r.get("probe")), None)
-    return seen + pairing.baseline_samples(base_reps, indices) if seen and indices else list(seen)
-
-
-def _speedup(record: dict[str, Any], reps: list[dict[str, Any]], base_reps: list[dict[str, Any]]) -> str:
+def _speedup(sweep: str, record: dict[str, Any], base: dict[str, Any]) -> str:
     """The median speedup as the summary will judge it: beyond what the cell's tasks in flight on this
     machine's CPUs permit (work that only computes), flagged, not quoted (runner/results/aggregate.py)."""
-    paired = [s for s in pairing.speedups(reps, base_reps, _pool(record, reps, base_reps)) if s is not None]
+    seen = _SEEN.setdefault(sweep, {})
+    for known in (base, record):
+        seen[(known["cell"], known["round"])] = known
+    baseline = record["baseline"]
+    same = [r for r in seen.values() if r["baseline"] == baseline]
+    base_reps = [rep for r in same if r["cell"] == baseline and r["result"]["status"] == "ok" for rep in counted(r)]
+    pool = pairing.probe_pools(same, {baseline: base_reps}).get(baseline, [])
+    paired = [s for s in pairing.speedups(counted(record), base_reps, pool) if s is not None]
     if not paired:
         return "   n/a"
     speedup = statistics.median(paired)
     shares = [b for b in map(pairing.task_cpu_share, (r["tasks"] for r in base_reps)) if b is not None]
     busy = statistics.median(shares) if shares else None
-    in_flight, cores = min(record["spec"]["workers"], len(reps[0]["tasks"])), _cores()
+    in_flight, cores = min(record["spec"]["workers"], record["spec"]["workload"]["tasks"]), _cores()
     limit = pairing.capacity(busy, pairing.outside_share(base_reps), in_flight, cores)
     if limit is not None and speedup > limit * (1 + pairing.CAPACITY_SLACK):
         return f"impossible ({speedup:.2f}x > {limit:g}, the most {in_flight} task(s) in flight on {cores} CPUs permit)"
-    return f"{speedup:5.2f}x" + (" at limit" if limit is not None and speedup > limit else "")
+    # the serial cell is the reference's own measure, near 1 by construction: never "at limit" (aggregate.py)
+    serial = record["spec"]["executor"]["name"] == "serial"
+    return f"{speedup:5.2f}x" + (" at limit" if limit is not None and speedup > limit and not serial else "")
 
 
 def _cores() -> int:
@@ -122,7 +117,8 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def summary_line(prefix: str, record: dict[str, Any], base: dict[str, Any], fresh: bool) -> str:
+def summary_line(prefix: str, record: dict[str, Any], base: dict[str, Any], fresh: bool, sweep: str) -> str:
+    """A job's line: its cell's median wall time, speedup and parallelism; ``sweep``, its directory."""
     result = record["result"]
     reps = counted(record)
     if not reps:
@@ -130,5 +126,5 @@ def summary_line(prefix: str, record: dict[str, Any], base: dict[str, Any], fres
     wall = statistics.median(r["wall_s"] for r in reps)
     par = statistics.median(pairing.busy_cpu(r) / r["wall_s"] for r in reps)
     how = "" if fresh else "  (already measured)"
-    speedup = _speedup(record, reps, counted(base))
+    speedup = _speedup(sweep, record, base)
     return f"{prefix}  wall {wall:8.4f} s  speedup {speedup}  parallelism {par:5.2f}{how}"

@@ -400,6 +400,11 @@ def titled(fig: Figure, title: str) -> None:
     size, lines = "large", [title]
     if fig.get_figwidth() * 72 < len(title) * 12.0 * TITLE_EM:  # "large" is 12 points
         size, lines = "medium", textwrap.wrap(title, int(fig.get_figwidth() * 72 / (10.0 * TITLE_EM)))
+    if len(lines) > 1:  # the figure grows above its panels by the lines the title adds, which stay where they were
+        height, extra = fig.get_figheight(), (len(lines) - 1) * 10.0 * 1.2 / 72
+        top, bottom = fig.subplotpars.top * height, fig.subplotpars.bottom * height
+        fig.set_size_inches(fig.get_figwidth(), height + extra)
+        fig.subplots_adjust(top=top / (height + extra), bottom=bottom / (height + extra))
     fig.suptitle("\n".join(lines), y=1 - 0.12 / fig.get_figheight(), fontsize=size)
 
 
