@@ -203,23 +203,32 @@ def drift(probe: dict[str, Any] | None, pool: Sequence[float]) -> float | None:
     return own / statistics.median(pool) if own is not None and pool else None
 
 
+def probes_of(
+    record: dict[str, Any], baseline: dict[str, Any] | None, base_reps: Sequence[dict[str, Any]]
+) -> tuple[list[float], list[int] | None]:
+    """A cell record's probes as a pool takes them: the CPU per probed task of each, and the tasks
+    they probed; none where a probe cannot measure the baseline's work (sweeps from before the rule
+    probed every cell)."""
+    limits = (native_limit(record), native_limit(baseline)) if baseline is not None else (None, None)
+    if not measurable(*limits, base_reps):
+        return [], None
+    reps = record["result"]["reps"]
+    found = [(value, rep["probe"]["tasks"]) for rep in reps if (value := per_task(rep.get("probe"))) is not None]
+    return [value for value, _ in found], found[-1][1] if found else None
+
+
 def probe_pools(records: list[dict[str, Any]], base_reps: dict[str, list[dict[str, Any]]]) -> dict[str, list[float]]:
     """Per baseline, the CPU per probed task of every probe of its workload in the sweep,
-    and of the same tasks in the baseline's own repetitions (runner/core/py)."""
+    and of the same tasks in the baseline's own repetitions."""
     pools: dict[str, list[float]] = {}
     indices: dict[str, list[int]] = {}
     by_cell = {record["cell"]: record for record in records}
     for record in records:
-        # sweeps from before the rule probed every cell: leave out what a probe cannot measure
-        baseline = by_cell.get(record["baseline"])
-        limits = (native_limit(record), native_limit(baseline)) if baseline is not None else (None, None)
-        if not measurable(*limits, base_reps.get(record["baseline"], [])):
-            continue
-        for rep in record["result"]["reps"]:
-            found = per_task(rep.get("probe"))
-            if found is not None:
-                pools.setdefault(record["baseline"], []).append(found)
-                indices[record["baseline"]] = rep["probe"]["tasks"]
+        base = record["baseline"]
+        found, probed = probes_of(record, by_cell.get(base), base_reps.get(base, []))
+        if found and probed is not None:
+            pools.setdefault(base, []).extend(found)
+            indices[base] = probed
     for base, tasks in indices.items():
         pools[base] += baseline_samples(base_reps.get(base, []), tasks)
     return pools

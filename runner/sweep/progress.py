@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import statistics
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from runner.core import pairing
@@ -82,22 +83,45 @@ def counted(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [r for r in record["result"]["reps"] if not r["warmup"]]
 
 
-# Per sweep directory, the records of its cells seen so far in this process: a job's line divides by
-# the probes measured by then, as the summary divides by all of them (pairing.probe_pools).
-_SEEN: dict[str, dict[tuple[str, Any], dict[str, Any]]] = {}
+@dataclass
+class _Pool:
+    """A workload's probes so far in one sweep, pooled as the summary pools all of them
+    (pairing.probe_pools): what a job's line divides by."""
+
+    base_reps: list[dict[str, Any]] = field(default_factory=list)  # the baseline's, over rounds
+    probes: list[float] = field(default_factory=list)
+    indices: list[int] | None = None
+    seen: set[tuple[str, Any]] = field(default_factory=set)  # (cell, round)
+
+    def add(self, record: dict[str, Any], base: dict[str, Any]) -> None:
+        if (record["cell"], record["round"]) in self.seen:
+            return
+        self.seen.add((record["cell"], record["round"]))
+        if record["cell"] == record["baseline"] and record["result"]["status"] == "ok":
+            self.base_reps += counted(record)
+        found, probed = pairing.probes_of(record, base, self.base_reps)
+        self.probes += found
+        self.indices = probed or self.indices
+
+    def reference(self) -> list[float]:
+        if not self.probes or self.indices is None:
+            return []
+        return self.probes + pairing.baseline_samples(self.base_reps, self.indices)
+
+
+# Per sweep directory and baseline: a pool kept as the lines come, so that a line costs the same at
+# the 500th cell as at the first.
+_POOLS: dict[tuple[str, str], _Pool] = {}
 
 
 def _speedup(sweep: str, record: dict[str, Any], base: dict[str, Any]) -> str:
     """The median speedup as the summary will judge it: beyond what the cell's tasks in flight on this
     machine's CPUs permit (work that only computes), flagged, not quoted (runner/results/aggregate.py)."""
-    seen = _SEEN.setdefault(sweep, {})
+    pool = _POOLS.setdefault((sweep, record["baseline"]), _Pool())
     for known in (base, record):
-        seen[(known["cell"], known["round"])] = known
-    baseline = record["baseline"]
-    same = [r for r in seen.values() if r["baseline"] == baseline]
-    base_reps = [rep for r in same if r["cell"] == baseline and r["result"]["status"] == "ok" for rep in counted(r)]
-    pool = pairing.probe_pools(same, {baseline: base_reps}).get(baseline, [])
-    paired = [s for s in pairing.speedups(counted(record), base_reps, pool) if s is not None]
+        pool.add(known, base)
+    base_reps = pool.base_reps
+    paired = [s for s in pairing.speedups(counted(record), base_reps, pool.reference()) if s is not None]
     if not paired:
         return "   n/a"
     speedup = statistics.median(paired)
