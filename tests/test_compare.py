@@ -195,3 +195,15 @@ def test_no_relative_verdict_rests_on_an_impossible_speedup(pair: tuple[Path, Pa
     assert (others["verdict"] == compare.SLOWER).all()
     raw = compare.compare(load(pair[0]), changed, measure="wall_s").table
     assert raw[raw["cell_b"] == cell].iloc[0]["verdict"] == compare.SLOWER
+
+
+def test_what_decides_an_inconclusive_cell_depends_on_how_a_and_b_were_measured(pair: tuple[Path, Path]) -> None:
+    """Two sweeps run apart: measure them interleaved. One interleaved run (--ab, A and B in one
+    directory): more of it, not --ab again."""
+    from runner.compare import output
+
+    comparison = compare.compare(load(pair[0]), load(pair[1]))
+    apart = output.markdown(comparison, pair[0], pair[1], None)
+    assert "(`compare --ab`, for two configurations of one checkout) decide those" in apart
+    together = output.markdown(comparison, pair[1], pair[1], None)
+    assert "more passes over the grid (`rounds=3`)" in together and "compare --ab" not in together

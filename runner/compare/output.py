@@ -101,9 +101,8 @@ def markdown(comparison: Comparison, dir_a: Path, dir_b: Path, figure: Path | No
             f"({comparison.min_effect:.0%}) and beyond {NOISE_FACTOR:g}x the noise of the ratio (the coefficients "
             "of variation of both samples, combined in quadrature). It is **no significant change** when the ratio "
             "lies within that threshold and its interval within twice the minimum effect, and **inconclusive** "
-            "when either reaches past that without the evidence for a change: A and B measured interleaved in one "
-            "run (`compare --ab`, for two configurations of one checkout) decide those, where more repetitions of "
-            "sweeps run apart would not see the machine change between them. A change in a cell where other "
+            f"when either reaches past that without the evidence for a change: {_deciding(dir_a, dir_b)}. "
+            "A change in a cell where other "
             f"programs took more than {aggregate.OTHERS:.0%} of the CPUs during either sweep is inconclusive too: "
             "the machine may explain it, and so is one whose speedup is impossible on either side. Relative times "
             "divide by a serial reference sampled all along each sweep, so a machine that is "
@@ -115,6 +114,20 @@ def markdown(comparison: Comparison, dir_a: Path, dir_b: Path, figure: Path | No
 
 # What a comparison writes into its folder
 OUTPUTS = ("compare.md", "compare.csv", "compare.png", "compare.svg")
+
+
+def _deciding(dir_a: Path, dir_b: Path) -> str:
+    """What decides an inconclusive cell: for two sweeps, measuring A and B interleaved; for A and B
+    already interleaved in one run (``--ab``), more of it."""
+    if dir_a == dir_b:
+        return (
+            "A and B were measured interleaved in one run, so more of it decides those: more passes over the "
+            "grid (`rounds=3`) or repetitions (`repeats=`)"
+        )
+    return (
+        "A and B measured interleaved in one run (`compare --ab`, for two configurations of one checkout) "
+        "decide those, where more repetitions of sweeps run apart would not see the machine change between them"
+    )
 
 
 def holds_comparison(folder: Path) -> bool:
