@@ -35,8 +35,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
 from runner import compare
+from runner.core import pairing
 from runner.paths import PROJECT_ROOT
-from runner.results import aggregate
 from runner.results.load import Sweep, load
 from runner.sweep import interleave
 
@@ -94,8 +94,8 @@ def impossible(sweeps: list[Sweep]) -> tuple[int, int, int]:
         cpu = sweep.summary[(sweep.summary["workload"] == "cpu") & (sweep.summary["status"] == "ok")]
         cap = np.minimum(cpu["in_flight"], sweep.cores)
         over = cpu["speedup_median"] > cap
-        slack = (cpu["speedup_median"] <= cap * (1 + aggregate.CAPACITY_SLACK)) & (
-            cpu["speedup_ci_low"] <= cap * (1 + aggregate.CAPACITY_SLACK / 2)
+        slack = (cpu["speedup_median"] <= cap * (1 + pairing.CAPACITY_SLACK)) & (
+            cpu["speedup_ci_low"] <= cap * (1 + pairing.CAPACITY_SLACK / 2)
         )
         flagged = cpu["impossible"].astype(bool)
         above += int(over.sum())
@@ -201,7 +201,7 @@ def main() -> None:
     )
     print(
         f"impossible values: {above} cpu cell(s) above min(in flight, CPUs); {within} of them within the lab's "
-        f"timer slack ({aggregate.CAPACITY_SLACK:.0%}, not flagged by design); {unflagged} beyond it left unflagged"
+        f"timer slack ({pairing.CAPACITY_SLACK:.0%}, not flagged by design); {unflagged} beyond it left unflagged"
     )
 
 

@@ -41,11 +41,9 @@ DRIFT = 0.10  # the machine's speed, by the probe, against the baseline's
 RUNQUEUE = 0.10  # runnable threads waiting for a CPU, in wall seconds
 OTHERS = noise.BUSY_OTHERS  # of the machine's CPU time, taken by other programs during the task phase
 SWITCHES = 2.0  # the most preempted repetition over the median one
-# Impossible values: how far past the bound a median may go before it is flagged (timer
-# noise; half as far for the whole 95% interval), and how busy a serial task must keep its
-# CPU to count as work that only computes (runner/core/pairing.py, where the sweep's live lines
-# apply the same bound).
-CAPACITY_SLACK = pairing.CAPACITY_SLACK
+# Impossible values: how far past the accounting bound a median may go before it is flagged. The
+# capacity bound's slack (half as far for the whole 95% interval) and how busy a serial task must keep
+# its CPU to count as work that only computes are pairing's, where the sweep's job lines apply them too.
 ACCOUNTING_SLACK = 0.25
 
 
@@ -309,7 +307,7 @@ def at_limit(row: pd.Series) -> str:
     return (
         f"speedup {row['speedup_median']:.2f} is above {limit:g}, the most that "
         f"{min(int(row['workers']), int(row['tasks']))} task(s) in flight on the CPUs permit, by less than the "
-        f"{CAPACITY_SLACK:.0%} left for the serial reference's noise: at the limit, not beyond it"
+        f"{pairing.CAPACITY_SLACK:.0%} left for the serial reference's noise: at the limit, not beyond it"
     )
 
 
@@ -335,7 +333,7 @@ def impossible(row: dict[str, Any], ok: pd.DataFrame, base: pd.DataFrame, cores:
     cap = row["speedup_limit"]
     low = row.get("speedup_ci_low", np.nan)
     if pd.notna(cap) and (
-        speedup > cap * (1 + CAPACITY_SLACK) or (pd.notna(low) and low > cap * (1 + CAPACITY_SLACK / 2))
+        speedup > cap * (1 + pairing.CAPACITY_SLACK) or (pd.notna(low) and low > cap * (1 + pairing.CAPACITY_SLACK / 2))
     ):
         found.append(
             f"speedup {speedup:.2f} > {cap:.3g}, the most that {min(row['workers'], row['tasks'])} task(s) in flight "
@@ -344,7 +342,7 @@ def impossible(row: dict[str, Any], ok: pd.DataFrame, base: pd.DataFrame, cores:
                 f": its tasks took {cheaper:.2f}x the CPU time per task the serial reference assumes, a gain of "
                 "where or when they ran (another thread's memory allocator, a faster interpreter or moment of the "
                 "machine), not of running at once"
-                if cheaper < 1 / (1 + CAPACITY_SLACK)
+                if cheaper < 1 / (1 + pairing.CAPACITY_SLACK)
                 else ""
             )
         )

@@ -93,8 +93,8 @@ def draw(summary: pd.DataFrame, path: Path) -> list[Path]:
         values = part.pivot_table(values="shown", **grid)
         done = part.pivot_table(values="complete", aggfunc="all", **grid).reindex_like(values).fillna(True)
         mark = part.pivot_table(values="mark", aggfunc="first", **grid).reindex_like(values).fillna("")
-        text = values.map(lambda v: "" if np.isnan(v) or not annotate else f"{v:.2f}") + mark
-        text = text.where(mark != IMPOSSIBLE, IMPOSSIBLE).where(done.astype(bool), text + "*")
+        text = values.map(lambda v: "" if np.isnan(v) or not annotate else f"{v:.2f}") + mark  # impossible: NaN
+        text = text.where(done.astype(bool), text + "*")
         _heatmap(ax, values, text)
         ax.set_title(panel, fontsize="medium")
         ax.set_xlabel("workers")
