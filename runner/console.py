@@ -12,18 +12,19 @@ import importlib
 import os
 import sys
 
+from runner import collector
 from runner.commands import SUBCOMMANDS
-from runner.exiting import without_final_collection
 
 
 def sweep(argv: list[str]) -> None:
     """The Hydra app on ``argv``, its summary's helper started first."""
     from runner.sweep import finishing
 
+    collector.command()
     finishing.start(argv)
-    from runner.cli import main
+    with collector.importing():
+        from runner.cli import main
 
-    without_final_collection()
     main(argv)
 
 
@@ -50,7 +51,8 @@ def script() -> None:
     if _subcommand_completion(argv):
         return
     if argv and argv[0] in SUBCOMMANDS:
-        without_final_collection()
-        module = importlib.import_module(SUBCOMMANDS[argv[0]])
+        collector.command()
+        with collector.importing():
+            module = importlib.import_module(SUBCOMMANDS[argv[0]])
         sys.exit(module.main([f"concurrency-lab {argv[0]}", *argv[1:]]))
     sweep(argv)

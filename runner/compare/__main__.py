@@ -1,7 +1,9 @@
 import sys
 
-from runner.compare.cli import main
-from runner.exiting import without_final_collection
+from runner.collector import command, importing
 
-without_final_collection()
+command()
+with importing():
+    from runner.compare.cli import main
+
 sys.exit(main(["python -m runner.compare", *sys.argv[1:]]))

@@ -1,7 +1,9 @@
 import sys
 
-from runner.exiting import without_final_collection
-from runner.report.sections import main
+from runner.collector import command, importing
 
-without_final_collection()
+command()
+with importing():
+    from runner.report.sections import main
+
 sys.exit(main(["python -m runner.report", *sys.argv[1:]]))

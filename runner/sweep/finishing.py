@@ -188,11 +188,14 @@ def finish(root: Path, report: bool) -> None:
 
 def serve(told: int) -> int:
     """The helper: import, say so on ``told``, then summarize the directory named on stdin."""
-    from runner.report import sections, terminal  # noqa: F401  (what a summary imports, now)
-    from runner.report.plots import common
-    from runner.results import aggregate  # noqa: F401
+    from runner.collector import importing
 
-    common.matplotlib_ready()  # what drawing needs: imported before the first cell, not after the last
+    with importing():
+        from runner.report import sections, terminal  # noqa: F401  (what a summary imports, now)
+        from runner.report.plots import common
+        from runner.results import aggregate  # noqa: F401
+
+        common.matplotlib_ready()  # what drawing needs: imported before the first cell, not after the last
 
     try:
         os.write(told, b"r")
@@ -213,7 +216,7 @@ def serve(told: int) -> int:
 
 
 if __name__ == "__main__":
-    from runner.exiting import without_final_collection
+    from runner.collector import command
 
-    without_final_collection()
+    command()
     sys.exit(serve(int(sys.argv[1])))

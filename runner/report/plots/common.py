@@ -72,10 +72,13 @@ SETTINGS: dict[str, Any] = {
 def matplotlib_ready() -> None:
     """Import what drawing and saving a figure need, once per process. The report calls it before
     its drawing processes fork, so that they inherit it."""
-    import matplotlib.backends.backend_agg
-    import matplotlib.backends.backend_svg
-    import matplotlib.figure
-    import matplotlib.style  # noqa: F401
+    from runner.collector import importing
+
+    with importing():
+        import matplotlib.backends.backend_agg
+        import matplotlib.backends.backend_svg
+        import matplotlib.figure
+        import matplotlib.style  # noqa: F401
 
 
 def themed(draw: Callable[P, R]) -> Callable[P, R]:
