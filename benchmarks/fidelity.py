@@ -4,8 +4,8 @@ Runs the README's default sweep through ``python -m runner -m`` and the plain sc
 in ``plain_futures.py`` alternately (``--rounds`` times each, interleaved so that the
 machine's drift hits both), then prints, per cell, the median speedup of each and
 their ratio, and the lab's overhead per cell: the sweep's wall time minus the time
-its cells spent measuring (start-up, tasks and shutdown of every repetition), divided
-by the number of cells measured.
+its cells spent measuring (start-up, tasks and shutdown of every repetition, and the serial
+probe before each: ``overhead.measured``), divided by the number of cells measured.
 
     python benchmarks/fidelity.py --rounds 3
 """
@@ -23,9 +23,9 @@ from collections import defaultdict
 from pathlib import Path
 
 import pandas as pd
+from overhead import measured  # beside this file: what a sweep's cells spent measuring, probes included
 
 from runner.paths import PROJECT_ROOT
-from runner.results.cell_store import CellStore
 
 SWEEP = ["-m", "executor=thread,process", "workers=1,2,4,8"]
 
@@ -45,11 +45,8 @@ def lab_sweep(root: Path) -> tuple[dict[str, float], float]:
         for r in summary.itertuples()
         if r.executor != "serial"
     }
-    records = list(CellStore(root).records())
-    measured = sum(
-        rep["startup_s"] + rep["wall_s"] + rep["shutdown_s"] for rec in records for rep in rec["result"]["reps"]
-    )
-    return speedups, (wall - measured) / len(records)
+    records, busy = measured(root)
+    return speedups, (wall - busy) / records
 
 
 def plain() -> dict[str, float]:

@@ -6,11 +6,14 @@ directory, which may have come from someone else (docs/security.md). Every key i
 code (every source file of the ``runner`` package), the interpreter and the versions of the
 libraries that compute or draw, so a change to any of them computes afresh. Losing the cache
 costs time, never a result: an entry that is missing, unreadable or cannot be written is
-computed as if there were no cache.
+computed as if there were no cache. Each kind holds at most ``LIMIT`` entries: the first write
+of a kind in a process trims it to ``KEEP`` of them, the most recently used (a read marks an
+entry used), so entries of code and libraries since replaced do not pile up.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -25,6 +28,10 @@ from runner import files
 VERSION = 1
 # What computes or draws what is kept: the figures, the scaling fits
 LIBRARIES = ("matplotlib", "numpy", "pandas", "pillow", "scipy")
+# Entries of one kind (a report keeps six figure records and one per fitted curve, each under a
+# kilobyte); trimmed to KEEP so that the next few reports add entries without trimming again
+LIMIT = 4000
+KEEP = 3000
 
 
 def folder() -> Path | None:
@@ -71,10 +78,16 @@ def key(*parts: bytes | str) -> str:
 def read(kind: str, name: str) -> Any:
     """What ``write`` kept under ``kind/name``, or None."""
     where = folder()
+    if where is None:
+        return None
+    entry = where / kind / f"{name}.json"
     try:
-        return None if where is None else json.loads((where / kind / f"{name}.json").read_text())
+        found = json.loads(entry.read_text())
     except (OSError, ValueError):
         return None
+    with contextlib.suppress(OSError):  # a read-only cache still serves
+        os.utime(entry)  # used now: the last to go when the kind is trimmed
+    return found
 
 
 def write(kind: str, name: str, data: Any) -> None:
@@ -83,9 +96,27 @@ def write(kind: str, name: str, data: Any) -> None:
         return
     try:
         (where / kind).mkdir(parents=True, exist_ok=True)
+        _trimmed(where / kind)
         files.write_json(where / kind / f"{name}.json", data)
     except OSError:  # a read-only home, a full disk: the next run computes it again
         pass
+
+
+@functools.cache
+def _trimmed(place: Path) -> None:
+    """Once per process and folder: past LIMIT entries, all but the KEEP most recently used go."""
+    with os.scandir(place) as found:
+        entries = [e for e in found if e.name.endswith(".json") and e.is_file(follow_symlinks=False)]
+    if len(entries) <= LIMIT:
+        return
+    used: list[tuple[float, str]] = []
+    for entry in entries:
+        try:
+            used.append((entry.stat(follow_symlinks=False).st_mtime, entry.path))
+        except OSError:  # gone meanwhile (another report trimming)
+            continue
+    for _, path in sorted(used)[: len(used) - KEEP]:
+        Path(path).unlink(missing_ok=True)
 
 
 code()

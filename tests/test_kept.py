@@ -125,3 +125,26 @@ def test_the_key_of_the_tables_tells_apart_what_a_row_hash_would_not(synthetic: 
         change(copy)
         changed.append(kept.tables(copy))
     assert len({first, *changed}) == 5
+
+
+def test_the_cache_keeps_the_most_recently_used_entries_of_a_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runner import cache
+
+    monkeypatch.setenv("CONCURRENCY_LAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache, "LIMIT", 6)
+    monkeypatch.setattr(cache, "KEEP", 4)
+    cache._trimmed.cache_clear()
+    for i in range(8):  # written oldest first: trimmed only once a kind is past LIMIT
+        cache.write("fits", f"e{i}", {"i": i})
+        os.utime(tmp_path / "cache" / "fits" / f"e{i}.json", (1000.0 + i, 1000.0 + i))
+    cache.write("figures", "other", {"kind": "apart"})
+    assert len(list((tmp_path / "cache" / "fits").iterdir())) == 8  # this process trimmed before its first write
+    assert cache.read("fits", "e0") == {"i": 0}  # read: now the most recently used
+
+    cache._trimmed.cache_clear()  # the next process's first write trims
+    cache.write("fits", "new", {"i": 8})
+    left = sorted(p.stem for p in (tmp_path / "cache" / "fits").iterdir())
+    assert left == ["e0", "e5", "e6", "e7", "new"], left  # the 4 most recently used, then the new one
+    assert cache.read("figures", "other") == {"kind": "apart"}  # another kind is not trimmed by this one's size
