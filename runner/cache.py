@@ -6,8 +6,8 @@ directory, which may have come from someone else (docs/security.md). Every key i
 code (every source file of the ``runner`` package), the interpreter and the versions of the
 libraries that compute or draw, so a change to any of them computes afresh. Losing the cache
 costs time, never a result: an entry that is missing, unreadable or cannot be written is
-computed as if there were no cache. Each kind holds at most ``LIMIT`` entries: the first write
-of a kind in a process trims it to ``KEEP`` of them, the most recently used (a read marks an
+computed as if there were no cache. Each kind is kept near ``LIMIT`` entries: the first write of
+a kind in a process finding more trims it to the ``KEEP`` most recently used (a read marks an
 entry used), so entries of code and libraries since replaced do not pile up.
 """
 
@@ -104,19 +104,23 @@ def write(kind: str, name: str, data: Any) -> None:
 
 @functools.cache
 def _trimmed(place: Path) -> None:
-    """Once per process and folder: past LIMIT entries, all but the KEEP most recently used go."""
-    with os.scandir(place) as found:
-        entries = [e for e in found if e.name.endswith(".json") and e.is_file(follow_symlinks=False)]
+    """Once per process and folder: past LIMIT entries, all but the KEEP most recently used go.
+    Best effort: what cannot be listed or removed stays, and the write goes ahead."""
+    try:
+        with os.scandir(place) as found:
+            entries = [e for e in found if e.name.endswith(".json") and e.is_file(follow_symlinks=False)]
+    except OSError:
+        return
     if len(entries) <= LIMIT:
         return
     used: list[tuple[float, str]] = []
     for entry in entries:
-        try:
+        with contextlib.suppress(OSError):  # gone meanwhile: another process trimmed it
             used.append((entry.stat(follow_symlinks=False).st_mtime, entry.path))
-        except OSError:  # gone meanwhile (another report trimming)
-            continue
-    for _, path in sorted(used)[: len(used) - KEEP]:
-        Path(path).unlink(missing_ok=True)
+    excess = len(used) - KEEP  # counted again: what others removed meanwhile is not removed twice over
+    for _, path in sorted(used)[: max(excess, 0)]:
+        with contextlib.suppress(OSError):
+            Path(path).unlink(missing_ok=True)
 
 
 code()

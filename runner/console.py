@@ -18,9 +18,9 @@ from runner.commands import SUBCOMMANDS
 
 def sweep(argv: list[str]) -> None:
     """The Hydra app on ``argv``, its summary's helper started first."""
+    collector.command()
     from runner.sweep import finishing
 
-    collector.command()
     finishing.start(argv)
     with collector.importing():
         from runner.cli import main

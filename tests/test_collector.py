@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+from runner.paths import PROJECT_ROOT
+
 PROBE = """
 import gc, json, sys
 from runner import collector
@@ -19,19 +21,30 @@ if sys.argv[2] == "disabled":
     gc.disable()
 seen = {}
 gc.callbacks.append(lambda phase, info: seen.setdefault("collected", True))
-with collector.importing():
-    seen["enabled inside"] = gc.isenabled()
-    import email.parser, json.decoder, xml.dom.minidom  # noqa: F401  (something to import)
-    garbage = [[] for _ in range(3000)]  # enough allocations to start a collection where one may run
-    for cell in garbage:
-        cell.append(cell)
-    del garbage
+try:
+    with collector.importing():
+        seen["enabled inside"] = gc.isenabled()
+        import email.parser, json.decoder, xml.dom.minidom  # noqa: F401  (something to import)
+        garbage = [[] for _ in range(3000)]  # enough allocations to start a collection where one may run
+        for cell in garbage:
+            cell.append(cell)
+        del garbage
+        if sys.argv[3] == "fails":
+            raise ImportError("an import that fails")
+except ImportError:
+    seen["failed"] = True
 print(json.dumps({**seen, "enabled after": gc.isenabled(), "frozen": gc.get_freeze_count()}))
 """
 
 
-def probe(kind: str, state: str) -> dict[str, object]:
-    out = subprocess.run([sys.executable, "-c", PROBE, kind, state], capture_output=True, text=True, check=True).stdout
+def probe(kind: str, state: str, imports: str = "succeed") -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, kind, state, imports],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=PROJECT_ROOT,  # this checkout's runner, whatever is installed
+    ).stdout
     return json.loads(out)
 
 
@@ -50,6 +63,13 @@ def test_a_library_caller_keeps_its_collector_as_it_was(state: str) -> None:
     assert seen["enabled after"] is (state == "enabled")
     assert seen["frozen"] == 0  # a notebook's objects stay collectable
     assert ("collected" in seen) is (state == "enabled")  # the same allocations start one here
+
+
+def test_a_command_whose_import_fails_has_its_collector_on_again() -> None:
+    seen = probe("command", "enabled", "fails")
+    assert seen["failed"] is True
+    assert seen["enabled after"] is True
+    assert isinstance(seen["frozen"], int) and seen["frozen"] > 10_000
 
 
 def test_a_command_whose_collector_was_off_leaves_it_off() -> None:

@@ -148,3 +148,30 @@ def test_the_cache_keeps_the_most_recently_used_entries_of_a_kind(
     left = sorted(p.stem for p in (tmp_path / "cache" / "fits").iterdir())
     assert left == ["e0", "e5", "e6", "e7", "new"], left  # the 4 most recently used, then the new one
     assert cache.read("figures", "other") == {"kind": "apart"}  # another kind is not trimmed by this one's size
+
+
+def test_a_trim_that_finds_entries_gone_meanwhile_removes_no_more_than_it_must(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import contextlib
+
+    from runner import cache
+
+    monkeypatch.setenv("CONCURRENCY_LAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(cache, "LIMIT", 5)
+    monkeypatch.setattr(cache, "KEEP", 4)
+    for i in range(6):
+        cache.write("fits", f"e{i}", {"i": i})
+    listed = os.scandir
+
+    def another_process_trims_after_the_listing(path: Path) -> contextlib.nullcontext[list[os.DirEntry[str]]]:
+        with listed(path) as found:
+            entries = list(found)
+        for gone in sorted(entries, key=lambda e: e.name)[:3]:
+            os.unlink(gone.path)
+        return contextlib.nullcontext(entries)
+
+    monkeypatch.setattr(cache.os, "scandir", another_process_trims_after_the_listing)
+    cache._trimmed.cache_clear()
+    cache.write("fits", "new", {"i": 6})
+    assert sorted(p.stem for p in (tmp_path / "cache" / "fits").iterdir()) == ["e3", "e4", "e5", "new"]
