@@ -127,51 +127,55 @@ def test_the_key_of_the_tables_tells_apart_what_a_row_hash_would_not(synthetic: 
     assert len({first, *changed}) == 5
 
 
-def test_the_cache_keeps_the_most_recently_used_entries_of_a_kind(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def small_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The cache in ``tmp_path``, trimmed past 6 entries of a kind to the 4 most recently used;
+    returns its fits folder."""
     from runner import cache
 
     monkeypatch.setenv("CONCURRENCY_LAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(cache, "LIMIT", 6)
     monkeypatch.setattr(cache, "KEEP", 4)
     cache._trimmed.cache_clear()
+    return tmp_path / "cache" / "fits"
+
+
+def test_the_cache_keeps_the_most_recently_used_entries_of_a_kind(small_cache: Path) -> None:
+    from runner import cache
+
     for i in range(8):  # written oldest first: trimmed only once a kind is past LIMIT
         cache.write("fits", f"e{i}", {"i": i})
-        os.utime(tmp_path / "cache" / "fits" / f"e{i}.json", (1000.0 + i, 1000.0 + i))
+        os.utime(small_cache / f"e{i}.json", (1000.0 + i, 1000.0 + i))
     cache.write("figures", "other", {"kind": "apart"})
-    assert len(list((tmp_path / "cache" / "fits").iterdir())) == 8  # this process trimmed before its first write
+    assert len(list(small_cache.iterdir())) == 8  # this process trimmed before its first write
     assert cache.read("fits", "e0") == {"i": 0}  # read: now the most recently used
 
     cache._trimmed.cache_clear()  # the next process's first write trims
     cache.write("fits", "new", {"i": 8})
-    left = sorted(p.stem for p in (tmp_path / "cache" / "fits").iterdir())
+    left = sorted(p.stem for p in small_cache.iterdir())
     assert left == ["e0", "e5", "e6", "e7", "new"], left  # the 4 most recently used, then the new one
     assert cache.read("figures", "other") == {"kind": "apart"}  # another kind is not trimmed by this one's size
 
 
 def test_a_trim_that_finds_entries_gone_meanwhile_removes_no_more_than_it_must(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    small_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import contextlib
 
     from runner import cache
 
-    monkeypatch.setenv("CONCURRENCY_LAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(cache, "LIMIT", 5)
-    monkeypatch.setattr(cache, "KEEP", 4)
-    for i in range(6):
+    for i in range(7):
         cache.write("fits", f"e{i}", {"i": i})
     listed = os.scandir
 
     def another_process_trims_after_the_listing(path: Path) -> contextlib.nullcontext[list[os.DirEntry[str]]]:
         with listed(path) as found:
             entries = list(found)
-        for gone in sorted(entries, key=lambda e: e.name)[:3]:
+        for gone in sorted(entries, key=lambda e: e.name)[:4]:
             os.unlink(gone.path)
         return contextlib.nullcontext(entries)
 
     monkeypatch.setattr(cache.os, "scandir", another_process_trims_after_the_listing)
     cache._trimmed.cache_clear()
-    cache.write("fits", "new", {"i": 6})
-    assert sorted(p.stem for p in (tmp_path / "cache" / "fits").iterdir()) == ["e3", "e4", "e5", "new"]
+    cache.write("fits", "new", {"i": 7})
+    assert sorted(p.stem for p in small_cache.iterdir()) == ["e4", "e5", "e6", "new"]
