@@ -30,11 +30,12 @@ the machine's drift hits both, and prints one markdown table of medians over ``-
 - the anchor: Hydra's basic launcher running a no-op ``@hydra.main`` app over a grid of as
   many jobs as each lab sweep (``-m x=0,1,...``), wall time and wall time per job.
 
-Every command runs as a user's machine runs it, with its bytecode cached: each tree is compiled
-(``compileall``) before the first round and ``PYTHONDONTWRITEBYTECODE`` is removed from every
-command's environment (a sandbox that sets it makes every command compile the lab's modules
-again: 0.07 s of ``--help`` here). Each tree's lab runs as ``python -m runner`` with ``cwd`` the
-tree and the tree first on PYTHONPATH, so its own ``runner``, ``conf/`` and ``hydra_plugins/`` are used. A tree with no
+Every command runs as a user's machine runs it, with its bytecode cached: each tree's runner,
+workloads and hydra_plugins are compiled (``compileall``) before the first round and
+``PYTHONDONTWRITEBYTECODE`` is removed from every command's environment (a sandbox that sets
+it makes every command compile the lab's modules again: 0.07 s of ``--help`` here). Each tree's
+lab runs as ``python -m runner`` with ``cwd`` the tree and the tree first on PYTHONPATH, so its
+own ``runner``, ``conf/`` and ``hydra_plugins/`` are used. A tree with no
 ``hydra_plugins/`` of its own (6a9a52f has none) gets an empty stand-in after it on the path:
 otherwise Hydra would load the plugin of whichever checkout is installed in editable mode.
 Nothing here imports ``runner``: every measurement is a command line and the files it leaves.
@@ -189,8 +190,9 @@ def make_tree(name: str, root: Path, shadow: Path, cache: Path) -> Tree:
     # lacks), so an empty package of the same name after the tree hides it.
     path = [str(root)] if (root / "hydra_plugins" / "concurrency_lab").is_dir() else [str(root), str(shadow)]
     env = {**cached_bytecode(), "PYTHONPATH": os.pathsep.join(path), "CONCURRENCY_LAB_CACHE": str(cache)}
+    sources = [d for d in ("runner", "workloads", "hydra_plugins") if (root / d).is_dir()]
     subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", *(d for d in ("runner", "hydra_plugins") if (root / d).is_dir())],
+        [sys.executable, "-m", "compileall", "-q", *sources],
         cwd=root,
         env=env,
         check=True,

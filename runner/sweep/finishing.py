@@ -23,6 +23,7 @@ import traceback
 from pathlib import Path
 
 from runner import files
+from runner.collector import command, importing
 from runner.core.probes import load_average
 from runner.files import write_json
 from runner.paths import child_environment
@@ -188,8 +189,6 @@ def finish(root: Path, report: bool) -> None:
 
 def serve(told: int) -> int:
     """The helper: import, say so on ``told``, then summarize the directory named on stdin."""
-    from runner.collector import importing
-
     with importing():
         from runner.report import sections, terminal  # noqa: F401  (what a summary imports, now)
         from runner.report.plots import common
@@ -216,7 +215,5 @@ def serve(told: int) -> int:
 
 
 if __name__ == "__main__":
-    from runner.collector import command
-
     command()
     sys.exit(serve(int(sys.argv[1])))

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from runner import files
+from runner.collector import importing
 from runner.core.executors import EXECUTORS
 from runner.report.plots import kept
 from runner.results.labels import PANEL, value_text
@@ -72,8 +73,6 @@ SETTINGS: dict[str, Any] = {
 def matplotlib_ready() -> None:
     """Import what drawing and saving a figure need, once per process. The report calls it before
     its drawing processes fork, so that they inherit it."""
-    from runner.collector import importing
-
     with importing():
         import matplotlib.backends.backend_agg
         import matplotlib.backends.backend_svg
