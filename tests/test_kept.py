@@ -83,7 +83,7 @@ def test_a_report_with_nothing_to_draw_imports_neither_matplotlib_nor_scipy(synt
         runs.append(
             (json.loads(proc.stdout), (synthetic / "fits.csv").read_text(), (synthetic / "report.md").read_text())
         )
-    assert "matplotlib" in runs[0][0] and runs[1][0] == []  # (scipy fits in the process that draws the speedup)
+    assert "matplotlib" in runs[0][0] and runs[1][0] == []  # (scipy fits in a process of its own: test_fitting.py)
     assert runs[0][1:] == runs[1][1:]
 
 

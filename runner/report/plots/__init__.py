@@ -9,7 +9,8 @@
 
 ``common`` holds what they share (colours, markers, facets, saving as PNG and SVG, importing
 matplotlib only where a figure is drawn), ``figure`` what a figure's entry is, ``kept`` which
-figures a report need not draw again. Adding a figure: a module here that ends with
+figures a report need not draw again, ``fitting`` the process that fits the speedup figure's
+laws. Adding a figure: a module here that ends with
 ``FIGURE = ReportFigure(name, title, caption, cost, paint)``, and its line in ``FIGURES`` below.
 """
 
@@ -26,6 +27,7 @@ import pandas as pd
 from runner import cache
 from runner.report.plots import common, efficiency, kept, latency, parallelism, speedup, startup, timeline
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
+from runner.report.plots.fitting import Fitting
 from runner.results import fits
 from runner.results.load import Sweep
 
@@ -70,7 +72,6 @@ class Painter:
     def __init__(self, sweep: Sweep, timeline_cells: list[str] | None, out: Path, processes: int | None = None) -> None:
         out.mkdir(parents=True, exist_ok=True)
         cells = timeline.default_cells(sweep.summary) if timeline_cells is None else timeline_cells
-        _JOB["current"] = Canvas(sweep, cells, out)
         drawn_from = kept.tables(sweep)
         self._keys = {
             name: cache.key(name, drawn_from, json.dumps(cells if name == timeline.FIGURE.name else None))
@@ -84,10 +85,14 @@ class Painter:
                 self._done[name] = (found, None)
         to_draw = [name for name in ORDER if name not in self._done]
         processes = min(len(to_draw), os.cpu_count() or 1) if processes is None else processes
+        can_fork = "fork" in multiprocessing.get_all_start_methods()
+        # the fits start before matplotlib's import, on the CPU that would idle meanwhile
+        self._fitting = Fitting(sweep.summary) if speedup.FIGURE.name in to_draw and can_fork else None
+        _JOB["current"] = Canvas(sweep, cells, out, self._fitting.result if self._fitting is not None else None)
         self._pool: ProcessPoolExecutor | None = None
         if to_draw:
             common.matplotlib_ready()  # before the fork: every drawing process inherits it
-        if to_draw and processes > 1 and "fork" in multiprocessing.get_all_start_methods():
+        if to_draw and processes > 1 and can_fork:
             self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
             self._futures = {name: self._pool.submit(_paint, name) for name in to_draw}
 
@@ -121,6 +126,8 @@ class Painter:
     def __exit__(self, *exc: object) -> None:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
+        if self._fitting is not None:
+            self._fitting.close()
         _JOB.clear()
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from runner.results import fits
 from runner.results.load import Sweep
 
 # A figure's files (none without data), and the fits the speedup figure computes to draw them.
@@ -16,14 +17,19 @@ Painted = tuple[list[Path], pd.DataFrame | None]
 
 @dataclass(frozen=True)
 class Canvas:
-    """What every figure is drawn from: the sweep, the cells the timeline shows, the folder."""
+    """What every figure is drawn from: the sweep, the cells the timeline shows, the folder,
+    and where the scaling fits come from when they are not fitted here (plots/fitting.py)."""
 
     sweep: Sweep
     timeline_cells: list[str]
     out: Path
+    fitted: Callable[[], pd.DataFrame] | None = None
 
     def path(self, name: str) -> Path:
         return self.out / f"{name}.png"
+
+    def fits(self) -> pd.DataFrame:
+        return self.fitted() if self.fitted is not None else fits.fit(self.sweep.summary)
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def draw(summary: pd.DataFrame, fitted: pd.DataFrame, cores: int, path: Path, cp
 
 def paint(canvas: Canvas) -> Painted:
     summary, environment = canvas.sweep.summary, canvas.sweep.environment
-    fitted = fits.fit(summary)
+    fitted = canvas.fits()
     cpus = f"CPUs ({smt_note(environment)})" if smt_note(environment) else "CPUs"
     return draw(summary, fitted, canvas.sweep.cores, canvas.path("speedup"), cpus), fitted
 
