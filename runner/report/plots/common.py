@@ -317,7 +317,10 @@ def oversubscribed(curve: pd.DataFrame) -> np.ndarray:
     """Which rows of a curve oversubscribed the CPUs (native threads x tasks in flight > cores)."""
     if "oversubscribed" not in curve:
         return np.zeros(len(curve), dtype=bool)
-    return curve["oversubscribed"].astype(str).str.lower().eq("true").to_numpy()
+    column = curve["oversubscribed"]
+    if column.dtype == bool:  # as read from a summary without gaps; text is the exception, and costly per curve
+        return column.to_numpy()
+    return column.astype(str).str.lower().eq("true").to_numpy()
 
 
 def ring(ax: Axes, x: list[float], y: list[float]) -> None:
