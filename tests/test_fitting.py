@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -12,24 +14,35 @@ import pytest
 
 from runner.report import sections as report
 from runner.report.plots import fitting
+from runner.report.plots.figure import Canvas
 from runner.results import fits
 from runner.results.load import load
 
 
-def test_the_fits_of_their_own_process_are_those_fitted_here(synthetic: Path) -> None:
+@pytest.fixture
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No fit kept from another test: the fitting process fits."""
+    monkeypatch.setenv("CONCURRENCY_LAB_CACHE", str(tmp_path / "cache"))
+
+
+def fitting_processes() -> list[multiprocessing.process.BaseProcess]:
+    return [p for p in multiprocessing.active_children() if p.name == fitting.NAME]
+
+
+def test_the_fits_of_their_own_process_are_those_fitted_here(synthetic: Path, own_cache: None) -> None:
     summary = load(synthetic).summary
-    here = fits.fit(summary)
-    assert len(here) > 0  # the design has curves to fit
-    apart = fitting.Fitting(summary)
+    apart = fitting.Fitting(summary)  # first: it fits, where this process would find them kept
     try:
-        pd.testing.assert_frame_equal(apart.result(), here)
+        fitted = apart.result()
     finally:
         apart.close()
-    assert multiprocessing.active_children() == []
+    assert fitted is not None and len(fitted) > 0  # the design has curves to fit
+    pd.testing.assert_frame_equal(fitted, fits.fit(summary))
+    assert fitting_processes() == []
 
 
-def test_a_fitting_process_that_fails_leaves_the_fits_to_the_process_that_reads_them(
-    synthetic: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_fitting_process_that_fails_leaves_the_fits_to_the_reader(
+    synthetic: Path, own_cache: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     summary = load(synthetic).summary
     reader, real = os.getpid(), fits.fit
@@ -39,25 +52,33 @@ def test_a_fitting_process_that_fails_leaves_the_fits_to_the_process_that_reads_
             raise RuntimeError("the fitting process fails")
         return real(frame)
 
-    monkeypatch.setattr(fitting.fits, "fit", only_here)
+    monkeypatch.setattr(fits, "fit", only_here)
     apart = fitting.Fitting(summary)
     try:
-        pd.testing.assert_frame_equal(apart.result(), real(summary))
+        assert apart.result() is None
     finally:
         apart.close()
+    canvas = Canvas(load(synthetic), [], synthetic / "plots", apart.result)
+    pd.testing.assert_frame_equal(canvas.fits(), real(summary))  # a closed pipe: fitted here
 
 
-def test_fits_no_one_reads_end_with_the_report(synthetic: Path) -> None:
+def test_fits_no_one_reads_end_with_the_report(
+    synthetic: Path, own_cache: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process whose fits no one reads is ended, not waited for: here it would wait two minutes."""
+    monkeypatch.setattr(fits, "fit", lambda frame: time.sleep(120))
     apart = fitting.Fitting(load(synthetic).summary)
+    [process] = fitting_processes()
+    started = time.monotonic()
     apart.close()
-    assert multiprocessing.active_children() == []
+    assert time.monotonic() - started < 30
+    assert process.exitcode == -signal.SIGTERM and fitting_processes() == []
 
 
 def test_a_drawn_report_fits_once_in_the_fitting_process(
-    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    synthetic: Path, tmp_path: Path, own_cache: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Not in the process that draws the speedup figure, nor again in this one."""
-    monkeypatch.setenv("CONCURRENCY_LAB_CACHE", str(tmp_path / "cache"))
     calls, real = tmp_path / "calls", fits.fit
 
     def noted(frame: pd.DataFrame) -> pd.DataFrame:
@@ -69,5 +90,5 @@ def test_a_drawn_report_fits_once_in_the_fitting_process(
     drawn = report.render(synthetic)
     assert calls.read_text().splitlines() == [fitting.NAME]
     assert "speedup" in drawn.figures
-    pd.testing.assert_frame_equal(drawn.fits, real(drawn.sweep.summary), check_dtype=False)
-    assert multiprocessing.active_children() == []
+    pd.testing.assert_frame_equal(drawn.fits, real(drawn.sweep.summary))
+    assert fitting_processes() == []

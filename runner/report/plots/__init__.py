@@ -28,7 +28,6 @@ from runner import cache
 from runner.report.plots import common, efficiency, kept, latency, parallelism, speedup, startup, timeline
 from runner.report.plots.figure import Canvas, Painted, ReportFigure
 from runner.report.plots.fitting import Fitting
-from runner.results import fits
 from runner.results.load import Sweep
 
 # The report's figures, in the report's order: one line per figure, each a module beside this one
@@ -86,15 +85,20 @@ class Painter:
         to_draw = [name for name in ORDER if name not in self._done]
         processes = min(len(to_draw), os.cpu_count() or 1) if processes is None else processes
         can_fork = "fork" in multiprocessing.get_all_start_methods()
-        # the fits start before matplotlib's import, on the CPU that would idle meanwhile
+        self._pool: ProcessPoolExecutor | None = None
+        # the fits start before this process imports matplotlib (where it has not yet: a
+        # sweep's helper has), on the CPU that would idle meanwhile
         self._fitting = Fitting(sweep.summary) if speedup.FIGURE.name in to_draw and can_fork else None
         _JOB["current"] = Canvas(sweep, cells, out, self._fitting.result if self._fitting is not None else None)
-        self._pool: ProcessPoolExecutor | None = None
-        if to_draw:
-            common.matplotlib_ready()  # before the fork: every drawing process inherits it
-        if to_draw and processes > 1 and can_fork:
-            self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
-            self._futures = {name: self._pool.submit(_paint, name) for name in to_draw}
+        try:
+            if to_draw:
+                common.matplotlib_ready()  # before the fork: every drawing process inherits it
+            if to_draw and processes > 1 and can_fork:
+                self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"))
+                self._futures = {name: self._pool.submit(_paint, name) for name in to_draw}
+        except BaseException:  # no __exit__ follows a failed __init__: end what started
+            self.__exit__()
+            raise
 
     def _get(self, name: str) -> tuple[list[Path], pd.DataFrame | None]:
         if name not in self._done:
@@ -111,7 +115,7 @@ class Painter:
     def fits(self) -> pd.DataFrame:
         """The scaling fits (runner/results/fits.py), as drawn on the speedup figure."""
         fitted = self._get("speedup")[1]
-        return fitted if fitted is not None else fits.fit(_JOB["current"].sweep.summary)
+        return fitted if fitted is not None else _JOB["current"].fits()
 
     def results(self) -> dict[str, list[Path]]:
         """Each drawn figure's files, in the report's order; figures without data are left
@@ -124,11 +128,13 @@ class Painter:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-        if self._fitting is not None:
-            self._fitting.close()
-        _JOB.clear()
+        try:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+        finally:
+            if self._fitting is not None:
+                self._fitting.close()
+            _JOB.clear()
 
 
 def draw(sweep: Sweep, timeline_cells: list[str] | None, out: Path) -> dict[str, list[Path]]:

@@ -23,13 +23,15 @@ class Canvas:
     sweep: Sweep
     timeline_cells: list[str]
     out: Path
-    fitted: Callable[[], pd.DataFrame] | None = None
+    fits_from: Callable[[], pd.DataFrame | None] | None = None
 
     def path(self, name: str) -> Path:
         return self.out / f"{name}.png"
 
     def fits(self) -> pd.DataFrame:
-        return self.fitted() if self.fitted is not None else fits.fit(self.sweep.summary)
+        """The scaling fits: from where they were fitted apart, else fitted here."""
+        fitted = self.fits_from() if self.fits_from is not None else None
+        return fitted if fitted is not None else fits.fit(self.sweep.summary)
 
 
 @dataclass(frozen=True)

@@ -10,44 +10,50 @@ knows, and the process that draws the figure takes the fits from it (docs/overhe
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import signal
 from multiprocessing.connection import Connection
 
 import pandas as pd
 
 from runner.results import fits
 
-NAME = "concurrency-lab fits"  # the process's name, as multiprocessing knows it
+# How the tests tell this process from the drawing processes, which fit where it did not.
+NAME = "concurrency-lab fits"
+# Fits that take longer (a process stopped, or starved) are fitted by the reader instead.
+WAIT_S = 60.0
 
 
-def _fit(summary: pd.DataFrame, sender: Connection) -> None:
+def _fit(summary: pd.DataFrame, receiver: Connection, sender: Connection) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the report's to handle; it ends this one
+    receiver.close()  # the reader's end only: where the reader is gone, sending fails instead of blocking
     try:
         fitted: pd.DataFrame | None = fits.fit(summary)
-    except Exception:  # the drawing process fits again, and reports the error as the figure's
+    except Exception:  # the reader fits again, and the error becomes the figure's
         fitted = None
-    sender.send(fitted)
-    sender.close()
+    with contextlib.suppress(OSError):  # no reader left
+        sender.send(fitted)
 
 
 class Fitting:
-    """``fits.fit(summary)`` in a process forked now; ``result`` waits for it. One process
-    reads it (the one that draws the speedup figure); ``close`` ends it, read or not."""
+    """``fits.fit(summary)`` in a process forked now. One process reads ``result`` (the one
+    that draws the speedup figure); ``close`` ends the process, read or not."""
 
     def __init__(self, summary: pd.DataFrame) -> None:
-        self._summary = summary
         context = multiprocessing.get_context("fork")
         self._receiver, sender = context.Pipe(duplex=False)
-        self._process = context.Process(target=_fit, args=(summary, sender), name=NAME, daemon=True)
+        self._process = context.Process(target=_fit, args=(summary, self._receiver, sender), name=NAME, daemon=True)
         self._process.start()
-        sender.close()
+        sender.close()  # so that the reader sees the end of the pipe if the process dies unsent
 
-    def result(self) -> pd.DataFrame:
-        """The fits from the process, or fitted here where it failed."""
+    def result(self) -> pd.DataFrame | None:
+        """The fits, or None where the process failed, ended, or took longer than WAIT_S."""
         try:
-            fitted = self._receiver.recv()
+            fitted = self._receiver.recv() if self._receiver.poll(WAIT_S) else None
         except (EOFError, OSError):
             fitted = None
-        return fitted if isinstance(fitted, pd.DataFrame) else fits.fit(self._summary)
+        return fitted if isinstance(fitted, pd.DataFrame) else None
 
     def close(self) -> None:
         self._receiver.close()
