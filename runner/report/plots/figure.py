@@ -11,7 +11,7 @@ import pandas as pd
 from runner.results import fits
 from runner.results.load import Sweep
 
-# A figure's files (none without data), and the fits the speedup figure computes to draw them.
+# A figure's files (none without data), and the fits the speedup figure draws.
 Painted = tuple[list[Path], pd.DataFrame | None]
 
 

@@ -49,11 +49,10 @@ class Fitting:
 
     def result(self) -> pd.DataFrame | None:
         """The fits, or None where the process failed, ended, or took longer than WAIT_S."""
-        try:
-            fitted = self._receiver.recv() if self._receiver.poll(WAIT_S) else None
+        try:  # the process sends a frame, or None where fitting raised
+            return self._receiver.recv() if self._receiver.poll(WAIT_S) else None
         except (EOFError, OSError):
-            fitted = None
-        return fitted if isinstance(fitted, pd.DataFrame) else None
+            return None
 
     def close(self) -> None:
         self._receiver.close()
