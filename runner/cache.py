@@ -8,7 +8,8 @@ libraries that compute or draw, so a change to any of them computes afresh. Losi
 costs time, never a result: an entry that is missing, unreadable or cannot be written is
 computed as if there were no cache. Each kind is kept near ``LIMIT`` entries: the first write of
 a kind in a process finding more trims it to the ``KEEP`` most recently used (a read marks an
-entry used), so entries of code and libraries since replaced do not pile up.
+entry used), so entries of code and libraries since replaced do not pile up; nor do the
+temporary files of writes whose process was killed before it could remove them.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,9 @@ LIBRARIES = ("matplotlib", "numpy", "pandas", "pillow", "scipy")
 # kilobyte); trimmed to KEEP so that the next few reports add entries without trimming again
 LIMIT = 4000
 KEEP = 3000
+# A write's temporary file (runner/files.py) left by a process killed mid-write; one this old
+# belongs to no write still going on
+STALE_S = 3600.0
 
 
 def folder() -> Path | None:
@@ -104,13 +109,19 @@ def write(kind: str, name: str, data: Any) -> None:
 
 @functools.cache
 def _trimmed(place: Path) -> None:
-    """Once per process and folder: past LIMIT entries, all but the KEEP most recently used go.
-    Best effort: what cannot be listed or removed stays, and the write goes ahead."""
+    """Once per process and folder: past LIMIT entries, all but the KEEP most recently used go, and
+    so does any temporary file older than STALE_S. Best effort: what cannot be listed or removed
+    stays, and the write goes ahead."""
     try:
         with os.scandir(place) as found:
-            entries = [e for e in found if e.name.endswith(".json") and e.is_file(follow_symlinks=False)]
+            listed = [e for e in found if e.is_file(follow_symlinks=False)]
     except OSError:
         return
+    entries = [e for e in listed if e.name.endswith(".json")]
+    for leftover in (e for e in listed if e.name.startswith(".") and e.name.endswith(".tmp")):
+        with contextlib.suppress(OSError):
+            if time.time() - leftover.stat(follow_symlinks=False).st_mtime > STALE_S:
+                os.unlink(leftover.path)
     if len(entries) <= LIMIT:
         return
     used: list[tuple[float, str]] = []

@@ -157,6 +157,25 @@ def test_the_cache_keeps_the_most_recently_used_entries_of_a_kind(small_cache: P
     assert cache.read("figures", "other") == {"kind": "apart"}  # another kind is not trimmed by this one's size
 
 
+def test_a_trim_removes_the_temporary_files_of_writes_killed_long_ago(small_cache: Path) -> None:
+    """A process killed mid-write (the fits process, ended unread) leaves its temporary file; the
+    next process's first write of the kind removes it once it is too old to be a write going on."""
+    import time
+
+    from runner import cache
+
+    cache.write("fits", "e0", {"i": 0})
+    old, recent = small_cache / ".e1.json.123.abcd.tmp", small_cache / ".e2.json.456.ef01.tmp"
+    for leftover in (old, recent):
+        leftover.write_text('{"i": 1')
+    os.utime(old, (time.time() - cache.STALE_S - 60,) * 2)
+    cache.write("fits", "e3", {"i": 3})
+    assert old.exists()  # this process trimmed before its first write: once a process
+    cache._trimmed.cache_clear()
+    cache.write("fits", "e4", {"i": 4})
+    assert sorted(p.name for p in small_cache.iterdir()) == [recent.name, "e0.json", "e3.json", "e4.json"]
+
+
 def test_a_trim_that_finds_entries_gone_meanwhile_removes_no_more_than_it_must(
     small_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
