@@ -291,18 +291,19 @@ class Bench:
         """``python -m runner.report`` on what ``where`` gives each tree: with an empty figure
         cache, then again with what that run kept."""
         for again in (False, True):
-            label = f"{what} again, nothing changed" if again else f"{what}, figures drawn"
+            measure = f"`python -m runner.report` on {what}" + (
+                " again, nothing changed" if again else ", figures drawn"
+            )
 
-            def report(t: Tree, i: int, label: str = label, again: bool = again) -> float:
+            def report(t: Tree, i: int, measure: str = measure, again: bool = again) -> float:
                 env = {**t.env, "CONCURRENCY_LAB_CACHE": str(cache / str(i))}
                 run = run_timed([sys.executable, "-m", "runner.report", str(where(i))], t.root, env)
                 if not again:  # what the wall time cannot go under here, however the work is split
-                    measure = f"`python -m runner.report` on {label}"
                     self.samples.add(f"{measure}: CPU s, all its processes", t.name, run.cpu_s)
                     self.samples.add(f"{measure}: that CPU / {CPUS} usable CPUs (s)", t.name, run.cpu_s / CPUS)
                 return run.wall_s
 
-            self.each_tree(f"`python -m runner.report` on {label} (s)", report)
+            self.each_tree(f"{measure} (s)", report)
 
     def sweep(self, tree: Tree, overrides: list[str], sweep_dir: Path, label: str) -> float:
         """Overhead per cell of one sweep; its wall time, cells and peak memory as rows of their own."""

@@ -118,7 +118,7 @@ def _trimmed(place: Path) -> None:
     except OSError:
         return
     entries = [e for e in listed if e.name.endswith(".json")]
-    for leftover in (e for e in listed if e.name.startswith(".") and e.name.endswith(".tmp")):
+    for leftover in (e for e in listed if files.is_temporary(e.name)):
         with contextlib.suppress(OSError):
             if time.time() - leftover.stat(follow_symlinks=False).st_mtime > STALE_S:
                 os.unlink(leftover.path)

@@ -35,12 +35,23 @@ SPEC_SCHEMA = 1
 TIDY_SCHEMA = 1
 
 
+def temporary(path: Path) -> Path:
+    """Where ``write_bytes`` puts the bytes for ``path`` until they are whole: a hidden name no
+    one can guess, beside it."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file of this name is one of ``temporary``'s (left behind where its writer was killed)."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
 def write_bytes(path: Path, data: bytes) -> None:
     """Write atomically: a reader sees the whole file or none (a temporary file, then os.replace).
     The temporary file is created new (O_EXCL, which refuses a link too, under a name no one can
     guess), so a link planted in a received directory cannot send the bytes elsewhere; the umask
     sets its mode, as for any file the user writes."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    tmp = temporary(path)
     try:
         with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as out:
             out.write(data)

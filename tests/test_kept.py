@@ -162,10 +162,10 @@ def test_a_trim_removes_the_temporary_files_of_writes_killed_long_ago(small_cach
     next process's first write of the kind removes it once it is too old to be a write going on."""
     import time
 
-    from runner import cache
+    from runner import cache, files
 
     cache.write("fits", "e0", {"i": 0})
-    old, recent = small_cache / ".e1.json.123.abcd.tmp", small_cache / ".e2.json.456.ef01.tmp"
+    old, recent = files.temporary(small_cache / "e1.json"), files.temporary(small_cache / "e2.json")
     for leftover in (old, recent):
         leftover.write_text('{"i": 1')
     os.utime(old, (time.time() - cache.STALE_S - 60,) * 2)
